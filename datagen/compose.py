@@ -1,0 +1,349 @@
+"""`rdh make-composites`: rendered scenes -> composite / ground-truth pairs (DESIGN.md, pair dataset).
+
+Inside a scene, the foreground of style `fg` is pasted onto the render of style `bg`:
+composite = M * I_fg + (1 - M) * I_bg with the exact binary mask M. The composite's soft
+style label is r * onehot(fg) + (1 - r) * onehot(bg) with r the foreground area ratio, and
+the ground truth's label is onehot(bg).
+
+A scene is the unit of work: every style image is decoded once per scene, all its pairs are
+written, then its rows are saved to `<out>/.rdh/rows/<scene_id>.parquet`. A rerun skips scenes
+with a rows file and, inside an interrupted scene, pairs whose files exist.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
+from datagen.imageio import encode, read_mask, read_rgb, write_mask
+from datagen.styles import K
+from manifests.atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from manifests.errors import RdhError
+from manifests.schema import write_manifest
+from manifests.splits import assign_group_split
+
+STATE_DIR = ".rdh"
+SKIP_FG_RATIO = "fg_ratio out of bounds"
+SKIP_SMALL_CHANGE = "foreground change below threshold"
+
+
+@dataclass
+class ComposeConfig:
+    """Options of `rdh make-composites` for rendered scenes."""
+
+    captures: Path
+    out: Path
+    format: str = "png"              # png (exact) or jpg
+    quality: int = 95                # jpg quality
+    max_side: int | None = None      # downscale so that the longer side is at most this
+    min_fg_ratio: float = 0.0
+    max_fg_ratio: float = 1.0
+    per_target: int | None = None    # fg styles per ground truth; None = all other styles
+    seed: int = 0
+    min_fg_change: float = 0.0       # mean |composite - gt| inside the mask (0-255) to keep a pair
+    test_fraction: float = 0.0       # scenes sent to split=test
+    workers: int = 1
+    charmnet_list: str | None = None  # also write <out>/<name>_labeled.txt
+    source: str | None = None        # manifest `source`; default rdh-<engine>
+
+    def output_options(self) -> dict:
+        """The options that decide the content of the output; a rerun must match them."""
+        keys = ("format", "quality", "max_side", "min_fg_ratio", "max_fg_ratio", "per_target",
+                "seed", "min_fg_change", "source")
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass
+class SceneResult:
+    scene_id: str
+    rows: list[dict] = field(default_factory=list)
+    written: int = 0
+    existing: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+
+def check_config(cfg: ComposeConfig) -> None:
+    if cfg.format not in ("png", "jpg"):
+        raise RdhError(f"--format {cfg.format!r}: use png or jpg")
+    if not 1 <= cfg.quality <= 100:
+        raise RdhError(f"--quality {cfg.quality}: use 1..100")
+    if cfg.max_side is not None and cfg.max_side < 8:
+        raise RdhError(f"--max-side {cfg.max_side}: use at least 8")
+    if not 0 <= cfg.min_fg_ratio <= cfg.max_fg_ratio <= 1:
+        raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min <= max <= 1")
+    if cfg.per_target is not None and not 1 <= cfg.per_target <= K - 1:
+        raise RdhError(f"--per-target {cfg.per_target}: use 1..{K - 1}")
+    if not 0 <= cfg.test_fraction < 1:
+        raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
+    if cfg.workers < 1:
+        raise RdhError(f"--workers {cfg.workers}: use 1 or more")
+    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+
+
+def check_out_not_inside(src: Path, out: Path, what: str) -> None:
+    src, out = Path(src).resolve(), Path(out).resolve()
+    if out == src or src in out.parents:
+        raise RdhError(f"OUT {out} is inside the input {what} {src}: choose an output folder outside it")
+
+
+def scene_seed(base: int, scene_id: str) -> np.random.SeedSequence:
+    """A per-scene seed, stable across runs, workers and scene order."""
+    digest = int.from_bytes(hashlib.sha256(scene_id.encode()).digest()[:8], "little")
+    return np.random.SeedSequence([int(base) & 0xFFFFFFFF, digest])
+
+
+def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:
+    """Ordered (bg, fg) pairs: all fg != bg, or `per_target` fg styles per bg drawn from ss."""
+    rng = np.random.default_rng(ss)
+    plan = []
+    for bg in style_ids:
+        others = [s for s in style_ids if s != bg]
+        if per_target is not None and per_target < len(others):
+            others = sorted(rng.choice(others, size=per_target, replace=False).tolist())
+        plan.extend((bg, fg) for fg in others)
+    return plan
+
+
+def soft_label(fg: int, bg: int, ratio: float) -> np.ndarray:
+    """r * onehot(fg) + (1 - r) * onehot(bg), indexed 0..K-1 by style id - 1."""
+    label = np.zeros(K, np.float32)
+    label[bg - 1] += 1.0 - ratio
+    label[fg - 1] += ratio
+    return label
+
+
+def onehot(style: int) -> np.ndarray:
+    label = np.zeros(K, np.float32)
+    label[style - 1] = 1.0
+    return label
+
+
+def resize_to_max_side(img: np.ndarray, max_side: int | None, nearest: bool = False) -> np.ndarray:
+    if max_side is None or max(img.shape[:2]) <= max_side:
+        return img
+    h, w = img.shape[:2]
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+
+
+def load_scene_images(scene: Scene, max_side: int | None) -> dict[int, np.ndarray]:
+    """Decode each style image of a scene once, check its size, and resize it if asked."""
+    w, h = scene.size
+    images = {}
+    for sid in scene.style_ids:
+        path = scene.image_path(sid)
+        img = read_rgb(path)
+        if img.shape[:2] != (h, w):
+            raise RdhError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, scene.json says {w}x{h}: "
+                           "all styles of a scene must share one size; re-render the scene")
+        images[sid] = resize_to_max_side(img, max_side)
+    return images
+
+
+def load_scene_mask(scene: Scene, fg: dict, max_side: int | None) -> np.ndarray:
+    path = scene.mask_path(fg)
+    mask = read_mask(path)
+    w, h = scene.size
+    if mask.shape != (h, w):
+        raise RdhError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, scene.json says {w}x{h}: re-render the mask")
+    if not mask.any():
+        raise RdhError(f"{path}: mask is empty: drop this foreground from scene.json or re-render the scene")
+    return resize_to_max_side(mask.astype(np.uint8), max_side, nearest=True) > 0
+
+
+def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
+    """Write all pairs of one scene; returns its manifest rows and counts."""
+    scene = read_scene(Path(scene_dir))
+    out, ext = Path(cfg.out), cfg.format
+    result = SceneResult(scene.scene_id)
+    images = load_scene_images(scene, cfg.max_side)
+    masks = [(fg, load_scene_mask(scene, fg, cfg.max_side)) for fg in scene.foregrounds]
+    source = cfg.source or f"rdh-{scene.meta['engine']}"
+    plan = pair_plan(scene.style_ids, cfg.per_target, scene_seed(cfg.seed, scene.scene_id))
+    # the render itself is the ground truth when it is written unchanged
+    link_gt = ext == "png" and (cfg.max_side is None or max(scene.size) <= cfg.max_side)
+    for fg_meta, mask in masks:
+        x = f"{scene.scene_id}_{fg_meta['id']}"
+        ratio = float(mask.mean())
+        if not cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
+            result.skipped[SKIP_FG_RATIO] += len(plan)
+            continue
+        h, w = mask.shape
+        mask_rel = f"masks/{x}.png"
+        if not (out / mask_rel).exists():
+            write_mask(out / mask_rel, mask)
+        m3 = mask[..., None]
+        written_gt: set[int] = set()
+        for bg, fg in plan:
+            composite = np.where(m3, images[fg], images[bg])
+            # mean absolute change inside the mask, over pixels and channels, on 0-255
+            delta = float(np.abs(images[fg][mask].astype(np.int16) - images[bg][mask]).mean())
+            if delta < cfg.min_fg_change:
+                result.skipped[SKIP_SMALL_CHANGE] += 1
+                continue
+            gt_rel = f"real_images/{x}-{bg}.{ext}"
+            comp_rel = f"composite_images/{x}-{bg}_{fg}.{ext}"
+            if bg not in written_gt and not (out / gt_rel).exists():
+                _write_target(scene, bg, images[bg], out / gt_rel, link_gt, cfg.quality)
+            written_gt.add(bg)
+            if (out / comp_rel).exists():
+                result.existing += 1
+            else:
+                write_bytes_atomic(out / comp_rel, encode(composite, ext, cfg.quality))
+                result.written += 1
+            result.rows.append({
+                "pair_id": f"{x}-{bg}_{fg}", "domain": "rendered", "source": source,
+                "category": str(fg_meta["category"]), "split": "train", "group_id": scene.scene_id,
+                "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
+                "width": w, "height": h, "fg_ratio": ratio, "fg_style": fg, "bg_style": bg,
+                "composite_label": soft_label(fg, bg, ratio), "target_label": onehot(bg),
+                "fg_delta": delta, "scene_id": scene.scene_id, "fg_id": str(fg_meta["id"]),
+            })
+    write_rows(out, scene.scene_id, result.rows)
+    return result
+
+
+def _write_target(scene: Scene, style: int, img: np.ndarray, path: Path, link: bool, quality: int) -> None:
+    """The ground truth: a hard link to the render when it is byte-identical, else an encode."""
+    if link:
+        try:
+            with atomic_path(path) as tmp:
+                tmp.unlink()
+                os.link(scene.image_path(style), tmp)
+            return
+        except OSError:
+            pass  # another filesystem: fall back to writing the pixels
+    write_bytes_atomic(path, encode(img, path.suffix, quality))
+
+
+def rows_path(out: Path, scene_id: str) -> Path:
+    return Path(out) / STATE_DIR / "rows" / f"{scene_id}.parquet"
+
+
+def write_rows(out: Path, scene_id: str, rows: list[dict]) -> None:
+    df = pd.DataFrame(rows)
+    for col in ("composite_label", "target_label"):
+        if col in df:
+            df[col] = [np.asarray(v, np.float32).tolist() for v in df[col]]
+    with atomic_path(rows_path(out, scene_id)) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def read_rows(out: Path, scene_id: str) -> pd.DataFrame:
+    return pd.read_parquet(rows_path(out, scene_id))
+
+
+def prepare_out(cfg: ComposeConfig) -> None:
+    """Create OUT's state folder, or check that a rerun uses the same output options."""
+    state = Path(cfg.out) / STATE_DIR / "options.json"
+    wanted = cfg.output_options()
+    if state.exists():
+        previous = json.loads(state.read_text())
+        if previous != wanted:
+            changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
+            raise RdhError(f"{cfg.out} was made with other options ({', '.join(changed)}): "
+                           "use a new OUT folder, or delete this one to start over")
+    else:
+        write_text_atomic(state, json.dumps(wanted, indent=2))
+
+
+def precheck_scenes(captures: Path) -> list[Scene]:
+    """Read every scene.json before anything is written, so bad metadata fails early."""
+    ids = list_scene_ids(captures)
+    if not ids:
+        raise RdhError(f"{captures}: no scenes under {scenes_dir(captures)}: pass a capture store made by `rdh render-scenes`")
+    scenes = [read_scene(captures, sid) for sid in ids]
+    for scene in scenes:
+        for sid in scene.style_ids:
+            if not scene.image_path(sid).is_file():
+                raise RdhError(f"{scene.image_path(sid)}: style image listed in scene.json is missing: re-render the scene")
+        for fg in scene.foregrounds:
+            if not scene.mask_path(fg).is_file():
+                raise RdhError(f"{scene.mask_path(fg)}: mask listed in scene.json is missing: re-render the scene")
+    return scenes
+
+
+@dataclass
+class ComposeSummary:
+    pairs: int = 0
+    written: int = 0
+    existing: int = 0
+    scenes: int = 0
+    scenes_resumed: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    out: Path | None = None
+
+
+def _compose_job(args: tuple[str, ComposeConfig]) -> SceneResult:
+    return compose_scene(*args)
+
+
+def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
+    """Run make-composites over a capture store. `progress(n)` is called with pairs done."""
+    start = time.perf_counter()
+    check_config(cfg)
+    captures, out = Path(cfg.captures), Path(cfg.out)
+    if not captures.is_dir():
+        raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
+    scenes = precheck_scenes(captures)
+    prepare_out(cfg)
+    summary = ComposeSummary(scenes=len(scenes), out=out)
+    todo = []
+    for scene in scenes:
+        if rows_path(out, scene.scene_id).exists():
+            summary.scenes_resumed += 1
+        else:
+            todo.append(scene)
+    for result in _run(todo, cfg):
+        summary.written += result.written
+        summary.existing += result.existing
+        summary.skipped.update(result.skipped)
+        if progress:
+            progress(len(result.rows) + sum(result.skipped.values()))
+    frames = [read_rows(out, s.scene_id) for s in scenes]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise RdhError(f"{captures}: every pair was filtered out ({dict(summary.skipped)}): relax the fg-ratio or change bounds")
+    df = pd.concat(frames, ignore_index=True).sort_values("pair_id", kind="stable").reset_index(drop=True)
+    df["split"] = assign_group_split(df["group_id"], cfg.test_fraction, cfg.seed)
+    write_manifest(df, out / "pairs.parquet")
+    if cfg.charmnet_list:
+        write_charmnet_list(df, out / f"{cfg.charmnet_list}_labeled.txt")
+    summary.pairs = len(df)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run(scenes: list[Scene], cfg: ComposeConfig) -> Iterable[SceneResult]:
+    jobs = [(str(s.path), cfg) for s in scenes]
+    if cfg.workers == 1 or len(jobs) <= 1:
+        yield from map(_compose_job, jobs)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn" if os.name == "nt" else "fork")
+    with ctx.Pool(min(cfg.workers, len(jobs))) as pool:
+        yield from pool.imap_unordered(_compose_job, jobs)
+
+
+def charmnet_line(row: pd.Series) -> str:
+    label = "_".join(f"{v:g}" for v in np.asarray(row["composite_label"], np.float64))
+    return f"{row['composite_path']}\t{label}\t{int(row['bg_style'])}"
+
+
+def write_charmnet_list(df: pd.DataFrame, path: Path) -> None:
+    """The official CharmNet list: relative composite path, soft label joined by '_', and the
+    harmonized (background) style id, 1-based, tab-separated, one pair a line."""
+    write_text_atomic(path, "".join(charmnet_line(r) + "\n" for _, r in df.iterrows()))

@@ -1,0 +1,175 @@
+"""The Parquet manifest schema `rdh.manifest/1`: columns, file metadata, read, write, validate.
+
+One row per (composite, target, mask) pair; the same schema serves rendered and real pairs.
+Paths are stored relative to the manifest file's folder (absolute paths are allowed).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from manifests.atomic import atomic_path
+from manifests.errors import RdhError
+
+SCHEMA_VERSION = "rdh.manifest/1"
+K = 10
+# Kept here (not imported from datagen) so that manifests stands alone; datagen.styles checks they agree.
+STYLE_NAMES = (
+    "clear_sunrise_sunset", "clear_noon", "clear_other",
+    "partly_cloudy_sunrise_sunset", "partly_cloudy_noon", "partly_cloudy_other",
+    "cloudy_sunrise_sunset", "cloudy_noon", "cloudy_other", "night",
+)
+DOMAINS = ("rendered", "real")
+SPLITS = ("train", "test")
+
+FIELDS = [
+    pa.field("pair_id", pa.string(), nullable=False),
+    pa.field("domain", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("category", pa.string(), nullable=False),
+    pa.field("split", pa.string(), nullable=False),
+    pa.field("group_id", pa.string(), nullable=False),
+    pa.field("composite_path", pa.string(), nullable=False),
+    pa.field("target_path", pa.string(), nullable=False),
+    pa.field("mask_path", pa.string(), nullable=False),
+    pa.field("width", pa.int32(), nullable=False),
+    pa.field("height", pa.int32(), nullable=False),
+    pa.field("fg_ratio", pa.float32(), nullable=False),
+    pa.field("fg_style", pa.int8()),
+    pa.field("bg_style", pa.int8()),
+    pa.field("composite_label", pa.list_(pa.float32())),
+    pa.field("target_label", pa.list_(pa.float32())),
+]
+COLUMNS = [f.name for f in FIELDS]
+ARROW_SCHEMA = pa.schema(FIELDS)
+METADATA = {b"rdh.schema": SCHEMA_VERSION.encode(), b"rdh.styles": json.dumps(list(STYLE_NAMES)).encode()}
+
+
+def to_table(df: pd.DataFrame) -> pa.Table:
+    """A pandas frame with at least the required columns -> an Arrow table in the schema.
+
+    Extra columns are kept after the required ones.
+    """
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise RdhError(f"manifest is missing column(s) {missing}")
+    extra = [c for c in df.columns if c not in COLUMNS]
+    arrays, fields = [], []
+    for f in FIELDS:
+        col = df[f.name]
+        if pa.types.is_list(f.type):
+            values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else np.asarray(v, np.float32) for v in col]
+            arrays.append(pa.array(values, type=f.type))
+        elif pa.types.is_integer(f.type) and f.nullable:
+            arrays.append(pa.array(pd.array(col, dtype="Int64").to_numpy(dtype=object, na_value=None), type=f.type))
+        else:
+            arrays.append(pa.array(col.to_numpy() if not pa.types.is_string(f.type) else col.astype(str).tolist(), type=f.type))
+        fields.append(f)
+    extra_table = pa.Table.from_pandas(df[extra], preserve_index=False) if extra else None
+    if extra_table is not None:
+        for name in extra:
+            arrays.append(extra_table.column(name))
+            fields.append(pa.field(name, extra_table.schema.field(name).type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=METADATA))
+
+
+def write_manifest(df: pd.DataFrame, path: str | Path, validate: bool = True) -> Path:
+    """Validate (by default) and write a manifest atomically; returns the path."""
+    path = Path(path)
+    if validate:
+        validate_manifest(df, name=str(path))
+    table = to_table(df)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return path
+
+
+def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a manifest into pandas; RdhError when the file is not `rdh.manifest/1`.
+
+    Unknown extra columns are kept (callers ignore what they do not know).
+    """
+    path = Path(path)
+    if path.is_dir() and (path / "pairs.parquet").exists():
+        path = path / "pairs.parquet"
+    if not path.exists():
+        raise RdhError(f"{path}: manifest not found")
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise RdhError(f"{path}: not a Parquet file ({exc}): pass a manifest written by rdh") from None
+    version = meta.get(b"rdh.schema", b"").decode() or None
+    if version != SCHEMA_VERSION:
+        raise RdhError(
+            f"{path}: manifest schema is {version or 'unknown (no rdh.schema metadata)'}, "
+            f"this rdh reads {SCHEMA_VERSION}: rebuild it with `rdh build-manifest`")
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def resolve_paths(df: pd.DataFrame, manifest_path: str | Path) -> pd.DataFrame:
+    """A copy of df whose path columns are absolute, resolved against the manifest's folder."""
+    base = Path(manifest_path)
+    base = base if base.is_dir() else base.parent
+    out = df.copy()
+    for col in ("composite_path", "target_path", "mask_path"):
+        out[col] = [p if Path(p).is_absolute() else str(base / p) for p in out[col]]
+    return out
+
+
+def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
+    """Check columns, types, labels, unique ids, split and domain values, group-disjoint splits."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise RdhError(f"{name}: missing column(s) {missing}")
+    if df["pair_id"].duplicated().any():
+        dup = df.loc[df["pair_id"].duplicated(), "pair_id"].iloc[0]
+        raise RdhError(f"{name}: pair_id {dup!r} appears more than once: pair ids must be unique")
+    for col, allowed in (("split", SPLITS), ("domain", DOMAINS)):
+        bad = ~df[col].isin(allowed)
+        if bad.any():
+            raise RdhError(f"{name}: {col} {df.loc[bad, col].iloc[0]!r} in pair {df.loc[bad, 'pair_id'].iloc[0]!r}: use one of {', '.join(allowed)}")
+    for col in ("pair_id", "source", "category", "group_id", "composite_path", "target_path", "mask_path"):
+        if df[col].isna().any():
+            raise RdhError(f"{name}: column {col} has empty values")
+    for col in ("width", "height"):
+        if not pd.api.types.is_integer_dtype(df[col]) or (df[col] <= 0).any():
+            raise RdhError(f"{name}: column {col} must hold positive integers")
+    ratio = pd.to_numeric(df["fg_ratio"], errors="coerce")
+    if ratio.isna().any() or ((ratio < 0) | (ratio > 1)).any():
+        raise RdhError(f"{name}: fg_ratio must be a number in [0, 1]")
+    for col in ("fg_style", "bg_style"):
+        values = pd.to_numeric(df[col], errors="coerce").dropna()
+        if ((values < 1) | (values > K)).any():
+            raise RdhError(f"{name}: {col} out of range: style ids are 1..{K}")
+    for col in ("composite_label", "target_label"):
+        _check_labels(df, col, name)
+    straddling = df.groupby("group_id")["split"].nunique()
+    straddling = straddling[straddling > 1]
+    if len(straddling):
+        raise RdhError(f"{name}: group {straddling.index[0]!r} appears in both train and test: split by group")
+
+
+def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
+    present = df[col].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
+    rendered = df["domain"] == "rendered"
+    if (rendered & ~present).any():
+        pid = df.loc[rendered & ~present, "pair_id"].iloc[0]
+        raise RdhError(f"{name}: rendered pair {pid!r} has no {col}: rendered pairs need style labels")
+    if not present.any():
+        return
+    values = df.loc[present, col].tolist()
+    lengths = np.fromiter((len(v) for v in values), int, len(values))
+    if (lengths != K).any():
+        pid = df.loc[present, "pair_id"].iloc[int(np.argmax(lengths != K))]
+        raise RdhError(f"{name}: {col} of pair {pid!r} has length {lengths[lengths != K][0]}, expected {K}")
+    labels = np.stack([np.asarray(v, np.float64) for v in values])
+    sums = labels.sum(axis=1)
+    bad = (np.abs(sums - 1) > 1e-5) | (labels < 0).any(axis=1)
+    if bad.any():
+        pid = df.loc[present, "pair_id"].iloc[int(np.argmax(bad))]
+        raise RdhError(f"{name}: {col} of pair {pid!r} sums to {sums[bad][0]:.6f}: labels must be non-negative and sum to 1")
