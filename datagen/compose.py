@@ -244,18 +244,25 @@ def read_rows(out: Path, scene_id: str) -> pd.DataFrame:
     return pd.read_parquet(rows_path(out, scene_id))
 
 
-def prepare_out(cfg: ComposeConfig) -> None:
-    """Create OUT's state folder, or check that a rerun uses the same output options."""
-    state = Path(cfg.out) / STATE_DIR / "options.json"
-    wanted = cfg.output_options()
-    if state.exists():
-        previous = json.loads(state.read_text())
-        if previous != wanted:
-            changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
-            raise RdhError(f"{cfg.out} was made with other options ({', '.join(changed)}): "
-                           "use a new OUT folder, or delete this one to start over")
-    else:
-        write_text_atomic(state, json.dumps(wanted, indent=2))
+def options_path(out: Path) -> Path:
+    return Path(out) / STATE_DIR / "options.json"
+
+
+def check_rerun_options(cfg: ComposeConfig) -> None:
+    """A rerun into an existing OUT must use the same output options."""
+    state = options_path(cfg.out)
+    if not state.exists():
+        return
+    previous, wanted = json.loads(state.read_text()), cfg.output_options()
+    if previous != wanted:
+        changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
+        raise RdhError(f"{cfg.out} was made with other options ({', '.join(changed)}): "
+                       "use a new OUT folder, or delete this one to start over")
+
+
+def record_options(cfg: ComposeConfig) -> None:
+    if not options_path(cfg.out).exists():
+        write_text_atomic(options_path(cfg.out), json.dumps(cfg.output_options(), indent=2))
 
 
 def precheck_scenes(captures: Path) -> list[Scene]:
@@ -265,13 +272,26 @@ def precheck_scenes(captures: Path) -> list[Scene]:
         raise RdhError(f"{captures}: no scenes under {scenes_dir(captures)}: pass a capture store made by `rdh render-scenes`")
     scenes = [read_scene(captures, sid) for sid in ids]
     for scene in scenes:
-        for sid in scene.style_ids:
-            if not scene.image_path(sid).is_file():
-                raise RdhError(f"{scene.image_path(sid)}: style image listed in scene.json is missing: re-render the scene")
-        for fg in scene.foregrounds:
-            if not scene.mask_path(fg).is_file():
-                raise RdhError(f"{scene.mask_path(fg)}: mask listed in scene.json is missing: re-render the scene")
+        w, h = scene.size
+        files = [scene.image_path(sid) for sid in scene.style_ids] + [scene.mask_path(fg) for fg in scene.foregrounds]
+        for path in files:
+            size = png_size(path)
+            if size != (w, h):
+                raise RdhError(f"{path}: image is {size[0]}x{size[1]}, scene.json says {w}x{h}: "
+                               "all styles and masks of a scene must share one size; re-render the scene")
     return scenes
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG header, without decoding; RdhError if missing or not a PNG."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except FileNotFoundError:
+        raise RdhError(f"{path}: listed in scene.json but missing: re-render the scene") from None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise RdhError(f"{path}: not a PNG file (corrupt or truncated?): re-render the scene")
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 @dataclass
@@ -298,7 +318,7 @@ def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None =
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
     scenes = precheck_scenes(captures)
-    prepare_out(cfg)
+    check_rerun_options(cfg)
     summary = ComposeSummary(scenes=len(scenes), out=out)
     todo = []
     for scene in scenes:
@@ -307,6 +327,7 @@ def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None =
         else:
             todo.append(scene)
     for result in _run(todo, cfg):
+        record_options(cfg)
         summary.written += result.written
         summary.existing += result.existing
         summary.skipped.update(result.skipped)
@@ -316,7 +337,8 @@ def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None =
     frames = [f for f in frames if len(f)]
     if not frames:
         raise RdhError(f"{captures}: every pair was filtered out ({dict(summary.skipped)}): relax the fg-ratio or change bounds")
-    df = pd.concat(frames, ignore_index=True).sort_values("pair_id", kind="stable").reset_index(drop=True)
+    df = pd.concat(frames, ignore_index=True)
+    df = df.sort_values(["scene_id", "fg_id", "bg_style", "fg_style"], kind="stable", key=_natural).reset_index(drop=True)
     df["split"] = assign_group_split(df["group_id"], cfg.test_fraction, cfg.seed)
     write_manifest(df, out / "pairs.parquet")
     if cfg.charmnet_list:
@@ -324,6 +346,11 @@ def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None =
     summary.pairs = len(df)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _natural(col: pd.Series) -> pd.Series:
+    """Sort ids made of digits numerically (fg 2 before fg 10)."""
+    return pd.to_numeric(col, errors="coerce").fillna(0) if col.name == "fg_id" else col
 
 
 def _run(scenes: list[Scene], cfg: ComposeConfig) -> Iterable[SceneResult]:

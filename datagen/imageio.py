@@ -10,6 +10,10 @@ from manifests.atomic import write_bytes_atomic
 from manifests.errors import RdhError
 
 cv2.setNumThreads(1)  # workers parallelize across items; per-call threads only oversubscribe
+try:  # a corrupt file is reported once, by us, with its name; silence libpng's own warnings
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+except AttributeError:
+    pass
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 def make_composites_cmd(
     paths: List[Path] = typer.Argument(..., metavar="CAPTURES OUT", help="Capture store and output folder (only OUT with --from-photos)."),
-    format: str = typer.Option("png", "--format", help="png (exact, default) or jpg."),
+    format: Optional[str] = typer.Option(None, "--format", help="png (exact; default for scenes) or jpg (default for --from-photos, like iHarmony4)."),
     quality: int = typer.Option(95, "--quality", help="JPEG quality, 1-100."),
     max_side: Optional[int] = typer.Option(None, "--max-side", help="Downscale so the longer side is at most this many pixels."),
     min_fg_ratio: float = typer.Option(0.0, "--min-fg-ratio", help="Skip foregrounds covering less than this fraction of the image."),
@@ -54,7 +54,7 @@ def make_composites_cmd(
         from datagen.photos import PhotoConfig, make_photo_pairs
 
         cfg = PhotoConfig(images=from_photos, masks=masks, out=paths[0], variants=variants,
-                          format=format, quality=quality,
+                          format=format or "jpg", quality=quality,
                           max_side=max_side, min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio,
                           min_fg_change=min_fg_change, category=category, test_fraction=test_fraction, seed=seed)
         with console.status("making photo pairs"):
@@ -63,7 +63,7 @@ def make_composites_cmd(
         return
     if len(paths) != 2:
         raise RdhError("make-composites takes CAPTURES OUT (or --from-photos IMAGES --masks MASKS OUT)")
-    cfg = ComposeConfig(captures=paths[0], out=paths[1], format=format, quality=quality, max_side=max_side,
+    cfg = ComposeConfig(captures=paths[0], out=paths[1], format=format or "png", quality=quality, max_side=max_side,
                         min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
                         seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
                         workers=workers, charmnet_list=charmnet_list)

@@ -14,7 +14,7 @@ def progress_bar(rate_unit: str = "items") -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, transient=False, disable=not console.is_terminal and False,
+        console=console, transient=False, disable=not console.is_terminal,  # logs get the summary only
     )
 
 

@@ -1,0 +1,22 @@
+"""Run the real `rdh` command line in a subprocess, as a user would."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def rdh(*args, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "rdh.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"rdh {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single error line a user sees; fails if there is a traceback or several lines."""
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
