@@ -1,0 +1,158 @@
+"""Training checkpoints (`rdh.checkpoint/1`): write atomically, load safely, and a ready Harmonizer.
+
+A checkpoint is a plain dict of tensors and primitive values, so `torch.load(weights_only=True)`
+reads it:
+
+    format        "rdh.checkpoint/1"
+    model_name    "idih" | "charmnet"
+    model_config  the generator's settings (harmonize.models.generator_from_config)
+    image_size    the training size (square)
+    normalization {"mean": [3 floats], "std": [3 floats]}   applied to RGB in [0, 1]
+    generator     the generator's state_dict
+    discriminator, style_in, style_out   state_dicts (CharmNet) or None (iDIH)
+    optimizers    {"G": ..., "D": ... or None}
+    scaler        the AMP grad scaler's state_dict
+    step          optimizer steps done
+    streams       {domain: {"epoch", "batches", "world_size"}}: where each training loader stands
+    rng           {"torch", "cuda", "numpy", "python"}: random states at the save
+    best          {"metric", "value", "step"}
+    config        the TrainConfig as plain values
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from harmonize.models import MODEL_NAMES, generator_from_config
+from harmonize.normalization import MEAN, STD
+from manifests.atomic import atomic_path
+from manifests.errors import RdhError
+
+FORMAT = "rdh.checkpoint/1"
+
+
+def save_checkpoint(payload: dict, path: str | Path) -> Path:
+    """Write `payload` to `path` atomically (a crash leaves the previous file whole)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def model_payload(generator: torch.nn.Module, model_name: str, image_size: int) -> dict:
+    """The part of a checkpoint that inference needs; `rdh train` adds the training state.
+
+    save_checkpoint(model_payload(IDIH(spec), "idih", 256), "x.pt") makes a loadable checkpoint.
+    """
+    raw = getattr(generator, "_orig_mod", generator)  # unwrap torch.compile
+    raw = getattr(raw, "module", raw)                # unwrap DistributedDataParallel
+    return {
+        "format": FORMAT,
+        "model_name": model_name,
+        "model_config": raw.config(),
+        "image_size": int(image_size),
+        "normalization": {"mean": list(MEAN), "std": list(STD)},
+        "generator": {k: v.detach().cpu() for k, v in raw.state_dict().items()},
+        "step": 0,
+    }
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = None) -> dict:
+    """Read an rdh checkpoint with weights_only=True; `model` (optional) is the model it must hold.
+
+    RdhError when the file is missing, not a checkpoint, corrupt, of another format version or of
+    another model.
+    """
+    path = Path(path)
+    if path.is_dir() and (path / "best.pt").exists():
+        path = path / "best.pt"
+    if not path.is_file():
+        raise RdhError(f"{path}: checkpoint not found: pass a RUN/last.pt or RUN/best.pt written by `rdh train`")
+    if not zipfile.is_zipfile(path):
+        raise RdhError(f"{path}: not a torch checkpoint (truncated or another kind of file): "
+                       "pass a last.pt/best.pt written by `rdh train`")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise RdhError(f"{path}: holds objects other than tensors and plain values, so it was not written by "
+                       "`rdh train` (it loads only with weights_only=True): pass an rdh checkpoint") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RdhError(f"{path}: corrupt checkpoint ({reason[:120]}): "
+                       "use the run's other checkpoint (last.pt/best.pt) or retrain") from None
+    if not isinstance(ckpt, dict) or "format" not in ckpt:
+        raise RdhError(f"{path}: not an rdh checkpoint (no format field): pass a last.pt/best.pt written by `rdh train`")
+    if ckpt["format"] != FORMAT:
+        raise RdhError(f"{path}: checkpoint format {ckpt['format']!r}, this rdh reads {FORMAT!r}: "
+                       "retrain with this rdh or use the rdh version that wrote it")
+    name = ckpt.get("model_name")
+    if name not in MODEL_NAMES:
+        raise RdhError(f"{path}: checkpoint holds an unknown model {name!r}: expected one of {MODEL_NAMES}")
+    if model is not None and name != model:
+        raise RdhError(f"{path}: checkpoint holds a {name} model, not {model}: "
+                       f"pass a {model} checkpoint or use --model {name}")
+    return ckpt
+
+
+def build_generator_from(ckpt: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
+    """The generator of a loaded checkpoint, weights restored (CPU, train mode)."""
+    try:
+        gen = generator_from_config(ckpt["model_name"], ckpt["model_config"])
+        gen.load_state_dict(ckpt["generator"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RdhError(f"{path}: checkpoint's generator does not load ({reason[:160]}): "
+                       "the file is damaged or from an incompatible rdh") from None
+    return gen
+
+
+class Harmonizer:
+    """An eval-mode generator ready for inference.
+
+    __call__(composite, mask): composite float [B,3,S,S] RGB in [0, 1], mask float [B,1,S,S] in {0, 1};
+    returns the harmonized image [B,3,S,S] in [0, 1] on the composite's device. Normalization is
+    applied inside; CharmNet uses its real-domain branch. Runs under torch.no_grad().
+    """
+
+    def __init__(self, model: torch.nn.Module, model_name: str, image_size: int, device: torch.device,
+                 mean=MEAN, std=STD, step: int | None = None):
+        self.model = model.eval().to(device)
+        self.model_name = model_name
+        self.image_size = int(image_size)
+        self.device = torch.device(device)
+        self.step = step
+        self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+
+    def __call__(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if composite.dim() != 4 or composite.shape[1] != 3 or mask.dim() != 4 or mask.shape[1] != 1 \
+                or mask.shape[0] != composite.shape[0] or mask.shape[2:] != composite.shape[2:]:
+            raise ValueError(f"Harmonizer expects composite [B,3,S,S] and mask [B,1,S,S], "
+                             f"got {tuple(composite.shape)} and {tuple(mask.shape)}")
+        spec = getattr(self.model, "spec", None)
+        for side in composite.shape[2:]:
+            reason = spec.check_image_size(int(side)) if spec is not None else None
+            if reason:
+                raise RdhError(f"{reason}; resize inputs to the training size {self.image_size}")
+        out_device = composite.device
+        with torch.no_grad():
+            x = (composite.to(self.device, torch.float32) - self._mean) / self._std
+            m = mask.to(self.device, torch.float32)
+            if self.model_name == "charmnet":
+                y = self.model(x, m, "real").image
+            else:
+                y = self.model(x, m).image
+            y = (y * self._std + self._mean).clamp_(0.0, 1.0)
+        return y.to(out_device)
+
+
+def load_harmonizer(path: str | Path, device="cpu") -> Harmonizer:
+    """load_checkpoint + the generator in eval mode on `device`, wrapped as a Harmonizer."""
+    ckpt = load_checkpoint(path, map_location="cpu")
+    gen = build_generator_from(ckpt, path)
+    norm = ckpt.get("normalization") or {"mean": MEAN, "std": STD}
+    return Harmonizer(gen, ckpt["model_name"], ckpt["image_size"], torch.device(device),
+                      mean=norm["mean"], std=norm["std"], step=ckpt.get("step"))
