@@ -1,0 +1,275 @@
+"""`rdh evaluate`: score the split=test rows of a manifest, per image and per subset.
+
+Predictions come from a checkpoint (run through `harmonize.inference`, exactly as
+`rdh harmonize` would write them) or from a folder of `<pair_id>.png` files at the target's
+size. Every image is scored twice with the same protocol: the prediction, and the input
+composite itself (the "Input Composite" row of the paper's Table 2). Results are means over
+images, overall and grouped by domain, source, category, novel and foreground-ratio bin.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from datagen.imageio import encode, read_gray, read_rgb
+from harmonize.metrics import Protocol, check_triple, resize_image, resize_mask, score_prepared
+from manifests.atomic import write_bytes_atomic, write_text_atomic
+from manifests.errors import RdhError
+from manifests.schema import read_manifest, resolve_paths
+
+EVAL_SCHEMA = "rdh.eval/1"
+GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
+FG_BINS = ((0.0, 0.05, "0-5%"), (0.05, 0.15, "5-15%"), (0.15, 1.0 + 1e-9, "15-100%"))
+METRICS = ("mse", "fmse", "psnr", "ssim")
+
+
+@dataclass
+class EvalConfig:
+    """Options of `rdh evaluate`."""
+
+    manifest: Path
+    checkpoint: Path | None = None       # score this model's outputs ...
+    predictions: Path | None = None      # ... or these <pair_id>.png files
+    protocol: Protocol = field(default_factory=Protocol)
+    split: str = "test"                  # test | train | all
+    filter: str | None = None            # e.g. "domain=real,novel=true"
+    novel: tuple[str, ...] = ()          # categories counted as novel when the manifest has no `novel` column
+    batch_size: int = 8
+    device: str = "auto"
+    save_outputs: Path | None = None     # write the harmonized images here as <pair_id>.png
+    limit: int | None = None             # score only the first N selected rows (quick looks)
+
+
+@dataclass
+class EvalResult:
+    per_image: pd.DataFrame              # one row per pair: ids, group columns, scores, composite_* scores
+    overall: dict
+    groups: list[dict]
+    protocol: Protocol
+    source: dict                         # what was scored: manifest, checkpoint or predictions folder
+    seconds: float = 0.0
+
+    def to_json_dict(self) -> dict:
+        return _finite({"schema": EVAL_SCHEMA, **self.source, "protocol": self.protocol.to_dict(),
+                        "protocol_text": self.protocol.describe(), "overall": self.overall, "groups": self.groups})
+
+    def write_json(self, path: Path) -> None:
+        write_text_atomic(path, json.dumps(self.to_json_dict(), indent=2) + "\n")
+
+    def table(self) -> pd.DataFrame:
+        """Overall and every group as rows: group, value, count, mse, fmse, psnr, composite_*."""
+        return pd.DataFrame([{"group": "overall", "value": "all", **self.overall}, *self.groups])
+
+    def write_csv(self, path: Path) -> None:
+        write_text_atomic(path, self.table().to_csv(index=False, float_format="%.6g"))
+
+    def write_per_image(self, path: Path) -> None:
+        write_text_atomic(path, self.per_image.to_csv(index=False, float_format="%.6g"))
+
+    def group(self, key: str, value) -> dict | None:
+        """The row of one group, e.g. group("novel", True); None when absent."""
+        for g in self.groups:
+            if g["group"] == key and g["value"] == value:
+                return g
+        return None
+
+
+def _finite(obj):
+    """JSON has no NaN or infinity: write null for them."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+# ---- selecting rows ----
+
+def parse_filter(text: str | None) -> list[tuple[str, list[str]]]:
+    """"domain=real,novel=false" -> [("domain", ["real"]), ("novel", ["false"])]; `a|b` for either."""
+    terms = []
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise RdhError(f"--filter {text!r}: write column=value pairs separated by commas, e.g. domain=real,novel=false")
+        terms.append((key.strip(), [v.strip() for v in value.split("|")]))
+    return terms
+
+
+def _matches(col: pd.Series, values: list[str]) -> pd.Series:
+    if pd.api.types.is_bool_dtype(col):
+        wanted = {v.lower() in ("1", "true", "yes") for v in values}
+        return col.isin(list(wanted))
+    return col.astype(str).isin(values)
+
+
+def fg_bin(ratio: float) -> str:
+    for lo, hi, name in FG_BINS:
+        if lo <= ratio < hi:
+            return name
+    return FG_BINS[-1][2]
+
+
+def select_rows(df: pd.DataFrame, cfg: EvalConfig) -> pd.DataFrame:
+    """The rows to score, with `novel` (when known) and `fg_bin` columns added."""
+    df = df.copy()
+    if "novel" not in df.columns and cfg.novel:
+        df["novel"] = df["category"].isin(cfg.novel)
+    if "novel" in df.columns:
+        df["novel"] = df["novel"].astype(bool)
+    df["fg_bin"] = [fg_bin(float(r)) for r in df["fg_ratio"]]
+    if cfg.split != "all":
+        if cfg.split not in ("train", "test"):
+            raise RdhError(f"--split {cfg.split!r}: use test, train or all")
+        df = df[df["split"] == cfg.split]
+    for key, values in parse_filter(cfg.filter):
+        if key not in df.columns:
+            raise RdhError(f"--filter: the manifest has no column {key!r} (columns: {', '.join(map(str, df.columns))})")
+        df = df[_matches(df[key], values)]
+    if cfg.limit is not None:
+        df = df.head(cfg.limit)
+    if df.empty:
+        raise RdhError(f"{cfg.manifest}: no rows with split={cfg.split}"
+                       f"{' and ' + cfg.filter if cfg.filter else ''}: check --split/--filter, "
+                       "or give the manifest a test split (make-composites --test-fraction)")
+    return df.reset_index(drop=True)
+
+
+# ---- where predictions come from ----
+
+def prediction_path(folder: Path, pair_id: str) -> Path:
+    return Path(folder) / f"{pair_id}.png"
+
+
+def check_predictions(folder: Path, pair_ids: list[str]) -> None:
+    if not Path(folder).is_dir():
+        raise RdhError(f"--predictions {folder}: not a folder: pass a folder of <pair_id>.png files")
+    missing = [p for p in pair_ids if not prediction_path(folder, p).is_file()]
+    if missing:
+        raise RdhError(f"--predictions {folder}: {len(missing)} of {len(pair_ids)} predictions are missing, e.g. "
+                       f"{prediction_path(folder, missing[0]).name}: write one <pair_id>.png per test pair")
+
+
+def read_pair(row) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(composite RGB, target RGB, mask HxW uint8 0-255) of a manifest row with absolute paths."""
+    composite, target, mask = read_rgb(row.composite_path), read_rgb(row.target_path), read_gray(row.mask_path)
+    check_triple(composite, target, mask, name=str(row.composite_path))
+    return composite, target, mask
+
+
+def _from_folder(rows: pd.DataFrame, folder: Path) -> Iterator[tuple]:
+    for row in rows.itertuples(index=False):
+        composite, target, mask = read_pair(row)
+        yield row, read_rgb(prediction_path(folder, row.pair_id)), composite, target, mask
+
+
+def _from_model(rows: pd.DataFrame, cfg: EvalConfig) -> Iterator[tuple]:
+    from harmonize.checkpoint import load_harmonizer
+    from harmonize.inference import harmonize_images
+
+    harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
+    for start in range(0, len(rows), cfg.batch_size):
+        chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
+        pairs = [read_pair(row) for row in chunk]
+        for row, (composite, target, mask), pred in zip(
+                chunk, pairs, harmonize_images(harmonizer, [p[0] for p in pairs], [p[2] > 127 for p in pairs],
+                                               batch_size=cfg.batch_size)):
+            if cfg.save_outputs is not None:
+                write_bytes_atomic(prediction_path(cfg.save_outputs, row.pair_id), encode(pred, "png"))
+            yield row, pred, composite, target, mask
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# ---- scoring and grouping ----
+
+def score_row(pred, composite, target, mask, protocol: Protocol) -> dict:
+    """Scores of the prediction and of the composite, both against the target, one protocol."""
+    check_triple(pred, target, mask, name="prediction")
+    size, filt = protocol.size, protocol.resize_filter
+    t, m = resize_image(target, size, filt), resize_mask(mask, size, protocol)
+    ours = score_prepared(resize_image(pred, size, filt), t, m, protocol)
+    comp = score_prepared(resize_image(composite, size, filt), t, m, protocol)
+    scores = {"mse": ours.mse, "fmse": ours.fmse, "psnr": ours.psnr,
+              "composite_mse": comp.mse, "composite_fmse": comp.fmse, "composite_psnr": comp.psnr}
+    if protocol.ssim:
+        scores.update(ssim=ours.ssim, composite_ssim=comp.ssim)
+    return scores
+
+
+def summarize(frame: pd.DataFrame, metric_cols: list[str]) -> dict:
+    """count and the mean of each metric over images (NaN fMSE of masks lost in resizing skipped)."""
+    out = {"count": int(len(frame))}
+    for col in metric_cols:
+        values = frame[col].to_numpy(dtype=np.float64)
+        out[col] = float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+    return out
+
+
+def group_scores(per_image: pd.DataFrame, metric_cols: list[str]) -> list[dict]:
+    groups = []
+    for key in GROUP_KEYS:
+        if key not in per_image.columns:
+            continue
+        values = per_image[key].unique().tolist()
+        if key == "fg_bin":
+            values = [name for _, _, name in FG_BINS if name in values]
+        else:
+            values = sorted(values, key=str)
+        for value in values:
+            value = bool(value) if isinstance(value, (bool, np.bool_)) else value
+            groups.append({"group": key, "value": value, **summarize(per_image[per_image[key] == value], metric_cols)})
+    return groups
+
+
+def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
+             started: Callable[[int], None] | None = None) -> EvalResult:
+    """Score the selected rows of cfg.manifest.
+
+    `started(total)` is called once the rows are chosen, `progress(n)` after each image.
+    """
+    start = time.perf_counter()
+    protocol = cfg.protocol.check()
+    if (cfg.checkpoint is None) == (cfg.predictions is None):
+        raise RdhError("evaluate needs exactly one of --checkpoint CKPT or --predictions DIR")
+    if cfg.batch_size < 1:
+        raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
+    rows = select_rows(resolve_paths(read_manifest(cfg.manifest), cfg.manifest), cfg)
+    if cfg.predictions is not None:
+        check_predictions(cfg.predictions, rows["pair_id"].tolist())
+        stream, source = _from_folder(rows, cfg.predictions), {"predictions": str(cfg.predictions)}
+    else:
+        if not Path(cfg.checkpoint).is_file():
+            raise RdhError(f"--checkpoint {cfg.checkpoint}: file not found: pass RUN/best.pt or RUN/last.pt of `rdh train`")
+        stream, source = _from_model(rows, cfg), {"checkpoint": str(cfg.checkpoint)}
+    if started:
+        started(len(rows))
+    keys = [k for k in ("pair_id", "domain", "source", "category", "novel", "fg_ratio", "fg_bin") if k in rows.columns]
+    records = []
+    for row, pred, composite, target, mask in stream:
+        records.append({k: getattr(row, k) for k in keys} | score_row(pred, composite, target, mask, protocol))
+        if progress:
+            progress(1)
+    per_image = pd.DataFrame(records)
+    metric_cols = [c for c in per_image.columns if c.replace("composite_", "") in METRICS]
+    return EvalResult(per_image=per_image, overall=summarize(per_image, metric_cols),
+                      groups=group_scores(per_image, metric_cols), protocol=protocol,
+                      source={"manifest": str(cfg.manifest), "split": cfg.split, "filter": cfg.filter, **source},
+                      seconds=time.perf_counter() - start)

@@ -1,0 +1,147 @@
+"""`rdh evaluate --predictions` on a small pair dataset made by make-composites."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datagen.compose import ComposeConfig, make_composites
+from datagen.imageio import read_rgb, write_image
+from harmonize.evaluate import EvalConfig, evaluate, fg_bin
+from harmonize.metrics import PSNR_EPS, Protocol
+from manifests.errors import RdhError
+from manifests.schema import read_manifest, resolve_paths, write_manifest
+from tests.synth import make_store
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Pairs of 6 synthetic scenes (3 styles), half of the scenes in split=test; one test and one train scene are 'cow'."""
+    root = tmp_path_factory.mktemp("evalset")
+    make_store(root / "captures", n_scenes=6, size=(32, 40), styles=[1, 5, 10], seed=3, category="human")
+    make_composites(ComposeConfig(captures=root / "captures", out=root / "pairs", test_fraction=0.5, seed=1))
+    manifest = root / "pairs" / "pairs.parquet"
+    df = read_manifest(manifest)
+    test_scenes = sorted(df.loc[df["split"] == "test", "group_id"].unique())
+    train_scenes = sorted(df.loc[df["split"] == "train", "group_id"].unique())
+    df.loc[df["group_id"].isin([test_scenes[0], train_scenes[0]]), "category"] = "cow"
+    write_manifest(df, manifest)
+    test = df[df["split"] == "test"]
+    assert len(test) and test["category"].nunique() == 2, "the fixture needs test pairs of both categories"
+    return manifest
+
+
+def write_predictions(manifest, folder, column, change=None):
+    """Copy the composite or target of every test pair to folder/<pair_id>.png (optionally changed)."""
+    df = resolve_paths(read_manifest(manifest), manifest)
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in df[df["split"] == "test"].itertuples():
+        img = read_rgb(getattr(row, column))
+        write_image(folder / f"{row.pair_id}.png", change(img) if change else img)
+    return folder
+
+
+def test_predictions_equal_to_targets_score_zero_error(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "target_path")
+    result = evaluate(EvalConfig(manifest=dataset, predictions=preds))
+    n_test = int((read_manifest(dataset)["split"] == "test").sum())
+    assert result.overall["count"] == n_test == len(result.per_image)
+    assert result.overall["mse"] == 0 and result.overall["fmse"] == 0
+    assert result.overall["psnr"] == pytest.approx(10 * math.log10(255 ** 2 / PSNR_EPS))
+    assert result.overall["composite_mse"] > 0 and result.overall["composite_fmse"] > result.overall["composite_mse"]
+    for g in result.groups:
+        assert g["mse"] == 0 and g["fmse"] == 0, g
+
+
+def test_predictions_equal_to_composites_match_the_composite_row(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "composite_path")
+    result = evaluate(EvalConfig(manifest=dataset, predictions=preds))
+    for row in [result.overall, *result.groups]:
+        for m in ("mse", "fmse", "psnr"):
+            assert row[m] == pytest.approx(row[f"composite_{m}"], rel=1e-12), (row, m)
+    assert result.overall["mse"] > 1.0  # the composites do differ from their targets
+
+
+def test_constant_error_gives_hand_computed_scores(dataset, tmp_path):
+    # every channel of every pixel 4 levels off -> MSE = fMSE = 16 at any evaluation size
+    preds = write_predictions(dataset, tmp_path / "preds", "target_path",
+                              change=lambda img: img - np.uint8(4))
+    df = resolve_paths(read_manifest(dataset), dataset)
+    assert all(read_rgb(p).min() >= 4 for p in df["target_path"]), "targets must leave room for -4"
+    for protocol in (Protocol(), Protocol(size=None), Protocol(resize_filter="area")):
+        result = evaluate(EvalConfig(manifest=dataset, predictions=preds, protocol=protocol))
+        assert result.overall["mse"] == pytest.approx(16.0)
+        assert result.overall["fmse"] == pytest.approx(16.0)
+        assert result.overall["psnr"] == pytest.approx(10 * math.log10(255 ** 2 / (16 + PSNR_EPS)))
+
+
+def test_groups_cover_every_key_and_partition_the_images(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "composite_path")
+    result = evaluate(EvalConfig(manifest=dataset, predictions=preds, novel=("human",)))
+    n = result.overall["count"]
+    by_key = {}
+    for g in result.groups:
+        by_key.setdefault(g["group"], []).append(g)
+    assert set(by_key) == {"domain", "source", "category", "novel", "fg_bin"}
+    for key, rows in by_key.items():
+        assert sum(r["count"] for r in rows) == n, key
+    assert {r["value"] for r in by_key["category"]} == {"human", "cow"}
+    assert result.group("novel", True)["count"] == int((result.per_image["category"] == "human").sum())
+    # per-image means reproduce each group's number
+    cow = result.per_image[result.per_image["category"] == "cow"]
+    assert result.group("category", "cow")["fmse"] == pytest.approx(cow["fmse"].mean())
+    assert all(fg_bin(r) == b for r, b in zip(result.per_image["fg_ratio"], result.per_image["fg_bin"]))
+    assert [fg_bin(x) for x in (0.0, 0.049, 0.05, 0.149, 0.15, 1.0)] == ["0-5%", "0-5%", "5-15%", "5-15%", "15-100%", "15-100%"]
+
+
+def test_filter_split_and_limit(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "composite_path")
+    cow = evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category=cow"))
+    assert set(cow.per_image["category"]) == {"cow"}
+    assert evaluate(EvalConfig(manifest=dataset, predictions=preds, limit=2)).overall["count"] == 2
+    with pytest.raises(RdhError, match="no column 'weather'"):
+        evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="weather=clear"))
+    with pytest.raises(RdhError, match="no rows"):
+        evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category=couch"))
+
+
+def test_missing_or_wrong_size_predictions_are_refused(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "target_path")
+    victim = sorted(preds.iterdir())[0]
+    victim.unlink()
+    with pytest.raises(RdhError, match=f"missing, e.g. {victim.name}"):
+        evaluate(EvalConfig(manifest=dataset, predictions=preds))
+    write_image(victim, np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(RdhError, match="target's size"):
+        evaluate(EvalConfig(manifest=dataset, predictions=preds))
+    with pytest.raises(RdhError, match="exactly one"):
+        evaluate(EvalConfig(manifest=dataset))
+
+
+def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path):
+    preds = write_predictions(dataset, tmp_path / "preds", "target_path")
+    js, cs, per = tmp_path / "s.json", tmp_path / "s.csv", tmp_path / "per.csv"
+    proc = subprocess.run([sys.executable, "-m", "rdh.cli", "evaluate", "--manifest", str(dataset), "--predictions",
+                           str(preds), "--json", str(js), "--csv", str(cs), "--per-image", str(per), "--novel", "human",
+                           "--ssim"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "fMSE" in proc.stdout and "protocol" in proc.stdout
+    data = json.loads(js.read_text())
+    assert {"count", "mse", "fmse", "psnr"} <= set(data["overall"]) and data["overall"]["mse"] == 0
+    assert data["overall"]["ssim"] == pytest.approx(1.0) and data["protocol"]["psnr_peak"] == "255"
+    table = pd.read_csv(cs)
+    assert len(table) == 1 + len(data["groups"]) and table.loc[0, "group"] == "overall"
+    assert (table["mse"] == 0).all() and (table["composite_mse"] > 0).all()
+    assert len(pd.read_csv(per)) == data["overall"]["count"]
+
+    shutil.rmtree(preds)
+    proc = subprocess.run([sys.executable, "-m", "rdh.cli", "evaluate", "--manifest", str(dataset), "--predictions",
+                           str(preds)], capture_output=True, text=True, timeout=120)
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "--predictions" in lines[0], proc.stderr
