@@ -184,11 +184,11 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
         if not (out / mask_rel).exists():
             write_mask(out / mask_rel, mask)
         m3 = mask[..., None]
+        inside = {sid: img[mask].astype(np.int16) for sid, img in images.items()}  # once per style
         written_gt: set[int] = set()
         for bg, fg in plan:
-            composite = np.where(m3, images[fg], images[bg])
             # mean absolute change inside the mask, over pixels and channels, on 0-255
-            delta = float(np.abs(images[fg][mask].astype(np.int16) - images[bg][mask]).mean())
+            delta = float(np.abs(inside[fg] - inside[bg]).mean())
             if delta < cfg.min_fg_change:
                 result.skipped[SKIP_SMALL_CHANGE] += 1
                 continue
@@ -200,6 +200,7 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
             if (out / comp_rel).exists():
                 result.existing += 1
             else:
+                composite = np.where(m3, images[fg], images[bg])
                 write_bytes_atomic(out / comp_rel, encode(composite, ext, cfg.quality))
                 result.written += 1
             result.rows.append({
