@@ -13,12 +13,16 @@ the same correction as its interior: no halo or seam where the mask was resized.
 """
 from __future__ import annotations
 
-from typing import Iterable, Protocol as TypingProtocol, Sequence
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol as TypingProtocol, Sequence
 
 import cv2
 import numpy as np
 import torch
 
+from datagen.imageio import read_gray, read_rgb, write_image
 from manifests.errors import RdhError
 
 # Gaussian reach (in model pixels) used to extend the foreground's correction past its edge.
@@ -117,3 +121,113 @@ def harmonize_image(harmonizer: HarmonizerLike, composite: np.ndarray, mask: np.
     """Harmonize one composite (HxWx3 uint8) with its mask (HxW bool); returns HxWx3 uint8."""
     check_pair(composite, mask)
     return next(iter(harmonize_images(harmonizer, [composite], [mask], batch_size=1)))
+
+
+# ---- files and folders: `rdh harmonize` ----
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class HarmonizeConfig:
+    """Options of `rdh harmonize`."""
+
+    checkpoint: Path
+    composite: Path                  # an image, or a folder of images
+    mask: Path                       # its mask, or a folder of masks named like the composites
+    out: Path                        # an image file, or a folder
+    batch_size: int = 4
+    device: str = "auto"
+    format: str = "png"              # for outputs written into a folder
+    overwrite: bool = False          # folder mode: redo outputs that exist
+
+
+@dataclass
+class HarmonizeSummary:
+    written: list[Path] = field(default_factory=list)
+    skipped: int = 0                 # outputs that existed (folder mode, rerun)
+    seconds: float = 0.0
+
+
+def read_user_mask(path: Path) -> np.ndarray:
+    """A user's mask as bool: pixels >= 128 are foreground (anti-aliased edges are thresholded)."""
+    return read_gray(path) >= 128
+
+
+def find_mask(masks: Path, composite: Path) -> Path:
+    """The mask of a composite: same stem, else the stem cut at its last '_' or '-' repeatedly.
+
+    Matches iHarmony4 (a0001_1_3.jpg -> a0001_1.png) and rdh pair datasets (s1_0-1_5.png -> s1_0.png).
+    """
+    by_stem = {p.stem: p for p in sorted(masks.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    stem = composite.stem
+    while stem:
+        if stem in by_stem:
+            return by_stem[stem]
+        cut = max(stem.rfind("_"), stem.rfind("-"))
+        if cut <= 0:
+            break
+        stem = stem[:cut]
+    raise RdhError(f"{composite}: no mask for it in {masks}: name the mask {composite.stem}.png "
+                   "(or the composite's name without its last _N / -N parts)")
+
+
+def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
+    """(composite, mask, output) triples for a file or a folder."""
+    comp, mask, out = Path(cfg.composite), Path(cfg.mask), Path(cfg.out)
+    if not comp.exists():
+        raise RdhError(f"COMPOSITE {comp}: not found")
+    if not mask.exists():
+        raise RdhError(f"MASK {mask}: not found")
+    if comp.is_file():
+        if not mask.is_file():
+            raise RdhError(f"MASK {mask}: COMPOSITE is one image, so MASK must be one image too")
+        target = out if out.suffix.lower() in IMAGE_SUFFIXES else out / f"{comp.stem}.{cfg.format}"
+        return [(comp, mask, target)]
+    if not mask.is_dir():
+        raise RdhError(f"MASK {mask}: COMPOSITE is a folder, so MASK must be a folder of masks")
+    if out.suffix.lower() in IMAGE_SUFFIXES:
+        raise RdhError(f"-o {out}: COMPOSITE is a folder, so the output must be a folder, not an image file")
+    if out.resolve() == comp.resolve():
+        raise RdhError(f"-o {out}: is the composites folder: choose another output folder")
+    images = [p for p in sorted(comp.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        raise RdhError(f"COMPOSITE {comp}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return [(p, find_mask(mask, p), out / f"{p.stem}.{cfg.format}") for p in images]
+
+
+def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None = None,
+                    started: Callable[[int], None] | None = None) -> HarmonizeSummary:
+    """Harmonize a composite file (or a folder of them) with a checkpoint; outputs at full resolution."""
+    from harmonize.checkpoint import load_harmonizer
+    from harmonize.evaluate import resolve_device
+
+    start = time.perf_counter()
+    if cfg.format not in ("png", "jpg"):
+        raise RdhError(f"--format {cfg.format!r}: use png or jpg")
+    if cfg.batch_size < 1:
+        raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
+    jobs = plan_jobs(cfg)
+    summary = HarmonizeSummary()
+    if len(jobs) > 1 and not cfg.overwrite:
+        summary.skipped = sum(1 for _, _, o in jobs if o.exists())
+        jobs = [j for j in jobs if not j[2].exists()]
+    if started:
+        started(len(jobs))
+    harmonizer = None
+    for start_i in range(0, len(jobs), cfg.batch_size):
+        chunk = []
+        for comp_path, mask_path, out_path in jobs[start_i:start_i + cfg.batch_size]:
+            composite, mask = read_rgb(comp_path), read_user_mask(mask_path)
+            check_pair(composite, mask, str(comp_path), str(mask_path))  # before any model work
+            chunk.append((composite, mask, out_path))
+        if harmonizer is None:
+            harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
+        results = harmonize_images(harmonizer, [c for c, _, _ in chunk], [m for _, m, _ in chunk], cfg.batch_size)
+        for (_, _, out_path), result in zip(chunk, results):
+            write_image(out_path, result)  # atomic: a stopped run leaves whole images; a rerun skips them
+            summary.written.append(out_path)
+            if progress:
+                progress(1)
+    summary.seconds = time.perf_counter() - start
+    return summary

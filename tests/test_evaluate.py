@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -124,14 +123,31 @@ def test_missing_or_wrong_size_predictions_are_refused(dataset, tmp_path):
         evaluate(EvalConfig(manifest=dataset))
 
 
-def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path):
+@pytest.fixture
+def rdh(capsys, monkeypatch):
+    """Run the real `rdh` entry point in this process; returns (exit code, stdout, stderr)."""
+    from rdh.cli import main
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["rdh", *map(str, args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
+
+
+def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path, rdh):
     preds = write_predictions(dataset, tmp_path / "preds", "target_path")
     js, cs, per = tmp_path / "s.json", tmp_path / "s.csv", tmp_path / "per.csv"
-    proc = subprocess.run([sys.executable, "-m", "rdh.cli", "evaluate", "--manifest", str(dataset), "--predictions",
-                           str(preds), "--json", str(js), "--csv", str(cs), "--per-image", str(per), "--novel", "human",
-                           "--ssim"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "fMSE" in proc.stdout and "protocol" in proc.stdout
+    code, stdout, err = rdh("evaluate", "--manifest", dataset, "--predictions", preds, "--json", js, "--csv", cs,
+                            "--per-image", per, "--novel", "human", "--ssim")
+    assert code == 0, err
+    assert "fMSE" in stdout and "protocol" in stdout
     data = json.loads(js.read_text())
     assert {"count", "mse", "fmse", "psnr"} <= set(data["overall"]) and data["overall"]["mse"] == 0
     assert data["overall"]["ssim"] == pytest.approx(1.0) and data["protocol"]["psnr_peak"] == "255"
@@ -141,7 +157,44 @@ def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path):
     assert len(pd.read_csv(per)) == data["overall"]["count"]
 
     shutil.rmtree(preds)
-    proc = subprocess.run([sys.executable, "-m", "rdh.cli", "evaluate", "--manifest", str(dataset), "--predictions",
-                           str(preds)], capture_output=True, text=True, timeout=120)
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert proc.returncode == 2 and len(lines) == 1 and "--predictions" in lines[0], proc.stderr
+    code, _, err = rdh("evaluate", "--manifest", dataset, "--predictions", preds)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == 2 and len(lines) == 1 and "--predictions" in lines[0], err
+    code, _, err = rdh("evaluate", "--manifest", dataset, "--predictions", tmp_path, "--psnr-peak", "max")
+    assert code == 2 and "--psnr-peak 'max'" in err
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A real (untrained, tiny) iDIH checkpoint at training size 32."""
+    import torch
+
+    from harmonize.blocks import UNetSpec
+    from harmonize.checkpoint import model_payload, save_checkpoint
+    from harmonize.idih import IDIH
+
+    torch.manual_seed(0)
+    return save_checkpoint(model_payload(IDIH(UNetSpec(depth=4, width=8)), "idih", 32),
+                           tmp_path_factory.mktemp("ckpt") / "best.pt")
+
+
+def test_checkpoint_scores_equal_the_scores_of_its_saved_outputs(dataset, checkpoint, tmp_path, rdh):
+    saved = tmp_path / "outputs"
+    js = tmp_path / "model.json"
+    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--save-outputs", saved,
+                       "--json", js, "--batch-size", "4")
+    assert code == 0, err
+    by_model = json.loads(js.read_text())
+    df = resolve_paths(read_manifest(dataset), dataset)
+    test = df[df["split"] == "test"]
+    assert sorted(p.stem for p in saved.iterdir()) == sorted(test["pair_id"])
+    for row in test.head(3).itertuples():
+        out, comp = read_rgb(saved / f"{row.pair_id}.png"), read_rgb(row.composite_path)
+        mask = read_rgb(row.mask_path)[..., 0] > 127
+        assert out.shape == comp.shape
+        np.testing.assert_array_equal(out[~mask], comp[~mask])       # background untouched
+    by_files = evaluate(EvalConfig(manifest=dataset, predictions=saved))
+    for m in ("mse", "fmse", "psnr", "composite_mse"):
+        assert by_model["overall"][m] == pytest.approx(by_files.overall[m], rel=1e-9)
+    assert by_model["overall"]["mse"] != pytest.approx(by_model["overall"]["composite_mse"])
+    assert by_model["checkpoint"] == str(checkpoint)
