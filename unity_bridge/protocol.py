@@ -1,0 +1,97 @@
+"""The capture protocol, version 1: JSON messages on one ML-Agents side channel.
+
+Every message is one UTF-8 JSON object in one side-channel message (raw bytes, not the ASCII
+strings of ML-Agents' own helpers, so paths may hold any character). Python sends requests,
+the player answers each one, possibly a few steps later (a style change waits for the sky to
+settle). docs/unity.md is the human-readable version of this module.
+
+Request:  {"v": 1, "id": 7, "op": "set_style", "weather": "Cloudy", "time": "06:35", "settle_frames": 5}
+Reply:    {"v": 1, "id": 7, "op": "set_style", "ok": true, "error": "", "weather": "Cloudy", ...}
+Error:    {"v": 1, "id": 7, "op": "set_style", "ok": false, "error": "no weather type named 'Cloudy'"}
+
+Images never travel in messages (gRPC caps a message at 4 MiB): the player writes PNG files
+into the folder Python names and answers with their paths.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from unity_bridge.errors import PlayerReportedError, ProtocolError
+
+PROTOCOL_NAME = "rdh-capture"
+PROTOCOL_VERSION = 1
+# uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the C# side has the same constant.
+CHANNEL_ID = uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583")
+
+# op -> fields a request may carry (besides v, id, op).
+REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
+    "hello": ("protocol",),
+    "ping": (),
+    "list_scenes": (),
+    "load_scene": ("scene",),
+    "set_viewpoint": ("viewpoint",),
+    "set_foreground": ("foreground",),
+    "set_style": ("weather", "time", "settle_frames"),
+    "capture": ("folder", "image", "mask", "width", "height"),
+}
+
+# op -> fields an ok reply must carry, with their JSON types.
+REPLY_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "hello": {"protocol": str, "version": int, "unity_version": str, "product": str, "controller": str,
+              "weather_types": list},
+    "ping": {},
+    "list_scenes": {"scenes": list},
+    "load_scene": {"scene": str, "viewpoints": list, "foregrounds": list},
+    "set_viewpoint": {"viewpoint": str, "camera": dict},
+    "set_foreground": {"foreground": str, "category": str},
+    "set_style": {"weather": str, "weather_type": str, "time": str, "values": list},
+    "capture": {"image": str, "mask": str, "width": int, "height": int},
+}
+
+
+def encode_request(request_id: int, op: str, fields: dict[str, Any]) -> bytes:
+    """The bytes of one request; ValueError for an op or field the protocol does not have (a bug)."""
+    if op not in REQUEST_FIELDS:
+        raise ValueError(f"unknown op {op!r}")
+    unknown = set(fields) - set(REQUEST_FIELDS[op])
+    if unknown:
+        raise ValueError(f"op {op!r} has no field(s) {sorted(unknown)}")
+    return json.dumps({"v": PROTOCOL_VERSION, "id": int(request_id), "op": op, **fields}).encode("utf-8")
+
+
+def decode_message(data: bytes, who: str = "the player") -> dict:
+    """Parse one message (request or reply) and check its envelope; ProtocolError when malformed."""
+    try:
+        msg = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"{who} sent a capture message that is not UTF-8 JSON ({exc}): "
+                            "update the rdh Unity package to the version of this rdh") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError(f"{who} sent a capture message that is not a JSON object")
+    if msg.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"{who} speaks capture protocol version {msg.get('v')!r}, this rdh speaks "
+                            f"{PROTOCOL_VERSION}: install the rdh Unity package from this rdh's unity_bridge/unity")
+    if not isinstance(msg.get("id"), int) or not isinstance(msg.get("op"), str):
+        raise ProtocolError(f"{who} sent a capture message without an integer id and an op: {msg!r:.200}")
+    return msg
+
+
+def check_reply(reply: dict, op: str, who: str = "the player") -> dict:
+    """Return an ok reply to `op` with its fields checked; PlayerReportedError for an error reply,
+    ProtocolError for a reply to another op or with missing or mistyped fields."""
+    if reply.get("op") != op:
+        raise ProtocolError(f"{who} answered request {reply.get('id')} ({op}) as if it were {reply.get('op')!r}")
+    if not isinstance(reply.get("ok"), bool):
+        raise ProtocolError(f"{who} answered {op} without a boolean 'ok'")
+    if not reply["ok"]:
+        message = str(reply.get("error") or "no message")
+        raise PlayerReportedError(f"{who} answered {op} with an error: {message}")
+    for name, kind in REPLY_FIELDS[op].items():
+        value = reply.get(name)
+        # bool is an int in Python; the protocol never sends a bool where a number is due.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ProtocolError(f"{who} answered {op} without a valid {name!r} "
+                                f"(got {value!r:.80}): update the rdh Unity package")
+    return reply

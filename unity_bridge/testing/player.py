@@ -1,0 +1,333 @@
+"""The stand-in player: Unity's side of the ML-Agents protocol, played by Python.
+
+    python -m unity_bridge.testing.player --mlagents-port 5005 [-logFile player.log]
+        [--catalog scenes.json] [--fault crash --fault-after 3 --fault-once marker]
+
+Like a Unity player built with the rdh package, it connects to the bridge as a gRPC client
+(rdh is the server), sends the academy parameters, then one agent observation per frame with
+the capture channel's replies, and reads the capture requests from each answer. It draws its
+frames with numpy (unity_bridge.testing.frames) and writes them as PNG files, as the real
+package does. Unknown arguments (-batchmode, -nographics, ...) are ignored, as Unity does.
+
+Faults, for the tests (a capture request counts as one step towards --fault-after):
+  no-connect    never connect
+  hang          stop exchanging (stay alive, silent) at capture N+1
+  mute          keep exchanging but never answer capture N+1
+  error         answer capture N+1 with an error
+  missing-file  answer capture N+1 with a file that does not exist
+  crash         exit with code 3 at capture N+1
+  bad-version   answer hello with protocol version 2
+With --fault-once PATH the fault fires only while PATH does not exist (it is created when the
+fault fires), so a restarted player behaves.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+
+import cv2
+import grpc
+import numpy as np
+from mlagents_envs.communicator_objects.agent_info_pb2 import AgentInfoProto
+from mlagents_envs.communicator_objects.brain_parameters_pb2 import ActionSpecProto, BrainParametersProto
+from mlagents_envs.communicator_objects.capabilities_pb2 import UnityRLCapabilitiesProto
+from mlagents_envs.communicator_objects.command_pb2 import QUIT
+from mlagents_envs.communicator_objects.header_pb2 import HeaderProto
+from mlagents_envs.communicator_objects.observation_pb2 import ObservationProto
+from mlagents_envs.communicator_objects.unity_message_pb2 import UnityMessageProto
+from mlagents_envs.communicator_objects.unity_output_pb2 import UnityOutputProto
+from mlagents_envs.communicator_objects.unity_rl_initialization_output_pb2 import UnityRLInitializationOutputProto
+from mlagents_envs.communicator_objects.unity_rl_output_pb2 import UnityRLOutputProto
+from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import UnityToExternalProtoStub
+
+from unity_bridge.protocol import CHANNEL_ID, PROTOCOL_NAME, PROTOCOL_VERSION
+from unity_bridge.testing.frames import DEFAULT_CATALOG, WEATHERS, draw, lighting
+
+BEHAVIOR = "RdhCapture?team=0"
+COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 3.0.0
+PACKAGE_VERSION = "3.0.0"
+FAULTS = ("none", "no-connect", "hang", "mute", "error", "missing-file", "crash", "bad-version")
+
+
+# -- side channel framing (the same bytes Unity's SideChannelManager writes) -----------------------
+def pack_side_channel(messages: list[bytes]) -> bytes:
+    out = bytearray()
+    for data in messages:
+        out += CHANNEL_ID.bytes_le + struct.pack("<i", len(data)) + data
+    return bytes(out)
+
+
+def unpack_side_channel(data: bytes) -> list[tuple[uuid.UUID, bytes]]:
+    out, offset = [], 0
+    while offset < len(data):
+        channel = uuid.UUID(bytes_le=bytes(data[offset:offset + 16]))
+        (length,) = struct.unpack_from("<i", data, offset + 16)
+        offset += 20
+        out.append((channel, bytes(data[offset:offset + length])))
+        offset += length
+    return out
+
+
+class StandInPlayer:
+    """One player process: a scene catalog, the current capture state, and the faults to play."""
+
+    def __init__(self, port: int, catalog: dict, fault: str = "none", fault_after: int = 0,
+                 fault_once: Path | None = None, log_file: Path | None = None, address: str = "127.0.0.1",
+                 connect_wait: float = 30.0) -> None:
+        self.port, self.address, self.connect_wait = port, address, connect_wait
+        self.catalog = {s["name"]: s for s in catalog["scenes"]}
+        self.fault, self.fault_after, self.fault_once = fault, fault_after, fault_once
+        self.log_path = log_file
+        self.scene: dict | None = None
+        self.viewpoint: dict | None = None
+        self.foreground: dict | None = None
+        self.weather, self.minutes = "Clear", 12 * 60
+        self.captures = 0
+        self.requests: deque[dict] = deque()
+        self.delayed: list[list] = []      # [frames_left, reply]: replies waiting for the sky to settle
+        self.outbox: list[bytes] = []
+        self.hung = False
+        self.muted = False
+
+    # -- logging ----------------------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        line = f"[rdh stand-in player :{self.port}] {text}\n"
+        if self.log_path:
+            with open(self.log_path, "a") as f:
+                f.write(line)
+
+    # -- faults -----------------------------------------------------------------------------------
+    def _fault_fires(self, mode: str) -> bool:
+        if self.fault != mode:
+            return False
+        if mode not in ("no-connect", "bad-version") and self.captures <= self.fault_after:
+            return False
+        if self.fault_once is not None:
+            if self.fault_once.exists():
+                return False
+            self.fault_once.write_text(mode)
+        return True
+
+    # -- protocol ---------------------------------------------------------------------------------
+    def run(self) -> int:
+        if self._fault_fires("no-connect"):
+            self.log("fault no-connect: not connecting")
+            while True:
+                time.sleep(3600)
+        channel = grpc.insecure_channel(f"{self.address}:{self.port}")
+        try:
+            grpc.channel_ready_future(channel).result(timeout=self.connect_wait)
+        except grpc.FutureTimeoutError:
+            self.log("nobody listens on the port: giving up, as a Unity player does")
+            return 1
+        stub = UnityToExternalProtoStub(channel)
+        self.log("connected")
+        init = UnityRLInitializationOutputProto(
+            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION, package_version=PACKAGE_VERSION,
+            capabilities=UnityRLCapabilitiesProto(baseRLCapabilities=True, concatenatedPngObservations=True,
+                                                  compressedChannelMapping=True, hybridActions=True,
+                                                  trainingAnalytics=True, variableLengthObservation=True,
+                                                  multiAgentGroups=True))
+        try:
+            stub.Exchange(self._message(UnityOutputProto(rl_initialization_output=init)))
+            answer = stub.Exchange(UnityMessageProto(header=HeaderProto(status=200)))
+            first = True
+            while True:
+                if answer.header.status != 200 or answer.unity_input.rl_input.command == QUIT:
+                    self.log("rdh closed the session: quitting")
+                    return 0
+                self._receive(answer.unity_input.rl_input.side_channel)
+                self._advance_frame()
+                while self.hung:
+                    time.sleep(3600)
+                answer = stub.Exchange(self._message(self._output(first)))
+                first = False
+        except grpc.RpcError as exc:
+            self.log(f"connection lost ({exc.code().name}): quitting")
+            return 0
+
+    @staticmethod
+    def _message(output: UnityOutputProto) -> UnityMessageProto:
+        return UnityMessageProto(header=HeaderProto(status=200), unity_output=output)
+
+    def _output(self, first: bool) -> UnityOutputProto:
+        """One frame: the agent's observation (pending requests) and the queued replies."""
+        obs = ObservationProto(shape=[1], observation_type=0)
+        obs.float_data.data.append(float(len(self.requests)))
+        agent = AgentInfoProto(id=0, reward=0.0, done=False, observations=[obs])
+        rl = UnityRLOutputProto(side_channel=pack_side_channel(self.outbox))
+        rl.agentInfos[BEHAVIOR].value.append(agent)
+        self.outbox = []
+        out = UnityOutputProto(rl_output=rl)
+        if first:  # the behavior's parameters travel with its first observation, as Unity does
+            brain = BrainParametersProto(brain_name=BEHAVIOR, is_training=True,
+                                         action_spec=ActionSpecProto(num_continuous_actions=1))
+            out.rl_initialization_output.brain_parameters.append(brain)
+        return out
+
+    def _receive(self, side_channel: bytes) -> None:
+        for channel, data in unpack_side_channel(side_channel):
+            if channel != CHANNEL_ID:
+                continue  # other channels (ML-Agents' analytics) are not ours
+            try:
+                request = json.loads(data.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                self.log("dropped a capture message that is not JSON")
+                continue
+            self.requests.append(request)
+
+    def _advance_frame(self) -> None:
+        """One frame: count down settling replies, then start queued requests in order."""
+        for item in self.delayed:
+            item[0] -= 1
+        while self.delayed and self.delayed[0][0] <= 0:
+            self.outbox.append(self.delayed.pop(0)[1])
+        while self.requests and not self.delayed:
+            request = self.requests.popleft()
+            reply, frames = self._handle(request)
+            if reply is None:
+                continue
+            data = json.dumps(reply).encode("utf-8")
+            if frames > 0:
+                self.delayed.append([frames, data])
+            else:
+                self.outbox.append(data)
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _handle(self, req: dict) -> tuple[dict | None, int]:
+        base = {"v": PROTOCOL_VERSION, "id": req.get("id", -1), "op": req.get("op", ""), "ok": True, "error": ""}
+        op = req.get("op")
+        try:
+            if op == "hello":
+                version = PROTOCOL_VERSION + 1 if self._fault_fires("bad-version") else PROTOCOL_VERSION
+                return {**base, "protocol": PROTOCOL_NAME, "version": version, "unity_version": "stand-in",
+                        "package_version": "0.1.0", "product": "rdh stand-in player", "controller": "numpy",
+                        "weather_types": list(WEATHERS)}, 0
+            if op == "ping":
+                return base, 0
+            if op == "list_scenes":
+                return {**base, "scenes": list(self.catalog)}, 0
+            if op == "load_scene":
+                scene = self.catalog.get(req.get("scene"))
+                if scene is None:
+                    raise ValueError(f"no scene named {req.get('scene')!r} in the build")
+                self.scene, self.viewpoint, self.foreground = scene, None, None
+                return {**base, "scene": scene["name"], "viewpoints": [{"name": v["name"]} for v in scene["viewpoints"]],
+                        "foregrounds": [{"name": f["name"], "category": f["category"]} for f in scene["foregrounds"]]}, 1
+            if op == "set_viewpoint":
+                self.viewpoint = self._find("viewpoints", req.get("viewpoint"))
+                return {**base, "viewpoint": self.viewpoint["name"],
+                        "camera": {"position": {"x": 0.0, "y": 1.6, "z": -5.0 * self.viewpoint.get("zoom", 1.0)},
+                                   "rotation": {"x": 5.0, "y": 0.0, "z": 0.0}, "fov": 60.0}}, 0
+            if op == "set_foreground":
+                self.foreground = self._find("foregrounds", req.get("foreground"))
+                return {**base, "foreground": self.foreground["name"], "category": self.foreground["category"]}, 0
+            if op == "set_style":
+                return self._set_style(base, req)
+            if op == "capture":
+                return self._capture(base, req)
+            raise ValueError(f"unknown op {op!r}")
+        except ValueError as exc:
+            return {**base, "ok": False, "error": str(exc)}, 0
+
+    def _find(self, kind: str, name) -> dict:
+        if self.scene is None:
+            raise ValueError("no scene loaded: send load_scene first")
+        for item in self.scene[kind]:
+            if item["name"] == name:
+                return item
+        raise ValueError(f"scene {self.scene['name']!r} has no {kind[:-1]} named {name!r}")
+
+    def _set_style(self, base: dict, req: dict) -> tuple[dict, int]:
+        weather, text = req.get("weather"), str(req.get("time", ""))
+        if weather not in WEATHERS:
+            raise ValueError(f"no weather type named {weather!r} (known: {', '.join(WEATHERS)})")
+        try:
+            hours, minutes = (int(x) for x in text.split(":"))
+        except ValueError:
+            raise ValueError(f"time {text!r} is not HH:MM") from None
+        self.weather, self.minutes = weather, hours * 60 + minutes
+        values = [{"name": k, "value": v} for k, v in lighting(weather, self.minutes).items()]
+        reply = {**base, "weather": weather, "weather_type": weather, "time": f"{hours:02d}:{minutes:02d}",
+                 "values": values}
+        return reply, max(1, int(req.get("settle_frames", 1)))
+
+    def _capture(self, base: dict, req: dict) -> tuple[dict | None, int]:
+        self.captures += 1
+        if self._fault_fires("crash"):
+            self.log(f"fault crash: exiting at capture {self.captures}")
+            os._exit(3)
+        if self._fault_fires("hang"):
+            self.log(f"fault hang: going silent at capture {self.captures}")
+            self.hung = True
+            return None, 0
+        if self.muted or self._fault_fires("mute"):
+            self.muted = True
+            return None, 0
+        if self._fault_fires("error"):
+            raise ValueError("simulated render failure (stand-in fault 'error')")
+        if self.scene is None or self.viewpoint is None or self.foreground is None:
+            raise ValueError("capture needs a loaded scene, a viewpoint and a foreground")
+        start = time.perf_counter()
+        width, height = int(req.get("width", 0)), int(req.get("height", 0))
+        if not (0 < width <= 8192 and 0 < height <= 8192):
+            raise ValueError(f"bad capture size {width}x{height}")
+        folder = Path(req.get("folder", ""))
+        folder.mkdir(parents=True, exist_ok=True)
+        rgb, mask = draw(self.scene["name"], self.viewpoint, self.foreground, self.weather, self.minutes,
+                         width, height)
+        reply = {**base, "image": "", "mask": "", "width": width, "height": height,
+                 "category": self.foreground["category"]}
+        if req.get("image"):
+            path = folder / req["image"]
+            cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            reply["image"] = str(path)
+        if req.get("mask"):
+            path = folder / req["mask"]
+            cv2.imwrite(str(path), np.where(mask, 255, 0).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            reply["mask"] = str(path)
+        if self._fault_fires("missing-file"):
+            reply["image" if reply["image"] else "mask"] = str(folder / "never-written.png")
+        reply["ms"] = round(1000 * (time.perf_counter() - start), 3)
+        return reply, 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m unity_bridge.testing.player", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mlagents-port", type=int, required=True, help="port rdh listens on")
+    parser.add_argument("-logFile", dest="log_file", type=Path, help="log file (as Unity's -logFile)")
+    parser.add_argument("--catalog", type=Path, help="JSON scene catalog (default: two small scenes)")
+    parser.add_argument("--fault", choices=FAULTS, default="none")
+    parser.add_argument("--fault-after", type=int, default=0, help="captures answered before the fault")
+    parser.add_argument("--fault-once", type=Path, help="fire the fault only while this file does not exist")
+    parser.add_argument("--address", default="127.0.0.1", help="where rdh listens (Unity uses localhost)")
+    parser.add_argument("--connect-wait", type=float, default=30.0)
+    args, _unity_args = parser.parse_known_args(argv)
+    catalog = json.loads(args.catalog.read_text()) if args.catalog else DEFAULT_CATALOG
+    player = StandInPlayer(args.mlagents_port, catalog, args.fault, args.fault_after, args.fault_once,
+                           args.log_file, args.address, args.connect_wait)
+    return player.run()
+
+
+def write_launcher(path: Path, *args: str, python: str | None = None) -> Path:
+    """Write an executable script that starts the stand-in player with extra arguments: a
+    `--unity-build` for tests and benchmarks (rdh adds --mlagents-port and -logFile)."""
+    python = python or sys.executable
+    root = Path(__file__).resolve().parents[2]
+    quoted = " ".join("'" + str(a).replace("'", "'\\''") + "'" for a in args)
+    path.write_text(f"#!/bin/sh\nPYTHONPATH='{root}'${{PYTHONPATH:+:$PYTHONPATH}} exec '{python}' "
+                    f"-m unity_bridge.testing.player {quoted} \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
