@@ -1,0 +1,289 @@
+"""A STAND-IN real domain for the demo: renders made to look like photographs.
+
+The paper's real domain is iHarmony4 (real photos, color-transfer composites). The demo cannot
+download it, so it builds a stand-in: each rendered image goes through a photographic look
+(white balance and exposure error, a tone curve, saturation, lens softness, vignetting, sensor
+noise, JPEG), and its composites are made the iHarmony4/HCOCO way, by moving the foreground's
+Lab statistics toward another stand-in photo's (`datagen.photos.transfer_foreground`).
+
+This is NOT real data: numbers measured on it say that the chain works, not how a model does on
+photographs. Every output says so: the pair dataset holds STAND_IN.txt, its rows have
+source = "standin-photo-look" and stand_in = True.
+
+Layout written (like iHarmony4)::
+
+    <out>/real_images/<scene>_<style>.jpg                 # the stand-in "photo" (ground truth)
+    <out>/masks/<scene>_<style>_<fg>.png
+    <out>/composite_images/<scene>_<style>_<fg>_<k>.png   # PNG: background bit-exact with the photo
+    <out>/pairs.parquet                                   # rdh.manifest/1, domain = real
+    <out>/STAND_IN.txt
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from datagen.capture_store import Scene, list_scene_ids, read_scene
+from datagen.compose import ComposeSummary, check_out_not_inside, scene_seed
+from datagen.imageio import encode, read_mask, read_rgb, write_mask
+from datagen.photos import transfer_foreground
+from manifests.atomic import write_bytes_atomic, write_text_atomic
+from manifests.errors import RdhError
+from manifests.schema import write_manifest
+from manifests.splits import assign_group_split
+
+SOURCE = "standin-photo-look"
+NOTICE = """STAND-IN REAL DOMAIN - not real photographs.
+
+These "real" pairs are rendered images passed through a photographic look (white balance and
+exposure error, tone curve, saturation, lens softness, vignetting, sensor noise, JPEG), with
+composites made by color transfer toward another stand-in photo, as iHarmony4's HCOCO subset was.
+They stand in for iHarmony4 so that `rdh demo` runs without downloads. Scores on them show that
+the chain works; they are not results on real photographs. For the paper's protocol, see
+docs/reproduce.md.
+"""
+
+
+@dataclass(frozen=True)
+class LookRanges:
+    """The ranges each photo's look is drawn from (uniform)."""
+
+    exposure_stops: tuple[float, float] = (-0.4, 0.4)
+    white_balance: tuple[float, float] = (0.92, 1.08)     # per-channel gain, R and B (G fixed)
+    contrast: tuple[float, float] = (0.15, 0.55)          # weight of the S-curve
+    gamma: tuple[float, float] = (0.85, 1.15)
+    black_lift: tuple[float, float] = (0.0, 0.03)
+    saturation: tuple[float, float] = (0.8, 1.15)
+    blur_sigma: tuple[float, float] = (0.3, 0.8)          # lens softness, pixels
+    vignette: tuple[float, float] = (0.0, 0.25)           # darkening at the corners
+    shot_noise: tuple[float, float] = (0.0005, 0.003)     # variance per unit of signal (0-1 scale)
+    read_noise: tuple[float, float] = (0.002, 0.008)      # std (0-1 scale)
+    jpeg_quality: tuple[int, int] = (75, 92)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One photo's draw of the look."""
+
+    exposure_stops: float
+    gain_r: float
+    gain_b: float
+    contrast: float
+    gamma: float
+    black_lift: float
+    saturation: float
+    blur_sigma: float
+    vignette: float
+    shot_noise: float
+    read_noise: float
+    jpeg_quality: int
+
+
+def draw_look(rng: np.random.Generator, ranges: LookRanges = LookRanges()) -> Look:
+    u = lambda lo_hi: float(rng.uniform(*lo_hi))  # noqa: E731
+    return Look(exposure_stops=u(ranges.exposure_stops), gain_r=u(ranges.white_balance), gain_b=u(ranges.white_balance),
+                contrast=u(ranges.contrast), gamma=u(ranges.gamma), black_lift=u(ranges.black_lift),
+                saturation=u(ranges.saturation), blur_sigma=u(ranges.blur_sigma), vignette=u(ranges.vignette),
+                shot_noise=u(ranges.shot_noise), read_noise=u(ranges.read_noise),
+                jpeg_quality=int(rng.integers(ranges.jpeg_quality[0], ranges.jpeg_quality[1] + 1)))
+
+
+# ---- the look, one step per function, on float RGB in [0, 1] ----
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def white_balance_and_exposure(linear: np.ndarray, look: Look) -> np.ndarray:
+    """Camera white balance error and exposure, applied to linear light."""
+    gains = np.array([look.gain_r, 1.0, look.gain_b]) * 2.0 ** look.exposure_stops
+    return linear * gains
+
+
+def vignette(linear: np.ndarray, amount: float) -> np.ndarray:
+    """Light falls off toward the corners: 1 at the center, 1 - amount at the corners."""
+    h, w = linear.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2
+    return linear * (1.0 - amount * np.clip(r2 / 2.0, 0.0, 1.0))[..., None]
+
+
+def sensor_noise(linear: np.ndarray, look: Look, rng: np.random.Generator) -> np.ndarray:
+    """Poisson-Gaussian noise: variance = shot * signal + read^2, slightly blurred as demosaicing does."""
+    std = np.sqrt(look.shot_noise * np.clip(linear, 0, None) + look.read_noise ** 2)
+    noise = rng.standard_normal(linear.shape) * std
+    return linear + cv2.GaussianBlur(noise.astype(np.float32), (0, 0), 0.5)
+
+
+def tone_curve(x: np.ndarray, look: Look) -> np.ndarray:
+    """Display-space tone curve: gamma, an S-curve for contrast, lifted blacks."""
+    x = np.clip(x, 0.0, 1.0) ** look.gamma
+    s = x * x * (3 - 2 * x)                      # smoothstep: the S of a film curve
+    x = (1 - look.contrast) * x + look.contrast * s
+    return look.black_lift + (1 - look.black_lift) * x
+
+
+def saturate(x: np.ndarray, amount: float) -> np.ndarray:
+    gray = x @ np.array([0.299, 0.587, 0.114])
+    return gray[..., None] + amount * (x - gray[..., None])
+
+
+def apply_look(render: np.ndarray, look: Look, rng: np.random.Generator) -> bytes:
+    """A render (HxWx3 uint8 RGB) as the JPEG bytes of its stand-in photo."""
+    x = render.astype(np.float64) / 255.0
+    x = cv2.GaussianBlur(x, (0, 0), look.blur_sigma)
+    linear = vignette(white_balance_and_exposure(srgb_to_linear(x), look), look.vignette)
+    linear = sensor_noise(linear, look, rng)
+    x = saturate(tone_curve(linear_to_srgb(linear), look), look.saturation)
+    photo = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return encode(photo, "jpg", look.jpeg_quality)
+
+
+# ---- the stand-in pair dataset ----
+
+@dataclass
+class PhotoLookConfig:
+    """Options of the stand-in real domain."""
+
+    captures: Path
+    out: Path
+    scenes: tuple[str, ...] | None = None         # scene ids to use (default: all)
+    categories: tuple[str, ...] | None = None     # foreground categories to keep (default: all)
+    styles: tuple[int, ...] | None = None         # styles a photo is drawn from (default: all rendered)
+    photos_per_scene: int = 1                     # distinct styles of one scene made into photos
+    variants: int = 1                             # composites per (photo, foreground)
+    strength: tuple[float, float] = (0.6, 1.0)    # fraction of the full color transfer
+    min_fg_change: float = 3.0                    # mean |composite - photo| in the mask (0-255) to keep a pair
+    test_fraction: float = 0.0
+    all_test: bool = False                        # every pair in split=test (a held-out test set)
+    seed: int = 0
+    ranges: LookRanges = LookRanges()
+
+
+def photo_name(scene_id: str, style: int) -> str:
+    return f"{scene_id}_{style}"
+
+
+def plan_photos(scenes: list[Scene], cfg: PhotoLookConfig) -> list[tuple[Scene, int, np.random.SeedSequence]]:
+    """(scene, style, seed) of every stand-in photo; each scene's draw depends only on its id."""
+    plan = []
+    for scene in scenes:
+        ss = scene_seed(cfg.seed, f"photo-look/{scene.scene_id}")
+        rng = np.random.default_rng(ss)
+        styles = [s for s in scene.style_ids if cfg.styles is None or s in cfg.styles]
+        if not styles:
+            continue
+        chosen = rng.choice(styles, size=min(cfg.photos_per_scene, len(styles)), replace=False)
+        for style, child in zip(sorted(int(s) for s in chosen), ss.spawn(len(chosen))):
+            plan.append((scene, style, child))
+    return plan
+
+
+def select_scenes(cfg: PhotoLookConfig) -> list[Scene]:
+    ids = list_scene_ids(cfg.captures)
+    if cfg.scenes is not None:
+        unknown = sorted(set(cfg.scenes) - set(ids))
+        if unknown:
+            raise RdhError(f"{cfg.captures}: no scene {unknown[0]!r}: pick scene ids from the capture store")
+        ids = [i for i in ids if i in set(cfg.scenes)]
+    scenes = [read_scene(cfg.captures, i) for i in ids]
+    if cfg.categories is not None:
+        scenes = [s for s in scenes if any(str(f["category"]) in cfg.categories for f in s.foregrounds)]
+    if len(scenes) < 2:
+        raise RdhError(f"{cfg.captures}: {len(scenes)} usable scene(s) for the stand-in real domain: need at least 2 "
+                       "(one photo is the color reference of another); render more scenes")
+    return scenes
+
+
+def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
+    """Write the stand-in real pair dataset; a rerun keeps files that exist. Returns the counts."""
+    start = time.perf_counter()
+    if cfg.photos_per_scene < 1 or cfg.variants < 1:
+        raise RdhError("photos per scene and variants must be at least 1")
+    if not 0 <= cfg.test_fraction < 1:
+        raise RdhError(f"test fraction {cfg.test_fraction}: use a value in [0, 1)")
+    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    out = Path(cfg.out)
+    scenes = select_scenes(cfg)
+    plan = plan_photos(scenes, cfg)
+    write_text_atomic(out / "STAND_IN.txt", NOTICE)
+    summary = ComposeSummary(scenes=len(scenes), out=out)
+
+    # pass 1: the photos (each from its own seed, so any photo can be remade alone)
+    looks = {}
+    for scene, style, ss in plan:
+        rng = np.random.default_rng(ss)
+        look = draw_look(rng, cfg.ranges)
+        looks[(scene.scene_id, style)] = look
+        path = out / "real_images" / f"{photo_name(scene.scene_id, style)}.jpg"
+        if not path.exists():
+            write_bytes_atomic(path, apply_look(read_rgb(scene.image_path(style)), look, rng))
+
+    # pass 2: color-transfer composites toward another stand-in photo
+    rows = []
+    photos = [(scene.scene_id, style) for scene, style, _ in plan]
+    for scene, style, ss in plan:
+        name = photo_name(scene.scene_id, style)
+        gt_rel = f"real_images/{name}.jpg"
+        photo = read_rgb(out / gt_rel)
+        rng = np.random.default_rng(scene_seed(cfg.seed, f"photo-look-composites/{name}"))
+        others = [p for p in photos if p[0] != scene.scene_id]
+        for fg in scene.foregrounds:
+            category = str(fg["category"])
+            if cfg.categories is not None and category not in cfg.categories:
+                continue
+            mask = read_mask(scene.mask_path(fg))
+            if mask.shape != photo.shape[:2] or not mask.any():
+                raise RdhError(f"{scene.mask_path(fg)}: mask is empty or not the render's size: re-render the scene")
+            mask_rel = f"masks/{name}_{fg['id']}.png"
+            if not (out / mask_rel).exists():
+                write_mask(out / mask_rel, mask)
+            for variant in range(1, cfg.variants + 1):
+                ref_scene, ref_style = others[int(rng.integers(len(others)))]
+                strength = float(rng.uniform(*cfg.strength))
+                comp_rel = f"composite_images/{name}_{fg['id']}_{variant}.png"
+                if (out / comp_rel).exists():
+                    composite = read_rgb(out / comp_rel)
+                else:
+                    reference = read_rgb(out / "real_images" / f"{photo_name(ref_scene, ref_style)}.jpg")
+                    composite = transfer_foreground(photo, mask, reference, strength)
+                delta = float(np.abs(composite[mask].astype(np.int16) - photo[mask]).mean())
+                if delta < cfg.min_fg_change:
+                    summary.skipped["foreground change below threshold"] += 1
+                    continue
+                if (out / comp_rel).exists():
+                    summary.existing += 1
+                else:
+                    write_bytes_atomic(out / comp_rel, encode(composite, "png"))
+                    summary.written += 1
+                h, w = mask.shape
+                rows.append({
+                    "pair_id": f"{name}_{fg['id']}_{variant}", "domain": "real", "source": SOURCE,
+                    "category": category, "split": "train", "group_id": scene.scene_id,
+                    "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
+                    "width": w, "height": h, "fg_ratio": float(mask.mean()), "fg_style": None, "bg_style": None,
+                    "composite_label": None, "target_label": None, "fg_delta": delta, "stand_in": True,
+                    "reference": photo_name(ref_scene, ref_style), "strength": strength,
+                    "render_style": style, **{f"look_{key}": v for key, v in asdict(looks[(scene.scene_id, style)]).items()},
+                })
+        if progress:
+            progress(1)
+    if not rows:
+        raise RdhError(f"{cfg.captures}: every stand-in pair was filtered out: lower min_fg_change or widen the strength")
+    df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
+    df["split"] = "test" if cfg.all_test else assign_group_split(df["group_id"], cfg.test_fraction, cfg.seed)
+    write_manifest(df, out / "pairs.parquet")
+    summary.pairs = len(df)
+    summary.seconds = time.perf_counter() - start
+    return summary
