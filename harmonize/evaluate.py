@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -44,6 +44,7 @@ class EvalConfig:
     batch_size: int = 8
     device: str = "auto"
     save_outputs: Path | None = None     # write the harmonized images here as <pair_id>.png
+    raw_output: bool = False             # score the network's SxS output itself, as iDIH/DoveNet code does
     limit: int | None = None             # score only the first N selected rows (quick looks)
 
 
@@ -174,11 +175,10 @@ def _from_folder(rows: pd.DataFrame, folder: Path) -> Iterator[tuple]:
         yield row, read_rgb(prediction_path(folder, row.pair_id)), composite, target, mask
 
 
-def _from_model(rows: pd.DataFrame, cfg: EvalConfig) -> Iterator[tuple]:
-    from harmonize.checkpoint import load_harmonizer
+def _from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tuple]:
+    """The deliverable: full-resolution outputs with the background kept (what `rdh harmonize` writes)."""
     from harmonize.inference import harmonize_images
 
-    harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
     for start in range(0, len(rows), cfg.batch_size):
         chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
         pairs = [read_pair(row) for row in chunk]
@@ -187,6 +187,24 @@ def _from_model(rows: pd.DataFrame, cfg: EvalConfig) -> Iterator[tuple]:
                                                batch_size=cfg.batch_size)):
             if cfg.save_outputs is not None:
                 write_bytes_atomic(prediction_path(cfg.save_outputs, row.pair_id), encode(pred, "png"))
+            yield row, pred, composite, target, mask
+
+
+def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tuple]:
+    """The network's own SxS output (float, 0-255) for inputs resized with the protocol's filter."""
+    from harmonize.inference import run_model
+
+    size, binary = harmonizer.image_size, replace(cfg.protocol, soft_mask=False)
+    for start in range(0, len(rows), cfg.batch_size):
+        chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
+        pairs = [read_pair(row) for row in chunk]
+        comps = np.stack([np.clip(resize_image(c, size, cfg.protocol.resize_filter) / 255.0, 0, 1) for c, _, _ in pairs])
+        masks = np.stack([resize_mask(m, size, binary) > 0.5 for _, _, m in pairs])
+        outputs = run_model(harmonizer, comps.astype(np.float32), masks) * 255.0
+        for row, (composite, target, mask), pred in zip(chunk, pairs, outputs):
+            if cfg.save_outputs is not None:
+                write_bytes_atomic(prediction_path(cfg.save_outputs, row.pair_id),
+                                   encode(np.clip(np.rint(pred), 0, 255).astype(np.uint8), "png"))
             yield row, pred, composite, target, mask
 
 
@@ -200,9 +218,13 @@ def resolve_device(device: str) -> str:
 
 # ---- scoring and grouping ----
 
-def score_row(pred, composite, target, mask, protocol: Protocol) -> dict:
-    """Scores of the prediction and of the composite, both against the target, one protocol."""
-    check_triple(pred, target, mask, name="prediction")
+def score_row(pred, composite, target, mask, protocol: Protocol, pred_resized: bool = False) -> dict:
+    """Scores of the prediction and of the composite, both against the target, one protocol.
+
+    pred_resized: the prediction is at the evaluation size already (--raw-output).
+    """
+    if not pred_resized:
+        check_triple(pred, target, mask, name="prediction")
     size, filt = protocol.size, protocol.resize_filter
     t, m = resize_image(target, size, filt), resize_mask(mask, size, protocol)
     ours = score_prepared(resize_image(pred, size, filt), t, m, protocol)
@@ -252,19 +274,33 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
     if cfg.batch_size < 1:
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
     rows = select_rows(resolve_paths(read_manifest(cfg.manifest), cfg.manifest), cfg)
+    if cfg.raw_output and cfg.checkpoint is None:
+        raise RdhError("--raw-output scores a model's own output: it needs --checkpoint")
     if cfg.predictions is not None:
         check_predictions(cfg.predictions, rows["pair_id"].tolist())
         stream, source = _from_folder(rows, cfg.predictions), {"predictions": str(cfg.predictions)}
     else:
-        if not Path(cfg.checkpoint).is_file():
-            raise RdhError(f"--checkpoint {cfg.checkpoint}: file not found: pass RUN/best.pt or RUN/last.pt of `rdh train`")
-        stream, source = _from_model(rows, cfg), {"checkpoint": str(cfg.checkpoint)}
+        from harmonize.checkpoint import load_harmonizer
+
+        harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
+        source = {"checkpoint": str(cfg.checkpoint), "model": harmonizer.model_name, "step": harmonizer.step,
+                  "model_size": harmonizer.image_size, "raw_output": cfg.raw_output}
+        if cfg.raw_output:
+            if protocol.size not in (None, harmonizer.image_size):
+                raise RdhError(f"--raw-output scores the network's {harmonizer.image_size}x{harmonizer.image_size} "
+                               f"output: use --eval-size {harmonizer.image_size} (not {protocol.size})")
+            protocol = replace(protocol, size=harmonizer.image_size)
+            cfg = replace(cfg, protocol=protocol)
+            stream = _raw_from_model(rows, cfg, harmonizer)
+        else:
+            stream = _from_model(rows, cfg, harmonizer)
     if started:
         started(len(rows))
     keys = [k for k in ("pair_id", "domain", "source", "category", "novel", "fg_ratio", "fg_bin") if k in rows.columns]
     records = []
     for row, pred, composite, target, mask in stream:
-        records.append({k: getattr(row, k) for k in keys} | score_row(pred, composite, target, mask, protocol))
+        records.append({k: getattr(row, k) for k in keys}
+                       | score_row(pred, composite, target, mask, protocol, pred_resized=cfg.raw_output))
         if progress:
             progress(1)
     per_image = pd.DataFrame(records)

@@ -198,3 +198,18 @@ def test_checkpoint_scores_equal_the_scores_of_its_saved_outputs(dataset, checkp
         assert by_model["overall"][m] == pytest.approx(by_files.overall[m], rel=1e-9)
     assert by_model["overall"]["mse"] != pytest.approx(by_model["overall"]["composite_mse"])
     assert by_model["checkpoint"] == str(checkpoint)
+
+
+def test_raw_output_scores_the_network_output_at_its_size(dataset, checkpoint, tmp_path):
+    kept = evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint))
+    raw = evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, raw_output=True, protocol=Protocol(size=None),
+                              save_outputs=tmp_path / "raw"))
+    assert raw.protocol.size == 32 and raw.source["raw_output"] and raw.source["model"] == "idih"
+    assert read_rgb(sorted((tmp_path / "raw").iterdir())[0]).shape == (32, 32, 3)
+    # an untrained network also changes the background, which the default (kept background) undoes
+    assert raw.overall["mse"] > kept.overall["mse"]
+    assert raw.overall["count"] == kept.overall["count"]
+    with pytest.raises(RdhError, match="--eval-size 32"):
+        evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, raw_output=True))
+    with pytest.raises(RdhError, match="needs --checkpoint"):
+        evaluate(EvalConfig(manifest=dataset, predictions=tmp_path, raw_output=True))

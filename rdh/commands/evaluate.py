@@ -45,6 +45,7 @@ def evaluate_cmd(
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write overall and groups as CSV rows here."),
     per_image: Optional[Path] = typer.Option(None, "--per-image", help="Write every image's scores as CSV here."),
     save_outputs: Optional[Path] = typer.Option(None, "--save-outputs", help="With --checkpoint: write harmonized images as <pair_id>.png here."),
+    raw_output: bool = typer.Option(False, "--raw-output", help="With --checkpoint: score the network's own output at its training size (iDIH/DoveNet protocol) instead of the full-resolution result with the background kept."),
     batch_size: int = typer.Option(8, "--batch-size", help="Images per model call."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N selected rows."),
@@ -55,10 +56,12 @@ def evaluate_cmd(
 
     if save_outputs is not None and checkpoint is None:
         raise RdhError("--save-outputs needs --checkpoint: with --predictions the images exist already")
+    if raw_output and checkpoint is None:
+        raise RdhError("--raw-output needs --checkpoint")
     protocol = Protocol(size=eval_size or None, psnr_peak=psnr_peak, soft_mask=soft_mask,
                         resize_filter=resize_filter, ssim=ssim).check()
     cfg = EvalConfig(manifest=manifest, checkpoint=checkpoint, predictions=predictions, protocol=protocol,
-                     split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs,
+                     split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs, raw_output=raw_output,
                      novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit)
     start = time.perf_counter()
     with progress_bar() as bar:
