@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.imageio import encode, read_gray, read_rgb
+from harmonize.data import apply_filter
 from harmonize.metrics import Protocol, check_triple, resize_image, resize_mask, score_prepared
 from manifests.atomic import write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
@@ -39,7 +40,7 @@ class EvalConfig:
     predictions: Path | None = None      # ... or these <pair_id>.png files
     protocol: Protocol = field(default_factory=Protocol)
     split: str = "test"                  # test | train | all
-    filter: str | None = None            # e.g. "domain=real,novel=true"
+    filter: str | None = None            # e.g. "domain=real,novel=true" or "category!=human" (as `rdh train`)
     novel: tuple[str, ...] = ()          # categories counted as novel when the manifest has no `novel` column
     batch_size: int = 8
     device: str = "auto"
@@ -95,26 +96,6 @@ def _finite(obj):
 
 # ---- selecting rows ----
 
-def parse_filter(text: str | None) -> list[tuple[str, list[str]]]:
-    """"domain=real,novel=false" -> [("domain", ["real"]), ("novel", ["false"])]; `a|b` for either."""
-    terms = []
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise RdhError(f"--filter {text!r}: write column=value pairs separated by commas, e.g. domain=real,novel=false")
-        terms.append((key.strip(), [v.strip() for v in value.split("|")]))
-    return terms
-
-
-def _matches(col: pd.Series, values: list[str]) -> pd.Series:
-    if pd.api.types.is_bool_dtype(col):
-        wanted = {v.lower() in ("1", "true", "yes") for v in values}
-        return col.isin(list(wanted))
-    return col.astype(str).isin(values)
-
-
 def fg_bin(ratio: float) -> str:
     for lo, hi, name in FG_BINS:
         if lo <= ratio < hi:
@@ -134,10 +115,7 @@ def select_rows(df: pd.DataFrame, cfg: EvalConfig) -> pd.DataFrame:
         if cfg.split not in ("train", "test"):
             raise RdhError(f"--split {cfg.split!r}: use test, train or all")
         df = df[df["split"] == cfg.split]
-    for key, values in parse_filter(cfg.filter):
-        if key not in df.columns:
-            raise RdhError(f"--filter: the manifest has no column {key!r} (columns: {', '.join(map(str, df.columns))})")
-        df = df[_matches(df[key], values)]
+    df = apply_filter(df, cfg.filter, name=str(cfg.manifest))  # the same --filter syntax as `rdh train`
     if cfg.limit is not None:
         df = df.head(cfg.limit)
     if df.empty:

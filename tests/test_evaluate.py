@@ -104,7 +104,8 @@ def test_filter_split_and_limit(dataset, tmp_path):
     cow = evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category=cow"))
     assert set(cow.per_image["category"]) == {"cow"}
     assert evaluate(EvalConfig(manifest=dataset, predictions=preds, limit=2)).overall["count"] == 2
-    with pytest.raises(RdhError, match="no column 'weather'"):
+    assert set(evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category!=cow")).per_image["category"]) == {"human"}
+    with pytest.raises(RdhError, match="no column .weather."):
         evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="weather=clear"))
     with pytest.raises(RdhError, match="no rows"):
         evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category=couch"))

@@ -34,7 +34,7 @@ def evaluate_cmd(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c", help="Model checkpoint (RUN/best.pt) to run."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Folder of <pair_id>.png at the target's size, instead of a model."),
     split: str = typer.Option("test", "--split", help="Rows to score: test, train or all."),
-    filter: Optional[str] = typer.Option(None, "--filter", help="Keep rows matching column=value[,column=value], e.g. domain=real."),
+    filter: Optional[str] = typer.Option(None, "--filter", help="Keep rows matching COLUMN=VALUE or COLUMN!=VALUE (VALUE may be A|B), comma-separated, e.g. domain=real,novel=true."),
     novel: Optional[str] = typer.Option(None, "--novel", help="Categories counted as novel when the manifest has no novel column, e.g. human."),
     eval_size: int = typer.Option(256, "--eval-size", help="Score at this square size; 0 scores at the target's own size."),
     psnr_peak: str = typer.Option("255", "--psnr-peak", help="PSNR peak: 255, target-max (iDIH) or pred-range (iHarmony4/DoveNet)."),
