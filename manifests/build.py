@@ -37,6 +37,7 @@ class BuildConfig:
 
     out: Path
     pairs: list[Path] = field(default_factory=list)
+    prefix_pairs: bool = False      # pair_id/group_id of --pairs sources become '<folder>/<id>'
     iharmony4: list[Path] = field(default_factory=list)
     iharmony4_subsets: list[str] | None = None
     rdharmony: list[Path] = field(default_factory=list)
@@ -109,7 +110,7 @@ def check_config(cfg: BuildConfig) -> None:
 
 def import_sources(cfg: BuildConfig, files: FileIndex, progress: Progress | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """All sources, in option order (pairs, iHarmony4, RdHarmony, CSV), as one frame and its problems."""
-    jobs = ([lambda p=p: import_pairs(p) for p in cfg.pairs]
+    jobs = ([lambda p=p: import_pairs(p, cfg.prefix_pairs) for p in cfg.pairs]
             + [lambda r=r: import_iharmony4(r, files, cfg.iharmony4_subsets) for r in cfg.iharmony4]
             + [lambda r=r, lst=lst, c=c: import_rdharmony(r, lst, files, c) for r, lst, c in rdharmony_jobs(cfg)]
             + [lambda p=p: import_csv(p) for p in cfg.csv])
@@ -127,9 +128,16 @@ def import_sources(cfg: BuildConfig, files: FileIndex, progress: Progress | None
 
 
 def duplicate_ids(df: pd.DataFrame) -> list[Problem]:
-    dup = df.loc[df["pair_id"].duplicated(keep=False), ["pair_id", ORIGIN]]
-    return [Problem(group[ORIGIN].iloc[1], f"pair {pid!r} again (first from {group[ORIGIN].iloc[0]}): pass each source once")
-            for pid, group in dup.groupby("pair_id", sort=False)]
+    """One problem for all repeated pair ids, naming the first repeat and both of its origins."""
+    again = df["pair_id"].duplicated(keep="first")
+    if not again.any():
+        return []
+    i = int(np.argmax(again.to_numpy()))
+    pid = df["pair_id"].iloc[i]
+    first = df.loc[df["pair_id"] == pid, ORIGIN].iloc[0]
+    more = f" and {int(again.sum()) - 1} more repeated id(s)" if again.sum() > 1 else ""
+    return [Problem(df[ORIGIN].iloc[i], f"pair {pid!r} again (first from {first}){more}: pair ids must be unique; "
+                                        "pass each source once, and add --prefix-pairs to merge pair datasets of separate render runs")]
 
 
 def missing_files(df: pd.DataFrame, files: FileIndex, progress: Progress | None = None) -> list[Problem]:

@@ -93,12 +93,27 @@ def manifest_file(path: Path) -> Path:
     return path
 
 
-def import_pairs(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rows of a pair dataset or manifest, with paths made absolute against its own folder."""
+def pairs_prefix(path: Path) -> str:
+    """The id prefix of a --pairs source under --prefix-pairs: its folder name, or the manifest's stem."""
+    path = Path(path)
+    mpath = manifest_file(path)
+    return mpath.parent.resolve().name if mpath.name == "pairs.parquet" else mpath.stem
+
+
+def import_pairs(path: Path, prefix: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rows of a pair dataset or manifest, with paths made absolute against its own folder.
+
+    With `prefix`, pair_id and group_id become '<dataset folder name>/<id>', so that datasets
+    rendered in separate runs (which reuse scene ids) can be merged.
+    """
     mpath = manifest_file(path)
     df = read_manifest(mpath)
     validate_manifest(df, name=str(mpath))
     df = df.drop(columns=[c for c in PROTOCOL_COLUMNS if c in df.columns])
+    if prefix:
+        tag = pairs_prefix(mpath)
+        for col in ("pair_id", "group_id"):
+            df[col] = [f"{tag}/{v}" for v in df[col]]
     base = os.path.abspath(mpath.parent)
     for col in ("composite_path", "target_path", "mask_path"):
         df[col] = absolute_all(df[col].astype(str).tolist(), base)
@@ -180,18 +195,22 @@ def _csv_row(cell: dict[str, str], base: str, stem: str) -> dict:
         raise ValueError("rendered pair needs composite_label, or fg_style and bg_style to compute it")
     if domain == "rendered" and target_label is None and bg is None:
         raise ValueError("rendered pair needs target_label or bg_style")
-    comp = cell["composite_path"].replace("\\", "/")
-    target = cell["target_path"].replace("\\", "/")
+    comp, target = absolute(cell["composite_path"], base), absolute(cell["target_path"], base)
     return {
-        "pair_id": cell.get("pair_id") or f"{stem}/{posixpath.splitext(comp)[0]}",
+        "pair_id": cell.get("pair_id") or f"{stem}/{_id_path(comp, base)}",
         "domain": domain, "source": cell.get("source") or stem,
         "category": cell.get("category") or None, "split": split,
-        "group_id": cell.get("group_id") or f"{stem}/{posixpath.splitext(target)[0]}",
-        "composite_path": absolute(comp, base), "target_path": absolute(target, base),
+        "group_id": cell.get("group_id") or f"{stem}/{_id_path(target, base)}",
+        "composite_path": comp, "target_path": target,
         "mask_path": absolute(cell["mask_path"], base),
         "fg_style": fg, "bg_style": bg, "composite_label": comp_label,
         "target_label": target_label if target_label is not None else (onehot(bg) if bg is not None and domain == "rendered" else None),
     }
+
+
+def _id_path(path: str, base: str) -> str:
+    """A file's path relative to the CSV's folder, without extension: the default id."""
+    return posixpath.splitext(posixpath.relpath(path, base))[0]
 
 
 def _style(text: str | None) -> int | None:

@@ -148,6 +148,8 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
             raise RdhError(f"{name}: {col} out of range: style ids are 1..{K}")
     for col in ("composite_label", "target_label"):
         _check_labels(df, col, name)
+    if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
+        raise RdhError(f"{name}: column novel must be boolean (true when the category is a novel one)")
     straddling = df.groupby("group_id")["split"].nunique()
     straddling = straddling[straddling > 1]
     if len(straddling):

@@ -49,6 +49,7 @@ def _split_names(values: Optional[List[str]]) -> Optional[List[str]]:
 def build_manifest_cmd(
     out_path: Path = typer.Argument(..., metavar="OUT.parquet", help="The manifest file to write."),
     pairs: Optional[List[Path]] = typer.Option(None, "--pairs", help="A pair dataset from `rdh make-composites` (folder or pairs.parquet), or a manifest."),
+    prefix_pairs: bool = typer.Option(False, "--prefix-pairs", help="Prefix pair and group ids of --pairs sources with their folder name (to merge separate render runs)."),
     iharmony4: Optional[List[Path]] = typer.Option(None, "--iharmony4", help="iHarmony4 root with HCOCO/ HAdobe5k/ HFlickr/ Hday2night/ (or one subset folder)."),
     iharmony4_subsets: Optional[List[str]] = typer.Option(None, "--iharmony4-subsets", help="Only these subsets, comma-separated (default: all present)."),
     rdharmony: Optional[List[Path]] = typer.Option(None, "--rdharmony", help="RdHarmony release root (the list's paths are relative to it)."),
@@ -70,7 +71,7 @@ def build_manifest_cmd(
     from rdh.commands.console import console, progress_bar, rate_text
 
     cfg = BuildConfig(
-        out=out_path, pairs=list(pairs or []), iharmony4=list(iharmony4 or []),
+        out=out_path, pairs=list(pairs or []), prefix_pairs=prefix_pairs, iharmony4=list(iharmony4 or []),
         iharmony4_subsets=_split_names(iharmony4_subsets), rdharmony=list(rdharmony or []),
         rdharmony_lists=list(rdharmony_list or []), rdharmony_categories=list(rdharmony_category or []),
         csv=list(csv or []), categories=categories, novel_categories=_split_names(novel_category) or [],
