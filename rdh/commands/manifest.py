@@ -147,10 +147,11 @@ def _print_stats(stats: dict) -> None:
     out.print(f"[bold]{stats['manifest']}[/bold]: {stats['pairs']} pairs")
     for column, counts in stats["counts"].items():
         table = Table(title=f"by {column}")
-        for name in (column, "total", "train", "test"):
+        names = (column, "total") if column == "split" else (column, "total", "train", "test")
+        for name in names:
             table.add_column(name, justify="left" if name == column else "right")
         for value, row in counts.items():
-            table.add_row(value, str(row["total"]), str(row["train"]), str(row["test"]))
+            table.add_row(value, *(str(row[name]) for name in names[1:]))
         out.print(table)
     table = Table(title="fg_ratio (foreground / image area)")
     domains = list(stats["fg_ratio"]["by_domain"])
