@@ -105,14 +105,18 @@ class PlayerConnection:
             raise RuntimeError("PlayerConnection.request before open()")
         request_id = self.channel.send(op, fields)
         deadline = time.monotonic() + self.spec.reply_timeout
-        while True:
-            self._step()
-            reply = self.channel.take_reply(request_id)
-            if reply is not None:
-                return check_reply(reply, op, self.who)
-            if time.monotonic() > deadline:
-                raise PlayerTimeout(f"{self.who} did not answer {op} within {self.spec.reply_timeout:g} s "
-                                    f"(--reply-timeout) although it kept running; it was stopped")
+        try:
+            while True:
+                self._step()
+                reply = self.channel.take_reply(request_id)
+                if reply is not None:
+                    return check_reply(reply, op, self.who)
+                if time.monotonic() > deadline:
+                    raise PlayerTimeout(f"{self.who} did not answer {op} within {self.spec.reply_timeout:g} s "
+                                        f"(--reply-timeout) although it kept running; it was stopped")
+        except (PlayerTimeout, PlayerCrashed):
+            self.close(grace=0.0)  # a silent player is not waited for; a crashed one is cleaned up
+            raise
 
     def hello(self) -> dict:
         reply = self.request("hello", protocol=PROTOCOL_NAME)

@@ -7,6 +7,7 @@ process: UnityEnvironment's own launcher is bypassed (file_name=None).
 """
 from __future__ import annotations
 
+import atexit
 from typing import Callable
 
 from mlagents_envs.environment import UnityEnvironment
@@ -50,6 +51,7 @@ class BridgeEnvironment(UnityEnvironment):
 
     def shutdown(self, grace: float = 5.0) -> None:
         """Tell the player to quit, stop listening, and make sure the process is gone."""
+        atexit.unregister(self._close)  # registered by UnityEnvironment; this is its replacement
         communicator = getattr(self, "_communicator", None)
         if communicator is not None:
             communicator.close()

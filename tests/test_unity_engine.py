@@ -1,0 +1,275 @@
+"""`rdh render-scenes --engine unity` end to end, with stand-in players over real gRPC on loopback."""
+import json
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use deprecated calls
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import mlagents_envs.environment  # noqa: F401
+
+from datagen.capture_store import list_scene_ids, read_scene, validate_store
+from datagen.compose import ComposeConfig, make_composites
+from datagen.imageio import read_mask, read_rgb
+from datagen.render_config import RenderConfig, UnityOptions, render
+from datagen.styles import StyleConfig, parse_time, style_by_id
+from manifests.schema import read_manifest
+from tests.cli import error_line, rdh
+from unity_bridge.errors import BridgeError, PlayerTimeout, ProtocolError
+from unity_bridge.ports import EDITOR_PORT, find_free_base_port, port_is_free
+from unity_bridge.testing.frames import DEFAULT_CATALOG, draw
+from unity_bridge.testing.player import write_launcher
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+# With seed 3 at 48x48 the player captures, per scene, one mask per layout drawn and one image per
+# style: 12, 11, 11 and 13 captures for scenes 0-3. The fault tests count on it (--fault-after).
+SEED, RES, N = 3, 48, 4
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return write_launcher(tmp_path_factory.mktemp("build") / "City.x86_64")
+
+
+def config(out: Path, build: Path, *player_args: str, **changes) -> RenderConfig:
+    unity = UnityOptions(build=build, player_args=list(player_args), base_port=find_free_base_port(2),
+                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2)
+    unity = replace(unity, **{k: changes.pop(k) for k in list(changes) if hasattr(unity, k)})
+    options = dict(scenes=N, seed=SEED, resolution=RES) | changes
+    return RenderConfig(out=out, engine="unity", unity=unity, **options)
+
+
+def check_scene_content(root: Path, sid: str, catalog: dict = DEFAULT_CATALOG) -> dict:
+    """Every image and the mask equal the frame the player draws for what scene.json records."""
+    scene = read_scene(root, sid)
+    meta = scene.meta
+    src = next(s for s in catalog["scenes"] if s["name"] == meta["source"]["unity_scene"])
+    viewpoint = next(v for v in src["viewpoints"] if v["name"] == meta["camera"]["viewpoint"])
+    fg_meta = meta["foregrounds"][0]
+    fg = next(f for f in src["foregrounds"] if f["name"] == fg_meta["name"])
+    assert fg_meta["category"] == fg["category"]
+    mask = scene.load_mask(fg_meta)
+    for s in meta["styles"]:
+        style = style_by_id(s["id"])
+        assert StyleConfig().phase_of(parse_time(s["time"])) == style.phase
+        assert style.weather in ("any", s["weather"])
+        expected, expected_mask = draw(src["name"], viewpoint, fg, s["weather"], parse_time(s["time"]), RES, RES)
+        assert np.array_equal(scene.load_image(s["id"]), expected), (sid, s["id"])
+        assert np.array_equal(mask, expected_mask)
+        assert s["lighting"]["sun_intensity"] > 0
+    assert fg_meta["area_ratio"] == pytest.approx(mask.mean())
+    return meta
+
+
+def no_partial_output(root: Path) -> None:
+    scenes = root / "scenes"
+    leftovers = [p.name for p in scenes.iterdir() if not (p / "scene.json").is_file()] if scenes.exists() else []
+    assert leftovers == []
+    staging = root / ".unity" / "staging"
+    assert not staging.exists() or not any(staging.rglob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def full_store(build, tmp_path_factory):
+    out = tmp_path_factory.mktemp("unity") / "captures"
+    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
+               "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
+               "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
+    assert "scenes rendered now" in proc.stdout
+    return out
+
+
+def strip_player(meta: dict) -> dict:
+    meta = json.loads(json.dumps(meta))
+    meta["source"].pop("player")
+    return meta
+
+
+# -- a full run -----------------------------------------------------------------------------------
+def test_full_run_writes_a_valid_capture_store(full_store):
+    scenes = validate_store(full_store)
+    assert [s.scene_id for s in scenes] == [f"scene{i:06d}" for i in range(N)]
+    for s in scenes:
+        meta = check_scene_content(full_store, s.scene_id)
+        assert meta["engine"] == "unity" and meta["schema"] == "rdh.capture/1"
+        assert [st["id"] for st in meta["styles"]] == list(range(1, 11))
+        assert (meta["width"], meta["height"]) == (RES, RES)
+        assert 0.01 <= meta["foregrounds"][0]["area_ratio"] <= 0.6
+        assert meta["camera"]["viewpoint"] not in ("rooftop", "closeup")   # empty / too large masks are re-drawn
+        assert meta["source"]["player"]["product"] == "rdh stand-in player"
+    index = pd.read_parquet(full_store / "captures.parquet")
+    assert len(index) == N * 10 and set(index["engine"]) == {"unity"}
+    no_partial_output(full_store)
+    logs = sorted(p.name for p in (full_store / ".unity" / "logs").iterdir())
+    assert logs == ["player-0.log", "player-0.stdout.log"]
+
+
+def test_rerun_skips_finished_scenes_without_a_player(full_store, tmp_path):
+    cfg = config(full_store, tmp_path / "no-such-build")          # a player would fail to launch
+    cfg.unity.build = None
+    cfg.unity.editor = True                                       # ... or wait for an Editor: neither happens
+    done = []
+    summary = render(cfg, done.append)
+    assert (summary.rendered, summary.skipped, sum(done)) == (0, N, N * 10)
+
+
+def test_make_composites_accepts_the_unity_store(full_store, tmp_path):
+    make_composites(ComposeConfig(captures=full_store, out=tmp_path / "pairs"))
+    df = read_manifest(tmp_path / "pairs" / "pairs.parquet")
+    assert len(df) == N * 10 * 9 and set(df["source"]) == {"rdh-unity"}
+    row = df.iloc[0]
+    scene = read_scene(full_store, row["group_id"])
+    mask = scene.load_mask(scene.foregrounds[0])
+    comp = read_rgb(tmp_path / "pairs" / row["composite_path"])
+    assert np.array_equal(comp[mask], scene.load_image(row["fg_style"])[mask])
+    assert np.array_equal(comp[~mask], scene.load_image(row["bg_style"])[~mask])
+
+
+def test_two_workers_render_the_same_scenes_on_two_ports(full_store, build, tmp_path):
+    cfg = config(tmp_path / "out", build, workers=2)
+    summary = render(cfg)
+    assert (summary.rendered, summary.images) == (N, N * 10)
+    for sid in list_scene_ids(cfg.out):
+        assert strip_player(read_scene(cfg.out, sid).meta) == strip_player(read_scene(full_store, sid).meta)
+        for st in range(1, 11):
+            a = (cfg.out / "scenes" / sid / f"{st:02d}.png").read_bytes()
+            assert a == (full_store / "scenes" / sid / f"{st:02d}.png").read_bytes()
+    logs = cfg.out / ".unity" / "logs"
+    ports = {cfg.unity.base_port, cfg.unity.base_port + 1}
+    connected = {int(l.split(":")[1].split("]")[0]) for w in (0, 1)
+                 for l in (logs / f"player-{w}.log").read_text().splitlines() if "connected" in l}
+    assert connected == ports
+
+
+def test_shard_renders_its_indices_only(full_store, build, tmp_path):
+    cfg = config(tmp_path / "out", build, shard=(1, 2))
+    assert render(cfg).rendered == 2
+    assert list_scene_ids(cfg.out) == ["scene000001", "scene000003"]
+    for sid in list_scene_ids(cfg.out):
+        assert strip_player(read_scene(cfg.out, sid).meta) == strip_player(read_scene(full_store, sid).meta)
+
+
+def test_foregrounds_are_filtered_by_category_and_layouts_redrawn(build, tmp_path):
+    catalog = {"scenes": [{"name": "Yard",
+                           "viewpoints": [{"name": "empty", "zoom": 0.0}, {"name": "huge", "zoom": 3.5},
+                                          {"name": "good", "zoom": 1.0}],
+                           "foregrounds": [{"name": "Cat", "category": "cat"},
+                                           {"name": "Daisy", "category": "cow"}]}]}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    cfg = config(tmp_path / "out", build, "--catalog", str(path), categories=("cow",), styles=(2, 10), scenes=3)
+    summary = render(cfg)
+    metas = [check_scene_content(cfg.out, sid, catalog) for sid in list_scene_ids(cfg.out)]
+    assert len(metas) == 3 and summary.images == 6
+    assert {m["camera"]["viewpoint"] for m in metas} == {"good"}
+    assert {m["foregrounds"][0]["name"] for m in metas} == {"Daisy"}
+    assert summary.redraws == sum(m["source"]["layout_attempts"] - 1 for m in metas) > 0
+    with pytest.raises(BridgeError, match="no scene of the player has a viewpoint and a foreground of the categories "
+                                          "human .*it offers: cat,cow"):
+        render(config(tmp_path / "out2", build, "--catalog", str(path), categories=("human",)))
+
+
+# -- faults ---------------------------------------------------------------------------------------
+def test_crashed_player_is_restarted_and_the_run_continues(full_store, build, tmp_path):
+    marker = tmp_path / "crashed-once"
+    # The player dies at capture 14, inside scene 1, once.
+    cfg = config(tmp_path / "out", build, "--fault", "crash", "--fault-after", "13", "--fault-once", str(marker),
+                 scenes=3, max_restarts=2)
+    summary = render(cfg)
+    assert marker.exists() and summary.rendered == 3
+    assert (cfg.out / ".unity" / "logs" / "player-0.restart1.log").exists()
+    for sid in list_scene_ids(cfg.out):
+        assert strip_player(read_scene(cfg.out, sid).meta) == strip_player(read_scene(full_store, sid).meta)
+        check_scene_content(cfg.out, sid)
+    no_partial_output(cfg.out)
+
+
+def test_player_crashing_again_and_again_stops_the_run_then_a_rerun_resumes(build, tmp_path):
+    # The first player dies inside scene 1, the restarted one inside scene 2 (both at their capture 14).
+    cfg = config(tmp_path / "out", build, "--fault", "crash", "--fault-after", "13", scenes=3, max_restarts=1)
+    with pytest.raises(BridgeError, match=r"exited with code 3.*gave up after 1 restart\(s\) \(--max-restarts\)"):
+        render(cfg)
+    assert list_scene_ids(cfg.out) == ["scene000000", "scene000001"]   # whole scenes only
+    no_partial_output(cfg.out)
+    assert len(pd.read_parquet(cfg.out / "captures.parquet")) == 2 * 10
+    summary = render(config(cfg.out, build, scenes=3))
+    assert (summary.skipped, summary.rendered) == (2, 1)
+    check_scene_content(cfg.out, "scene000002")
+
+
+def test_silent_player_stops_the_run_with_a_clear_error(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--fault", "hang", "--fault-after", "12", reply_timeout=2.0)
+    start = time.monotonic()
+    with pytest.raises(PlayerTimeout, match=r"worker 0 .* stopped answering: no reply within 2 s"):
+        render(cfg)
+    assert time.monotonic() - start < 15
+    assert list_scene_ids(cfg.out) == ["scene000000"]
+    no_partial_output(cfg.out)
+
+
+def test_claimed_file_that_does_not_exist(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--fault", "missing-file", "--fault-after", "3")
+    with pytest.raises(ProtocolError, match="claims the image file .*never-written.png, which does not exist"):
+        render(cfg)
+    assert list_scene_ids(cfg.out) == []
+    no_partial_output(cfg.out)
+
+
+def test_cli_player_that_never_connects(build, tmp_path):
+    out = tmp_path / "out"
+    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=no-connect",
+               "--scenes", 2, "--base-port", find_free_base_port(1), "--connect-timeout", 1.5, timeout=60)
+    line = error_line(proc)
+    assert proc.returncode == 2
+    assert "did not connect within 1.5 s (--connect-timeout)" in line and str(out / ".unity" / "logs") in line
+    assert list_scene_ids(out) == []
+
+
+def test_cli_player_answering_with_an_error(build, tmp_path):
+    out = tmp_path / "out"
+    # seed 0 at 32x32: scene 0 takes 3 layout draws + 10 styles = 13 captures; capture 15 fails.
+    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=error",
+               "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--base-port",
+               find_free_base_port(1), timeout=60)
+    line = error_line(proc)
+    assert line.startswith("rdh: error: the Unity player of worker 0 on 127.0.0.1:")
+    assert line.endswith("answered capture with an error: simulated render failure (stand-in fault 'error')")
+    assert list_scene_ids(out) == ["scene000000"]
+    no_partial_output(out)
+
+
+def test_unity_options_are_checked(build, tmp_path):
+    line = error_line(rdh("render-scenes", tmp_path / "o", "--engine", "unity", timeout=60))
+    assert "--engine unity needs --unity-build PATH" in line
+    with pytest.raises(BridgeError, match="--unity-editor attaches to one Editor: use --workers 1"):
+        render(RenderConfig(out=tmp_path / "o", engine="unity", workers=2, unity=UnityOptions(editor=True)))
+    with pytest.raises(BridgeError, match="exclude each other"):
+        render(RenderConfig(out=tmp_path / "o", engine="unity", unity=UnityOptions(editor=True, build=build)))
+    assert not (tmp_path / "o").exists()
+
+
+def test_editor_attach_waits_on_port_5004(tmp_path):
+    if not port_is_free("127.0.0.1", EDITOR_PORT):
+        pytest.skip(f"port {EDITOR_PORT} is busy on this machine")
+    # The "Editor" is a stand-in started by hand, as a user presses Play.
+    editor = subprocess.Popen([sys.executable, "-m", "unity_bridge.testing.player", "--mlagents-port",
+                               str(EDITOR_PORT), "--connect-wait", "30"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        cfg = RenderConfig(out=tmp_path / "out", engine="unity", scenes=1, seed=SEED, resolution=RES, styles=(5,),
+                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0))
+        assert render(cfg).rendered == 1
+        check_scene_content(cfg.out, "scene000000")
+        assert editor.wait(timeout=20) == 0          # told to quit when the run ends
+    finally:
+        if editor.poll() is None:
+            editor.kill()
