@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,21 +62,24 @@ def test_build_then_inspect_json(sources, tmp_path):
 
 def test_errors_are_one_line_and_nothing_is_written(sources, tmp_path):
     out = tmp_path / "m.parquet"
-    line = one_error_line(rdh("build-manifest", out, "--iharmony4", sources / "iHarmony4",
-                              "--csv", sources / "missing.csv"))
-    assert "--csv" in line and "missing.csv: no such file" in line
-    line = one_error_line(rdh("build-manifest", out))
-    assert "no source given" in line
     bad = tmp_path / "bad.txt"
     bad.write_text("composite_images/scene0_0-2_5.jpg\t0.5_0.5\t2\n")
-    line = one_error_line(rdh("build-manifest", out, "--rdharmony", sources / "RdHarmony", "--rdharmony-list", bad))
+    line = one_error_line(rdh("build-manifest", out, "--iharmony4", sources / "iHarmony4",
+                              "--rdharmony", sources / "RdHarmony", "--rdharmony-list", bad))
     assert "bad.txt:1: label '0.5_0.5' has 2 values, expected 10" in line
-    assert not out.exists()
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
     line = one_error_line(rdh("inspect", bad))
     assert "bad.txt: not a Parquet file" in line
 
 
 def test_help_has_examples():
-    text = rdh("build-manifest", "--help").stdout
+    from typer.testing import CliRunner
+
+    from rdh.cli import app
+
+    runner = CliRunner()
+    text = runner.invoke(app, ["build-manifest", "--help"], terminal_width=200).output
     assert "--iharmony4" in text and "--sample-rendered" in text and "rdh build-manifest data/" in text
-    assert "rdh inspect" in rdh("inspect", "--help").stdout
+    assert "rdh inspect" in runner.invoke(app, ["inspect", "--help"], terminal_width=200).output
+    result = runner.invoke(app, ["build-manifest", str(Path("m.parquet"))])
+    assert "no source given" in str(result.exception)
