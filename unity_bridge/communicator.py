@@ -5,10 +5,14 @@ can reach the machine could connect as the player, and a second server could sha
 `BridgeCommunicator` listens on the address it is given, refuses a port in use, and separates
 the time allowed to connect (a player build can take a minute to load) from the time allowed
 for each reply; it checks the player process between short polls so a crash is seen at once.
+The gRPC thread hands messages to the caller through in-process mailboxes instead of
+mlagents' multiprocessing pipe, which pickled every message through the kernel twice.
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
@@ -16,13 +20,71 @@ import grpc
 from mlagents_envs.communicator_objects.unity_input_pb2 import UnityInputProto
 from mlagents_envs.communicator_objects.unity_message_pb2 import UnityMessageProto
 from mlagents_envs.communicator_objects.unity_output_pb2 import UnityOutputProto
-from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import add_UnityToExternalProtoServicer_to_server
-from mlagents_envs.rpc_communicator import RpcCommunicator, UnityToExternalServicerImplementation
+from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import (UnityToExternalProtoServicer,
+                                                                           add_UnityToExternalProtoServicer_to_server)
+from mlagents_envs.rpc_communicator import RpcCommunicator
 
 from unity_bridge.errors import BridgeError, PlayerLaunchError, PlayerNotConnected, PlayerTimeout
 from unity_bridge.ports import grpc_address, port_is_free
 
 POLL_SECONDS = 0.05  # how often the player process is checked while waiting
+
+
+class _Mailbox:
+    """A thread-safe queue that can be polled with a timeout and closed (recv then raises EOFError)."""
+
+    def __init__(self) -> None:
+        self._items: deque = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, item) -> None:
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify()
+
+    def poll(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: bool(self._items) or self._closed, timeout)
+
+    def get(self):
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._items) or self._closed)
+            if self._items:
+                return self._items.popleft()
+            raise EOFError("mailbox closed")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class _Endpoint:
+    """One end of a two-way in-process channel, with the Connection methods RpcCommunicator uses."""
+
+    def __init__(self, inbox: _Mailbox, outbox: _Mailbox) -> None:
+        self._inbox, self._outbox = inbox, outbox
+        self.send, self.recv, self.poll = outbox.put, inbox.get, inbox.poll
+
+    def close(self) -> None:
+        self._inbox.close()
+        self._outbox.close()
+
+
+class _Servicer(UnityToExternalProtoServicer):
+    """The gRPC service: each call from the player is handed to the bridge, whose answer is returned."""
+
+    def __init__(self) -> None:
+        to_bridge, to_player = _Mailbox(), _Mailbox()
+        self.parent_conn = _Endpoint(inbox=to_bridge, outbox=to_player)  # the bridge's end
+        self.child_conn = _Endpoint(inbox=to_player, outbox=to_bridge)   # the gRPC thread's end
+
+    def Exchange(self, request, context):
+        self.child_conn.send(request)
+        return self.child_conn.recv()
+
+    Initialize = Exchange  # Unity's communicator initializes through Exchange; both behave alike
 
 
 class BridgeCommunicator(RpcCommunicator):
@@ -44,7 +106,7 @@ class BridgeCommunicator(RpcCommunicator):
             raise PlayerLaunchError(f"port {where} is in use (another rdh run or program?): "
                                     f"pick a free --base-port")
         server = grpc.server(ThreadPoolExecutor(max_workers=4), options=(("grpc.so_reuseport", 0),))
-        self.unity_to_external = UnityToExternalServicerImplementation()
+        self.unity_to_external = _Servicer()
         add_UnityToExternalProtoServicer_to_server(self.unity_to_external, server)
         try:
             bound = server.add_insecure_port(where)

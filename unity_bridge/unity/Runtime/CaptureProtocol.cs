@@ -1,0 +1,124 @@
+using System;
+using System.Collections.Generic;
+using UnityEngine;
+
+namespace Rdh.Capture
+{
+    /// <summary>
+    /// Constants of the rdh capture protocol, version 1 (docs/unity.md; Python: unity_bridge/protocol.py).
+    /// Every message is one UTF-8 JSON object on one ML-Agents side channel.
+    /// </summary>
+    public static class CaptureProtocol
+    {
+        public const string Name = "rdh-capture";
+        public const int Version = 1;
+        public const string PackageVersion = "0.1.0";
+
+        /// <summary>uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the same on the Python side.</summary>
+        public static readonly Guid ChannelId = new Guid("819f11f0-96a2-5604-827e-e7e865655583");
+    }
+
+    /// <summary>A request from rdh. Field names are the protocol's JSON keys (hence snake_case);
+    /// JsonUtility leaves the fields a request does not carry at their defaults.</summary>
+    [Serializable]
+    public class CaptureRequest
+    {
+        public int v;
+        public int id;
+        public string op;
+        public string protocol;        // hello
+        public string scene;           // load_scene
+        public string viewpoint;       // set_viewpoint
+        public string foreground;      // set_foreground
+        public string weather;         // set_style: rdh weather name
+        public string time;            // set_style: HH:MM
+        public int settle_frames;      // set_style: frames to wait before answering
+        public string folder;          // capture: absolute folder to write into
+        public string image;           // capture: file name of the image, or empty
+        public string mask;            // capture: file name of the mask, or empty
+        public int width;              // capture
+        public int height;             // capture
+    }
+
+    [Serializable]
+    public class NamedItem
+    {
+        public string name;
+        public string category;
+    }
+
+    [Serializable]
+    public class NamedValue
+    {
+        public string name;
+        public float value;
+
+        public NamedValue(string name, float value)
+        {
+            this.name = name;
+            this.value = value;
+        }
+    }
+
+    [Serializable]
+    public class CameraInfo
+    {
+        public Vector3 position;
+        public Vector3 rotation;       // Euler angles, degrees
+        public float fov;              // vertical field of view, degrees
+    }
+
+    /// <summary>The answer to one request. Fields of other ops stay empty; rdh reads those of its op.</summary>
+    [Serializable]
+    public class CaptureReply
+    {
+        public int v = CaptureProtocol.Version;
+        public int id;
+        public string op;
+        public bool ok = true;
+        public string error = "";
+        // hello
+        public string protocol = "";
+        public int version;
+        public string unity_version = "";
+        public string package_version = "";
+        public string product = "";
+        public string controller = "";
+        public List<string> weather_types = new List<string>();
+        // list_scenes
+        public List<string> scenes = new List<string>();
+        // load_scene
+        public string scene = "";
+        public List<NamedItem> viewpoints = new List<NamedItem>();
+        public List<NamedItem> foregrounds = new List<NamedItem>();
+        // set_viewpoint
+        public string viewpoint = "";
+        public CameraInfo camera = new CameraInfo();
+        // set_foreground (and capture)
+        public string foreground = "";
+        public string category = "";
+        // set_style
+        public string weather = "";
+        public string weather_type = "";
+        public string time = "";
+        public List<NamedValue> values = new List<NamedValue>();
+        // capture
+        public string image = "";
+        public string mask = "";
+        public int width;
+        public int height;
+        public float ms;               // time spent rendering and writing, for rdh's benchmark
+
+        public void Fail(string message)
+        {
+            ok = false;
+            error = message;
+        }
+    }
+
+    /// <summary>A request rdh cannot have answered as asked (unknown name, bad size...); its message goes back to rdh.</summary>
+    public class CaptureException : Exception
+    {
+        public CaptureException(string message) : base(message) { }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Generic;
+using UnityEngine;
+
+namespace Rdh.Capture
+{
+    /// <summary>
+    /// Sets weather and time of day for a capture. Two come with the package:
+    /// <see cref="DirectionalLightSkyController"/> (any project) and UniStormSkyController
+    /// (compiled when UniStorm is present, see docs/unity.md). Put one in the bootstrap scene
+    /// (or in each scene); the <see cref="CaptureAgent"/> finds it.
+    /// </summary>
+    public abstract class SkyController : MonoBehaviour
+    {
+        /// <summary>Name reported to rdh (scene.json source.player.controller).</summary>
+        public abstract string ControllerName { get; }
+
+        /// <summary>The weather names this controller accepts (rdh names or aliases).</summary>
+        public abstract List<string> WeatherNames { get; }
+
+        /// <summary>False while the sky system is still starting; the agent waits for it.</summary>
+        public virtual bool Ready => true;
+
+        /// <summary>Apply a weather (by rdh name) and a time of day, at once and frozen (no clock, no
+        /// weather changes of its own). Returns the controller's own name of the weather applied.
+        /// Throws <see cref="CaptureException"/> for an unknown weather.</summary>
+        public abstract string Apply(string weather, int hour, int minute);
+
+        /// <summary>The time of day the sky shows now, HH:MM (read back after the settle frames).</summary>
+        public abstract string AppliedTime { get; }
+
+        /// <summary>The lighting values recorded with each image (sun elevation and intensity, ambient).</summary>
+        public virtual void Describe(List<NamedValue> values)
+        {
+            var sun = FindSun();
+            if (sun != null)
+            {
+                // Elevation: angle of the direction towards the sun above the horizon.
+                var elevation = 90f - Vector3.Angle(-sun.transform.forward, Vector3.up);
+                values.Add(new NamedValue("sun_elevation", elevation));
+                values.Add(new NamedValue("sun_azimuth", sun.transform.eulerAngles.y));
+                values.Add(new NamedValue("sun_intensity", sun.enabled ? sun.intensity : 0f));
+                values.Add(new NamedValue("sun_r", sun.color.r));
+                values.Add(new NamedValue("sun_g", sun.color.g));
+                values.Add(new NamedValue("sun_b", sun.color.b));
+            }
+            values.Add(new NamedValue("ambient_intensity", RenderSettings.ambientIntensity));
+            values.Add(new NamedValue("fog_density", RenderSettings.fog ? RenderSettings.fogDensity : 0f));
+        }
+
+        /// <summary>RenderSettings.sun, or the brightest active directional light.</summary>
+        public static Light FindSun()
+        {
+            if (RenderSettings.sun != null)
+            {
+                return RenderSettings.sun;
+            }
+            Light best = null;
+            foreach (var light in FindObjectsByType<Light>(FindObjectsSortMode.None))
+            {
+                if (light.type == LightType.Directional && light.isActiveAndEnabled &&
+                    (best == null || light.intensity > best.intensity))
+                {
+                    best = light;
+                }
+            }
+            return best;
+        }
+
+        /// <summary>Parse HH:MM; CaptureException otherwise.</summary>
+        public static void ParseTime(string text, out int hour, out int minute)
+        {
+            var parts = (text ?? "").Split(':');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out hour) || !int.TryParse(parts[1], out minute) ||
+                hour < 0 || hour > 23 || minute < 0 || minute > 59)
+            {
+                throw new CaptureException($"time '{text}' is not HH:MM");
+            }
+        }
+    }
+}
