@@ -53,6 +53,8 @@ namespace Rdh.Capture
         public string name;
         public float value;
 
+        public NamedValue() { }
+
         public NamedValue(string name, float value)
         {
             this.name = name;
