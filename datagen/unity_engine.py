@@ -192,7 +192,10 @@ class Worker:
                 "source": {"unity_scene": layout.unity_scene, "player": dict(player.info), "protocol": PROTOCOL_VERSION,
                            "run_seed": int(cfg.seed), "index": int(index), "layout_attempts": layout.attempts},
             }
-            write_scene(cfg.out, meta, images, {0: mask_path}, move_files=True)
+            try:
+                write_scene(cfg.out, meta, images, {0: mask_path}, move_files=True)
+            except RdhError as exc:  # a file the player wrote is not a usable image or mask
+                raise ProtocolError(f"{player.who} wrote a file rdh cannot use: {exc}") from None
             run.finished(len(styles))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -210,7 +213,10 @@ class Worker:
             camera = player.set_viewpoint(viewpoint)["camera"]
             category = player.set_foreground(fg["name"])["category"]
             shot = player.capture(folder, mask=MASK_FILE, width=cfg.resolution, height=cfg.resolution)
-            ratio = float(read_mask(shot["mask_path"]).mean())
+            try:
+                ratio = float(read_mask(shot["mask_path"]).mean())
+            except RdhError as exc:
+                raise ProtocolError(f"{player.who} wrote a mask rdh cannot use: {exc}") from None
             if ratio > 0 and cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
                 return Layout(name, viewpoint, fg["name"], category or fg["category"], attempt, camera), shot["mask_path"]
             self.run.redrawn()

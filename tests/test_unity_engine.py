@@ -224,6 +224,14 @@ def test_claimed_file_that_does_not_exist(build, tmp_path):
     no_partial_output(cfg.out)
 
 
+def test_file_that_is_not_an_image(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--fault", "corrupt-file", "--fault-after", "5")
+    with pytest.raises(ProtocolError, match="wrote a file rdh cannot use: .*cannot decode image"):
+        render(cfg)
+    assert list_scene_ids(cfg.out) == []
+    no_partial_output(cfg.out)
+
+
 def test_cli_player_that_never_connects(build, tmp_path):
     out = tmp_path / "out"
     proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=no-connect",

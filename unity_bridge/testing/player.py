@@ -15,6 +15,7 @@ Faults, for the tests (a capture request counts as one step towards --fault-afte
   mute          keep exchanging but never answer capture N+1
   error         answer capture N+1 with an error
   missing-file  answer capture N+1 with a file that does not exist
+  corrupt-file  write capture N+1's files with bytes that are not a PNG
   crash         exit with code 3 at capture N+1
   bad-version   answer hello with protocol version 2
 With --fault-once PATH the fault fires only while PATH does not exist (it is created when the
@@ -53,7 +54,7 @@ from unity_bridge.testing.frames import DEFAULT_CATALOG, WEATHERS, draw, lightin
 BEHAVIOR = "RdhCapture?team=0"
 COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 3.0.0
 PACKAGE_VERSION = "3.0.0"
-FAULTS = ("none", "no-connect", "hang", "mute", "error", "missing-file", "crash", "bad-version")
+FAULTS = ("none", "no-connect", "hang", "mute", "error", "missing-file", "corrupt-file", "crash", "bad-version")
 
 
 # -- side channel framing (the same bytes Unity's SideChannelManager writes) -----------------------
@@ -293,6 +294,10 @@ class StandInPlayer:
             path = folder / req["mask"]
             cv2.imwrite(str(path), np.where(mask, 255, 0).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             reply["mask"] = str(path)
+        if self._fault_fires("corrupt-file"):
+            for key in ("image", "mask"):
+                if reply[key]:
+                    Path(reply[key]).write_bytes(b"this is not a PNG file")
         if self._fault_fires("missing-file"):
             reply["image" if reply["image"] else "mask"] = str(folder / "never-written.png")
         reply["ms"] = round(1000 * (time.perf_counter() - start), 3)
