@@ -240,7 +240,7 @@ class UnityRun:
         self.style_cfg = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
         self.progress = progress
         self.queue = deque(todo)
-        self.summary = RenderSummary(variant="unity")
+        self.summary = RenderSummary()
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.players: set[PlayerConnection] = set()
