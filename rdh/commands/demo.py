@@ -17,6 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -129,7 +130,7 @@ def demo_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for scenes, stand-in photos, splits and training."),
     device: str = typer.Option("auto", "--device", help="Training device: auto, cpu or cuda."),
     workers: int = typer.Option(2, "--workers", "-j", help="Render worker processes."),
-    steps: int = typer.Option(None, "--steps", help="Training steps per model (default: 300, or 25 with --quick)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per model (default: 300, or 25 with --quick)."),
 ) -> None:
     cfg = DemoConfig(out=out_dir, quick=quick, seed=seed, device=device, workers=workers, steps=steps)
     check_options(cfg, Layout(cfg.out))  # a wrong --out fails before anything is printed or made
