@@ -89,6 +89,8 @@ def render_scenes_cmd(
     table.add_row("images rendered", str(summary.images))
     if summary.redraws:
         table.add_row("layouts re-drawn (fg ratio)", str(summary.redraws))
+    if summary.failed:
+        table.add_row("scenes without a fitting layout", f"{len(summary.failed)} ({', '.join(summary.failed[:5])}{' ...' if len(summary.failed) > 5 else ''})")
     if summary.variant:
         table.add_row("variant", summary.variant)
     table.add_row("time", f"{summary.seconds:.1f} s")
