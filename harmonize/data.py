@@ -253,13 +253,14 @@ def make_train_loader(dataset: PairDataset, batch_size: int, workers: int, world
     drop_last = sampler.num_samples >= batch_size
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
                         pin_memory=pin_memory, drop_last=drop_last, persistent_workers=workers > 0,
-                        worker_init_fn=_worker_init, prefetch_factor=4 if workers > 0 else None)
+                        worker_init_fn=_worker_init, prefetch_factor=4 if workers > 0 else None,
+                        generator=torch.Generator().manual_seed(seed))  # leaves the global RNG alone
     return loader, sampler
 
 
 def make_eval_loader(dataset: PairDataset, batch_size: int, workers: int, pin_memory: bool) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
-                      pin_memory=pin_memory, worker_init_fn=_worker_init)
+                      pin_memory=pin_memory, worker_init_fn=_worker_init, generator=torch.Generator())
 
 
 class DomainStream:

@@ -13,10 +13,15 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
 def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    mean = torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return mean, std
+    key = (x.device, x.dtype)
+    if key not in _CACHE:  # one host-to-device copy per device, not one per batch
+        _CACHE[key] = (torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1),
+                       torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1))
+    return _CACHE[key]
 
 
 def normalize(image01: torch.Tensor) -> torch.Tensor:

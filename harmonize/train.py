@@ -18,6 +18,7 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -445,7 +446,7 @@ def _train(cfg: TrainConfig, info: hdist.DistInfo, progress) -> TrainResult:
     elif last_path.exists():
         raise RdhError(f"{out}: already holds a run (last.pt): pass --resume to continue it, or choose a new --out")
     if cfg.amp and device.type != "cuda" and info.is_main:
-        print("rdh train: --amp is bf16 autocast on CUDA; running in float32 on CPU")
+        print("rdh train: --amp is bf16 autocast on CUDA; running in float32 on CPU", file=sys.stderr)
 
     rows = select_rows(cfg, info.world_size)
     if device.type == "cuda":
@@ -595,10 +596,8 @@ def _train(cfg: TrainConfig, info: hdist.DistInfo, progress) -> TrainResult:
                 path = out / "samples" / f"step_{at:07d}.png"
                 write_png(path, grid)
                 samples.append(path)
-            if saving:
+            if saving:  # every validation is followed by a save, so best.pt is always a saved step
                 save(at, is_best)
-            elif is_best and info.is_main:
-                save(at, True)
             if validating or saving:
                 hdist.barrier(info)  # the other processes wait while rank 0 validates and writes
             if progress is not None and info.is_main:

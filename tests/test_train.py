@@ -167,6 +167,12 @@ def test_bad_input_stops_with_one_line(manifest, tmp_path):
                           *SMALL))
     assert victim.name in line and "not found" in line
     assert not (tmp_path / "r2" / "last.pt").exists()
+    # An unreadable image, met by a loader worker: the worker's message, on one line.
+    victim.write_bytes(b"not a png")
+    line = error_line(rdh("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "2",
+                          *SMALL, "--workers", "1"))
+    assert f"{victim.name}: cannot read the composite" in line and "Traceback" not in line
+    assert not (tmp_path / "r2" / "last.pt").exists()
     # A checkpoint of another kind of file.
     (tmp_path / "junk.pt").write_bytes(b"junk")
     line = error_line(rdh("train", "--model", "idih", "--manifest", manifest, "--out", tmp_path / "r3",

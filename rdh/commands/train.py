@@ -10,24 +10,30 @@ from rdh.commands.console import console, out
 
 HELP = """Train the iDIH baseline or CharmNet on the pairs of a manifest.
 
-Trains on split=train rows and validates on split=test rows (at most --val-max images) every
---val-every steps. CharmNet draws one rendered and one real batch per step (--batch-size each).
-Writes RUN/last.pt and RUN/best.pt (atomic; load with weights_only=True), RUN/log.jsonl (every
-loss term) and RUN/samples/*.png (composite | output | target). --resume continues RUN with its
-saved settings. Under torchrun each process trains on its share of every batch (DDP).
+Trains on split=train rows, validates on split=test rows (at most --val-max)
+every --val-every steps. CharmNet draws one rendered and one real batch per
+step (--batch-size each). Writes RUN/last.pt and RUN/best.pt (atomic; they
+load with weights_only=True), RUN/log.jsonl (every loss term) and
+RUN/samples/*.png (composite | output | target). --resume continues RUN with
+its saved settings. Under torchrun each process trains on its share (DDP).
 
 [bold]Examples[/bold]
 
-  rdh train --model charmnet --manifest all.parquet --out runs/charm --max-steps 200000
+  rdh train --model charmnet --manifest all.parquet --out runs/charm \\
+      --max-steps 200000
 
-  rdh train --model idih --manifest all.parquet --out runs/fusion --epochs 60     [dim]# dataset fusion[/dim]
+  [dim]# dataset fusion; then two-stage training (rendered, then real)[/dim]
+  rdh train --model idih --manifest all.parquet --out runs/fusion --epochs 60
+  rdh train --model idih --manifest all.parquet --out runs/rd \\
+      --filter domain=rendered --epochs 30
+  rdh train --model idih --manifest all.parquet --out runs/two-stage \\
+      --filter domain=real --init-from runs/rd/last.pt --epochs 30
 
-  rdh train --model idih --manifest all.parquet --filter domain=rendered --out runs/rd --epochs 30
-  rdh train --model idih --manifest all.parquet --filter domain=real --init-from runs/rd/last.pt --out runs/two-stage --epochs 30
+  rdh train --model charmnet --manifest all.parquet --out runs/charm \\
+      --max-steps 400000 --resume
 
-  rdh train --model charmnet --manifest all.parquet --out runs/charm --max-steps 400000 --resume
-
-  torchrun --nproc_per_node 4 -m rdh.cli train --model charmnet --manifest all.parquet --out runs/charm4 --max-steps 100000 --amp --channels-last
+  torchrun --nproc_per_node 4 -m rdh.cli train --model charmnet \\
+      --manifest all.parquet --out runs/c4 --max-steps 100000 --amp
 """
 
 
