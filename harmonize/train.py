@@ -20,7 +20,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,14 +30,12 @@ import torch
 from harmonize import dist as hdist
 from harmonize import losses
 from harmonize.blocks import NORMS, UNetSpec
-from harmonize.charmnet import CharmNetGenerator
 from harmonize.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from harmonize.classifiers import StyleClassifier
 from harmonize.data import (DOMAIN_SALT, Augment, DomainStream, PairDataset, check_files, load_rows,
                             make_eval_loader, make_train_loader, pick_validation)
 from harmonize.discriminator import DomainDiscriminator
-from harmonize.idih import IDIH
-from harmonize.models import MODEL_NAMES
+from harmonize.models import MODEL_NAMES, build_generator
 from harmonize.normalization import denormalize
 from harmonize.steps import Batch, CharmNetStep, IDIHStep, StepSettings, to_batch
 from manifests.atomic import write_bytes_atomic, write_text_atomic
@@ -108,7 +106,6 @@ class TrainResult:
 COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
                     "device", "amp", "compile", "channels_last", "log_every", "sample_every",
                     "checkpoint_every", "val_batch_size"}
-ARCH_SETTINGS = ("depth", "width", "unshared", "norm", "image_size")
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -185,9 +182,9 @@ def build_step(cfg: TrainConfig, device: torch.device):
                             weights=weights_of(cfg), sa_fixed_input=cfg.sa_fixed_input,
                             amp=cfg.amp and device.type == "cuda", device_type=device.type)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    gen = build_generator(cfg.model, spec, cfg.unshared)
     if cfg.model == "idih":
-        return IDIHStep(IDIH(spec).to(device, memory_format=fmt), settings)
-    gen = CharmNetGenerator(spec, unshared=cfg.unshared)
+        return IDIHStep(gen.to(device, memory_format=fmt), settings)
     c = gen.feature_channels
     head = cfg.width  # the official ndf (64) equals the default generator width
     return CharmNetStep(gen.to(device, memory_format=fmt),
@@ -462,7 +459,7 @@ def _train(cfg: TrainConfig, info: hdist.DistInfo, progress) -> TrainResult:
 
     # Loaders: one endless stream per domain (CharmNet) or one for all rows (iDIH).
     pin = device.type == "cuda"
-    augment = Augment() if cfg.augment else Augment(scale=(1.0, 1.0), flip=False)
+    augment = Augment() if cfg.augment else None  # None: whole images, resized
     streams: dict[str, DomainStream] = {}
     for d, df in rows.train.items():
         ds = PairDataset(df, cfg.image_size, augment, seed=cfg.seed, salt=DOMAIN_SALT[d])
