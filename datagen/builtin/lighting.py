@@ -42,7 +42,7 @@ MIN_SUN_ELEVATION = 1.0            # degrees; a day style never puts the sun at 
 # Night, in the same radiometric units as sunsky (clear noon: ~1.3 W/m^2/nm of sun on the ground).
 NIGHT_SKY_ZENITH = np.array([0.6, 0.8, 1.6]) * 1.0e-4   # radiance, deep blue
 NIGHT_SKY_GLOW = np.array([1.6, 1.1, 0.7]) * 3.0e-4     # radiance at the horizon: city glow
-NIGHT_TWILIGHT_GAIN = 12.0          # extra sky at dusk/dawn, decaying over NIGHT_TWILIGHT_MIN
+NIGHT_TWILIGHT_GAIN = 2.5           # extra sky at dusk/dawn, decaying over NIGHT_TWILIGHT_MIN
 NIGHT_TWILIGHT_MIN = 25.0
 MOON_IRRADIANCE = np.array([0.85, 0.92, 1.0]) * 2.0e-3  # full moon, bluish white
 LAMP_INTENSITY = 0.18               # W/sr-like: a street lamp 4 m up lights the ground ~4x the moon
@@ -55,7 +55,7 @@ NIGHT_CLOUD = np.array([1.0, 0.75, 0.55]) * 2.5e-4      # clouds lit from below 
 # Exposure: out_key = KEY * (L / L_REF) ** GAMMA, L the log-average luminance of the render.
 KEY = 0.18
 L_REF = 0.08                        # log-average luminance of a typical clear-noon render
-GAMMA = 0.25                        # 0: full auto-exposure (all styles alike), 1: fixed exposure
+GAMMA = 0.3                         # 0: full auto-exposure (all styles alike), 1: fixed exposure
 KEY_RANGE = (0.02, 0.26)
 FIREFLY_RATIO = 8.0
 

@@ -23,9 +23,10 @@ from datagen.styles import StyleConfig, style_by_id
 from manifests.errors import RdhError
 
 PLAN_SCHEMA = "rdh.builtin-plan/1"
-ENVIRONMENTS = ("street", "plaza", "park")
+ENVIRONMENTS = ("street", "avenue", "plaza", "park")   # avenue: looking along a street lined with buildings
 GROUNDS = {
     "street": (("asphalt", [srgb(60, 60, 62), srgb(80, 78, 75)], 4.0), ("paving", [srgb(150, 145, 135), srgb(120, 110, 100)], 3.2)),
+    "avenue": (("asphalt", [srgb(60, 60, 62), srgb(80, 78, 75)], 4.0), ("paving", [srgb(150, 145, 135)], 3.2)),
     "plaza": (("paving", [srgb(170, 165, 150), srgb(140, 120, 110), srgb(110, 110, 115)], 3.2),
               ("gravel", [srgb(170, 150, 120)], 2.0)),
     "park": (("grass", [srgb(70, 110, 45), srgb(90, 120, 55), srgb(60, 95, 50)], 3.0), ("gravel", [srgb(160, 145, 120)], 2.0)),
@@ -151,13 +152,28 @@ def draw_plan(index: int, base_seed: int, attempt: int, opts: PlanOptions) -> Sc
         _occluder(layout, rng, camera, lo, hi, right, small)
 
     sun = SunPath.draw(rng)
-    styles = []
-    for sid in sorted(opts.styles):
-        minutes = opts.style_config.draw_time(sid, rng)
-        styles.append(draw_style_light(style_by_id(sid), minutes, sun, rng, opts.style_config.weathers))
+    times = {sid: opts.style_config.draw_time(sid, rng) for sid in sorted(opts.styles)}
+    _face_low_sun(sun, times, camera, (lo + hi) / 2, rng, spread=12.0 if env == "avenue" else 45.0)
+    styles = [draw_style_light(style_by_id(sid), minutes, sun, rng, opts.style_config.weathers)
+              for sid, minutes in times.items()]
     return ScenePlan(scene_id=scene_id(index), index=index, base_seed=int(base_seed), attempt=attempt, category=category,
                      environment=env, ground=ground, objects=layout.objects, foreground=fg.name, camera=camera,
                      sun=sun, styles=styles)
+
+
+def _face_low_sun(sun: SunPath, times: dict[int, int], camera: Camera, center: np.ndarray,
+                  rng: np.random.Generator, spread: float) -> None:
+    """Turn the scene against north so that the low sun of the (first) sunrise/sunset style
+    shines from behind the camera, within `spread` degrees: golden-hour pictures are taken with
+    the light on the subject (down the street in an avenue, whose buildings would shade it).
+    Every other style keeps the same, consistently rotated, sun path."""
+    low = [sid for sid in times if style_by_id(sid).phase == "sunrise_sunset"]
+    if not low:
+        return
+    back = np.asarray(camera.origin[:2]) - center[:2]
+    want = float(np.degrees(np.arctan2(back[0], back[1]))) + float(rng.uniform(-spread, spread))
+    _, azimuth = sun.position(times[low[0]])
+    sun.azimuth_offset = float((sun.azimuth_offset + want - azimuth + 180.0) % 360.0 - 180.0)
 
 
 def _foreground(category: str, rng: np.random.Generator, opts: PlanOptions) -> tuple[str, dict]:
@@ -230,8 +246,8 @@ def _camera(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, small: boo
     dist = extent / (2 * half * fill) + 0.5 * float(np.linalg.norm(hi[:2] - lo[:2]) / 2)
     azimuth = float(rng.uniform(0, 2 * np.pi))
     horizontal = np.array([np.cos(azimuth), np.sin(azimuth)])
-    if small:
-        height = float(hi[2] + rng.uniform(0.02, 0.5) * dist)
+    if small:   # about level with the object, a little above: the background shows behind it
+        height = float(lo[2] + (hi[2] - lo[2]) * rng.uniform(0.5, 1.6) + rng.uniform(0.0, 0.15) * dist)
     else:
         height = float(rng.uniform(max(0.6, 0.3 * hi[2]), max(1.9, 0.9 * hi[2])))
     origin = np.array([center[0] + dist * horizontal[0], center[1] + dist * horizontal[1], height])
@@ -268,14 +284,14 @@ def _yaw_facing(direction_xy: np.ndarray) -> float:
 def _environment(layout: _Layout, rng: np.random.Generator, env: str, forward: np.ndarray, right: np.ndarray) -> None:
     center = np.zeros(2)
     back_yaw = _yaw_facing(-forward)
-    if env == "street":
-        if rng.random() < 0.5:   # looking across the street at a row of facades
-            _buildings_row(layout, rng, center, forward, right, float(rng.uniform(6, 25)), (-70, 70), back_yaw, right, forward)
-        else:                    # looking along a street lined on both sides
-            lateral = float(rng.uniform(5, 12))
-            for side in (-1.0, 1.0):
-                _buildings_row(layout, rng, center, forward, right, lateral, (-25, 140), _yaw_facing(-side * right),
-                               forward, side * right)
+    if env == "street":          # looking across the street at a row of facades
+        _buildings_row(layout, rng, center, forward, right, float(rng.uniform(6, 25)), (-70, 70), back_yaw, right, forward)
+        n_trees, n_props = int(rng.integers(0, 5)), int(rng.integers(3, 9))
+    elif env == "avenue":        # looking along a street lined on both sides
+        lateral = float(rng.uniform(5, 12))
+        for side in (-1.0, 1.0):
+            _buildings_row(layout, rng, center, forward, right, lateral, (-25, 140), _yaw_facing(-side * right),
+                           forward, side * right)
         n_trees, n_props = int(rng.integers(0, 5)), int(rng.integers(3, 9))
     elif env == "plaza":
         _buildings_row(layout, rng, center, forward, right, float(rng.uniform(10, 35)), (-80, 80), back_yaw, right, forward)

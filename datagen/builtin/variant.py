@@ -64,7 +64,7 @@ def version_from_name(path: str | Path) -> int | None:
     name = Path(path).name
     for pat in _NAME_PATTERNS:
         m = pat.fullmatch(name) or pat.match(name)
-        if m:
+        if m and int(m.group(1)) >= 3:      # libLLVM.so.1 (llvm-N trees) is an ABI number, not a version
             return int(m.group(1))
     for part in reversed(Path(path).parent.parts):
         m = _DIR_PATTERN.fullmatch(part)
@@ -116,9 +116,10 @@ def llvm_version(path: str | Path) -> int | None:
 
 # --- finding a usable library ------------------------------------------------------------------
 
-def candidates(environ: dict | None = None, globs: tuple[str, ...] = SEARCH_GLOBS) -> list[LlvmLib]:
+def candidates(environ: dict | None = None, globs: tuple[str, ...] | None = None) -> list[LlvmLib]:
     """Every libLLVM found: DRJIT_LIBLLVM_PATH first, then the usual system folders."""
     environ = os.environ if environ is None else environ
+    globs = SEARCH_GLOBS if globs is None else globs
     paths: list[str] = []
     if environ.get(ENV_VAR):
         paths.append(environ[ENV_VAR])
@@ -134,7 +135,7 @@ def candidates(environ: dict | None = None, globs: tuple[str, ...] = SEARCH_GLOB
     return out
 
 
-def find_llvm(environ: dict | None = None, globs: tuple[str, ...] = SEARCH_GLOBS) -> LlvmLib | None:
+def find_llvm(environ: dict | None = None, globs: tuple[str, ...] | None = None) -> LlvmLib | None:
     """The newest libLLVM of known version >= 16, or None. A library of unknown version is never
     picked: it could be 15."""
     good = [c for c in candidates(environ, globs) if c.version is not None and c.version >= MIN_LLVM]
@@ -142,7 +143,7 @@ def find_llvm(environ: dict | None = None, globs: tuple[str, ...] = SEARCH_GLOBS
 
 
 def choose_variant(requested: str, environ: dict | None = None,
-                   globs: tuple[str, ...] = SEARCH_GLOBS) -> VariantChoice:
+                   globs: tuple[str, ...] | None = None) -> VariantChoice:
     """Resolve --variant auto|scalar|llvm; RdhError when llvm is asked for and is not safe."""
     if requested == "scalar":
         return VariantChoice(SCALAR)

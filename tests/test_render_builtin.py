@@ -1,0 +1,246 @@
+"""The built-in engine end to end: tiny renders (64x64, 4 spp, scalar variant), checked by content.
+
+One module-scoped store of 3 scenes x 10 styles is shared by most tests; the shard test renders
+the same run again in two shards (one with 2 worker processes) and compares bytes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datagen.builtin import plan_from_scene, render_plan
+from datagen.builtin.masks import render_mask, shapes_at
+from datagen.builtin.mitsuba_scene import build_geometry, mask_scene
+from datagen.builtin.assets import bounds
+from datagen.builtin.plan import Placed, placed_parts
+from datagen.builtin.variant import activate, choose_variant
+from datagen.capture_store import list_scene_ids, read_scene, scenes_dir, validate_store
+from datagen.contact_sheet import OUTLINE, write_contact_sheet
+from datagen.imageio import read_gray, read_rgb
+from datagen.render_config import RenderConfig, render
+from manifests.errors import RdhError
+
+RES, SPP, SCENES, SEED = 64, 4, 3, 7
+
+
+def luminance(img: np.ndarray) -> float:
+    img = img.astype(np.float64)
+    return float((0.2126 * img[..., 0] + 0.7152 * img[..., 1] + 0.0722 * img[..., 2]).mean())
+
+
+def scalar() -> None:
+    activate(choose_variant("scalar"))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("captures")
+    cfg = RenderConfig(out=out, scenes=SCENES, seed=SEED, resolution=RES, spp=SPP, variant="scalar")
+    reported: list[int] = []
+    summary = render(cfg, reported.append)
+    return out, cfg, summary, reported
+
+
+def test_store_validates_and_records_the_plan(store):
+    out, _, summary, reported = store
+    scenes = validate_store(out)
+    assert [s.scene_id for s in scenes] == ["scene000000", "scene000001", "scene000002"]
+    assert (summary.rendered, summary.skipped, summary.images, summary.failed) == (3, 0, 30, [])
+    assert sum(reported) == 30 and summary.variant == "scalar_rgb"
+    index = pd.read_parquet(out / "captures.parquet")
+    assert len(index) == 30 and set(index["style_id"]) == set(range(1, 11))
+    for scene in scenes:
+        meta = scene.meta
+        assert meta["engine"] == "builtin" and meta["width"] == meta["height"] == RES
+        assert meta["source"]["spp"] == SPP and meta["source"]["variant"] == "scalar_rgb"
+        assert meta["plan"]["scene_id"] == scene.scene_id and meta["plan"]["foreground"] == "fg0"
+        assert meta["camera"]["fov"] > 0 and len(meta["camera"]["origin"]) == 3
+        for entry in meta["styles"]:
+            if entry["id"] == 10:
+                assert entry["model"] == "night" and entry["lamp_scale"] > 0 and "turbidity" not in entry
+            else:
+                assert entry["model"] == "sunsky" and 1 <= entry["turbidity"] <= 10 and entry["sun_elevation"] >= 1
+                assert len(entry["sun_irradiance"]) == 3 and entry["exposure"] > 0
+        ratio = scene.foregrounds[0]["area_ratio"]
+        assert 0.01 <= ratio <= 0.6
+
+
+def test_masks_are_binary_and_exactly_the_visible_foreground(store):
+    out = store[0]
+    scalar()
+    for sid in list_scene_ids(out):
+        scene = read_scene(out, sid)
+        raw = read_gray(scene.mask_path(scene.foregrounds[0]))
+        assert set(np.unique(raw)) == {0, 255}
+        mask = raw > 127
+        plan, res, _ = plan_from_scene(scene.path)
+        geo = build_geometry(plan)
+        ys, xs = np.mgrid[0:res, 0:res]
+        hits = shapes_at(mask_scene(geo, res), xs.ravel(), ys.ravel(), res, res)   # every pixel center, ray cast
+        truth = np.array([h in geo.foreground_ids for h in hits]).reshape(res, res)
+        assert np.array_equal(mask, truth)
+        alone = render_mask(build_geometry(plan, only_foreground=True), res).mask
+        assert np.all(alone[mask])                       # the foreground alone covers every mask pixel
+        if not any(o.role == "occluder" for o in plan.objects):
+            assert np.array_equal(mask, alone)
+
+
+def test_an_occluder_removes_exactly_the_pixels_it_covers(store):
+    out = store[0]
+    scalar()
+    plan, res, _ = plan_from_scene(scenes_dir(out) / "scene000000")
+    plan.objects = [o for o in plan.objects if o.role != "occluder"]
+    lo, hi = bounds(placed_parts(plan.object(plan.foreground)))
+    center, origin = (lo + hi) / 2, np.array(plan.camera.origin)
+    spot = center + 0.35 * (origin - center)               # on the sight line, nearer the foreground
+    alone = render_mask(build_geometry(plan, only_foreground=True), res)
+    size = [0.25, 0.25, 0.5 * float(hi[2] - lo[2]) + float(lo[2])]
+    plan.objects.append(Placed("blocker0", "crate", "occluder", {"size": size, "color": [0.5, 0.4, 0.3]},
+                               [float(spot[0]), float(spot[1]), 0.0], 0.0))
+    geo = build_geometry(plan)
+    full = render_mask(geo, res)
+    blocker = [v for v, s in full.shape_of_index.items() if s.startswith("blocker0__")]
+    removed = alone.mask & ~full.mask
+    assert removed.any() and full.mask.any()             # partly hidden, partly visible
+    assert not np.any(full.mask & ~alone.mask)
+    assert np.array_equal(removed, alone.mask & np.isin(full.index_image, blocker))
+
+
+def test_the_ten_styles_differ_inside_the_mask(store):
+    out = store[0]
+    for sid in list_scene_ids(out):
+        scene = read_scene(out, sid)
+        mask = scene.load_mask(scene.foregrounds[0])
+        fg = {s: scene.load_image(s)[mask].astype(np.float64) for s in scene.style_ids}
+        assert len(fg) == 10
+        for a in fg:
+            for b in fg:
+                if a < b:
+                    assert np.abs(fg[a] - fg[b]).mean() > 1.0, (sid, a, b)
+        means = np.array([luminance(v[None]) for v in fg.values()])
+        assert means.max() - means.min() > 20               # lighting, not noise, sets them apart
+
+
+def test_noon_is_brighter_than_sunset_brighter_than_night_and_sunset_is_warmer(store):
+    out = store[0]
+    for sid in list_scene_ids(out):
+        scene = read_scene(out, sid)
+        sunset, noon, night = (scene.load_image(s) for s in (1, 2, 10))
+        assert luminance(noon) > luminance(sunset) > luminance(night), sid
+        rb = lambda img: img[..., 0].astype(float).mean() / max(img[..., 2].astype(float).mean(), 1.0)  # noqa: E731
+        assert rb(sunset) > rb(noon), sid
+        for img in (sunset, noon, night):                   # every style stays visible
+            assert 20 < luminance(img) < 235
+
+
+def test_same_seed_gives_identical_images_and_shards_add_up(store, tmp_path):
+    out, cfg, _, _ = store
+    other = tmp_path / "sharded"
+    for shard, workers in (((0, 2), 2), ((1, 2), 1)):       # shard 0/2 holds scenes 0 and 2: two processes
+        summary = render(RenderConfig(out=other, scenes=SCENES, seed=SEED, resolution=RES, spp=SPP, variant="scalar",
+                                      shard=shard, workers=workers), lambda n: None)
+        assert summary.failed == []
+    assert list_scene_ids(other) == list_scene_ids(out)
+    for sid in list_scene_ids(out):
+        a, b = scenes_dir(out) / sid, scenes_dir(other) / sid
+        assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+        for f in a.glob("*.png"):
+            assert f.read_bytes() == (b / f.name).read_bytes(), (sid, f.name)
+        assert json.loads((a / "scene.json").read_text())["plan"] == json.loads((b / "scene.json").read_text())["plan"]
+
+
+def test_rendering_the_stored_plan_again_gives_the_same_scene(store):
+    out = store[0]
+    scalar()
+    scene_dir = scenes_dir(out) / "scene000001"
+    plan, res, spp = plan_from_scene(scene_dir)
+    again = render_plan(plan, res, spp)
+    scene = read_scene(scene_dir)
+    assert np.array_equal(again.mask, scene.load_mask(scene.foregrounds[0]))
+    for sid in scene.style_ids:
+        assert np.array_equal(again.images[sid], read_rgb(scene.image_path(sid))), sid
+
+
+def test_a_rerun_skips_finished_scenes(store):
+    out, cfg, _, _ = store
+    stamps = {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
+    summary = render(cfg, lambda n: None)
+    assert (summary.rendered, summary.skipped, summary.images) == (0, SCENES, 0)
+    assert stamps == {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
+
+
+def test_make_composites_accepts_the_output(store, tmp_path):
+    from datagen.compose import ComposeConfig, make_composites
+    from manifests.schema import read_manifest
+
+    out = store[0]
+    summary = make_composites(ComposeConfig(captures=out, out=tmp_path / "pairs"))
+    df = read_manifest(tmp_path / "pairs")
+    assert summary.pairs == len(df) == SCENES * 10 * 9
+    row = df.iloc[0]
+    comp = read_rgb(tmp_path / "pairs" / row["composite_path"])
+    real = read_rgb(tmp_path / "pairs" / row["target_path"])
+    mask = read_gray(tmp_path / "pairs" / row["mask_path"]) > 127
+    scene = read_scene(out, row["group_id"])                # rendered pairs are grouped by scene
+    assert np.array_equal(comp[~mask], real[~mask])
+    assert np.array_equal(comp[mask], scene.load_image(int(row["fg_style"]))[mask])
+    assert mask.mean() == pytest.approx(scene.foregrounds[0]["area_ratio"])
+
+
+def test_contact_sheet_shows_styles_and_outlines_masks(store, tmp_path):
+    out = store[0]
+    path = write_contact_sheet(out, tmp_path / "sheet.png", max_scenes=2, tile=64)
+    sheet = read_rgb(path)
+    assert sheet.shape == (22 + 2 * (64 + 4), 118 + 10 * (64 + 4), 3)
+    outline = np.all(sheet == np.array(OUTLINE, np.uint8), axis=2)
+    for row in range(2):
+        band = outline[22 + row * 68: 22 + row * 68 + 64, 118:]
+        assert band.sum() > 10 * 8                            # an outline in every style tile
+    with pytest.raises(RdhError, match="png"):
+        write_contact_sheet(out, tmp_path / "sheet.jpg")
+    with pytest.raises(RdhError, match="no scenes"):
+        write_contact_sheet(tmp_path / "empty", tmp_path / "e.png")
+
+
+def write_obj(path: Path) -> Path:
+    """A y-up tapered box (a 'dog' of sorts), 2 units tall."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    v = [(-1, 0, -0.6), (1, 0, -0.6), (1, 0, 0.6), (-1, 0, 0.6), (-0.6, 2, -0.4), (0.6, 2, -0.4), (0.6, 2, 0.4), (-0.6, 2, 0.4)]
+    f = [(1, 3, 2), (1, 4, 3), (5, 6, 7), (5, 7, 8), (1, 2, 6), (1, 6, 5), (2, 3, 7), (2, 7, 6), (3, 4, 8), (3, 8, 7),
+         (4, 1, 5), (4, 5, 8)]
+    path.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in v) + "".join(f"f {a} {b} {c}\n" for a, b, c in f))
+    return path
+
+
+def test_cli_renders_user_meshes_and_refuses_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    from rdh.cli import app
+
+    assets = tmp_path / "assets"
+    write_obj(assets / "dog" / "box.obj")
+    out = tmp_path / "dogs"
+    runner = CliRunner()
+    args = ["render-scenes", str(out), "--scenes", "1", "--styles", "2,10", "--resolution", "32", "--spp", "2",
+            "--variant", "scalar", "--categories", "dog", "--assets", str(assets), "--seed", "3"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    scene = validate_store(out)[0]
+    assert scene.style_ids == [2, 10]
+    fg = scene.foregrounds[0]
+    assert fg["category"] == "dog" and fg["asset"] == "user_mesh" and fg["area_ratio"] > 0.01
+    height = scene.meta["plan"]["objects"][[o["name"] for o in scene.meta["plan"]["objects"]].index("fg0")]["params"]["height"]
+    assert 0.8 <= height <= 1.2                                # scaled to the category's size, not the file's
+
+    no_assets = runner.invoke(app, ["render-scenes", str(tmp_path / "x"), "--categories", "dog", "--variant", "scalar"])
+    assert isinstance(no_assets.exception, RdhError) and "dog" in str(no_assets.exception)
+    (assets / "dog" / "broken.ply").write_text("ply\nthis is not a mesh\n")
+    broken = runner.invoke(app, args[:2] + ["--variant", "scalar", "--categories", "dog", "--assets", str(assets)])
+    assert isinstance(broken.exception, RdhError) and "broken.ply" in str(broken.exception)
+    assert not (tmp_path / "x").exists()
+    assert os.listdir(out / "scenes") == ["scene000000"]         # nothing half-written by the failed runs
