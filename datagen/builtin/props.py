@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.builtin.foregrounds import CHROME, diffuse, metal, pick, plastic, random_color, srgb
+from datagen.builtin.foregrounds import CHROME, diffuse, ground_parts, metal, pick, plastic, random_color, srgb
 from datagen.builtin.meshes import (Part, box, box_with_uv, cone, cylinder, displaced_blob, ellipsoid, part, rot_x,
                                     rot_y, rounded_box, torus)
 
@@ -108,7 +108,7 @@ def build_hedge(p: dict) -> list[Part]:
     v, f = rounded_box([0, 0, p["height"] / 2], [p["length"], p["depth"], p["height"]], 0.35, count=24)
     v = v + rng.normal(0, 0.025, v.shape)
     colors = np.clip(np.asarray(p["leaves"])[None] * (0.7 + 0.6 * rng.random(len(v)))[:, None], 0, 1)
-    return [Part("leaves", v, f, {"type": "diffuse", "vertex_colors": True}, True, colors=colors)]
+    return ground_parts([Part("leaves", v, f, {"type": "diffuse", "vertex_colors": True}, True, colors=colors)])
 
 
 def draw_planter(rng: np.random.Generator) -> dict:
