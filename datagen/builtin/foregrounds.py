@@ -318,17 +318,21 @@ def build_motorcycle(p: dict) -> list[Part]:
 
 # --- cow ---------------------------------------------------------------------------------------
 
-COAT = [srgb(*c) for c in ((245, 240, 230), (25, 20, 18), (120, 70, 35), (170, 110, 60), (210, 180, 140), (90, 55, 35))]
+COAT = [srgb(*c) for c in ((245, 240, 230), (48, 40, 36), (125, 72, 38), (175, 115, 62), (215, 185, 145), (95, 58, 38))]
+HOLSTEIN = (srgb(245, 242, 236), srgb(40, 34, 32))
 
 
 def draw_cow(rng: np.random.Generator) -> dict:
-    base = pick(rng, COAT)
-    spot = pick(rng, [c for c in COAT if c != base])
+    pattern = pick(rng, ("solid", "spotted", "spotted", "holstein", "holstein", "belted"))
+    base, spot = (pick(rng, COAT), None)
+    if pattern == "holstein":
+        base, spot = HOLSTEIN if rng.random() < 0.8 else (HOLSTEIN[0], srgb(120, 60, 35))
+    else:
+        spot = pick(rng, [c for c in COAT if c != base])
     return {
-        "length": float(rng.uniform(1.5, 2.1)), "girth": float(rng.uniform(0.32, 0.42)),
-        "leg": float(rng.uniform(0.55, 0.72)), "coat": base, "spot": spot,
-        "pattern": pick(rng, ("solid", "spotted", "spotted", "belted")), "horns": bool(rng.random() < 0.5),
-        "head_yaw": float(rng.uniform(-35, 35)), "head_pitch": float(rng.uniform(-10, 35)),
+        "length": float(rng.uniform(1.9, 2.4)), "girth": float(rng.uniform(0.32, 0.4)),
+        "leg": float(rng.uniform(0.6, 0.75)), "coat": base, "spot": spot, "pattern": pattern,
+        "horns": bool(rng.random() < 0.5), "head_yaw": float(rng.uniform(-35, 35)), "head_pitch": float(rng.uniform(-20, 25)),
         "stride": float(rng.uniform(0, 14)), "seed": int(rng.integers(1 << 30)),
     }
 
@@ -336,7 +340,7 @@ def draw_cow(rng: np.random.Generator) -> dict:
 def _coat_colors(v: np.ndarray, p: dict, spots: np.ndarray, radii: np.ndarray, belt: tuple[float, float]) -> np.ndarray:
     base, spot = np.asarray(p["coat"]), np.asarray(p["spot"])
     colors = np.repeat(base[None], len(v), 0)
-    if p["pattern"] == "spotted" and len(spots):
+    if p["pattern"] in ("spotted", "holstein") and len(spots):
         d = np.linalg.norm(v[:, None, :] - spots[None], axis=2) / radii[None]
         colors[(d < 1.0).any(1)] = spot
     elif p["pattern"] == "belted":
@@ -349,20 +353,21 @@ def build_cow(p: dict) -> list[Part]:
     L, r, leg = p["length"], p["girth"], p["leg"]
     zb = leg + 0.85 * r
     body = capsule([-L / 2 + r, 0, zb], [L / 2 - r, 0, zb], r, 20)
-    body = (body[0] * [1.0, 0.82, 1.0] + [0, 0, 0], body[1])
-    neck = capsule([L / 2 - 0.35 * r, 0, zb + 0.25 * r], [L / 2 + 0.3, 0, zb + 0.45 * r], 0.55 * r, 12)
-    head_c = np.array([L / 2 + 0.45, 0, zb + 0.3 * r])
+    body = (body[0] * [1.0, 0.82, 1.0], body[1])
+    withers = np.array([L / 2 - 0.5 * r, 0, zb + 0.45 * r])
+    head_c = np.array([L / 2 + 0.38, 0, zb + 0.75 * r])
+    neck = capsule(withers, head_c - [0.2, 0, 0.02], 0.6 * r, 12)
     r_head = rot_z(p["head_yaw"]) @ rot_y(p["head_pitch"])
-    pivot = np.array([L / 2 + 0.05, 0, zb + 0.3 * r])
+    pivot = withers + [0.15, 0, 0]
     turn = lambda m: ((m[0] - pivot) @ r_head.T + pivot, m[1])  # noqa: E731
-    head = turn(ellipsoid(head_c, [0.27, 0.13, 0.15]))
-    muzzle = turn(ellipsoid(head_c + [0.2, 0, -0.05], [0.1, 0.1, 0.085]))
-    ears = [turn(ellipsoid(head_c + [-0.1, s * 0.17, 0.08], [0.04, 0.09, 0.03], rotation=rot_x(s * 25))) for s in (-1, 1)]
-    horns = [turn(cone(head_c + [-0.12, s * 0.09, 0.12], head_c + [-0.16, s * 0.22, 0.25], 0.025, 10)) for s in (-1, 1)]
-    n_spots = 28
+    head = turn(ellipsoid(head_c, [0.3, 0.15, 0.16], rotation=rot_y(25)))
+    muzzle = turn(ellipsoid(head_c + [0.24, 0, -0.1], [0.11, 0.12, 0.095]))
+    ears = [turn(ellipsoid(head_c + [-0.12, s * 0.2, 0.1], [0.05, 0.11, 0.03], rotation=rot_x(s * 20))) for s in (-1, 1)]
+    horns = [turn(cone(head_c + [-0.14, s * 0.1, 0.13], head_c + [-0.1, s * 0.26, 0.28], 0.03, 10)) for s in (-1, 1)]
+    n_spots = 40 if p["pattern"] == "holstein" else 26
     spots = np.c_[rng.uniform(-L / 2 - 0.2, L / 2 + 0.7, n_spots), rng.uniform(-0.5, 0.5, n_spots),
-                  rng.uniform(zb - r, zb + r, n_spots)]
-    radii = rng.uniform(0.08, 0.25, n_spots)
+                  rng.uniform(0.2, zb + 1.2 * r, n_spots)]
+    radii = rng.uniform(0.12, 0.32, n_spots) if p["pattern"] == "holstein" else rng.uniform(0.08, 0.22, n_spots)
     belt = (-0.2 * L, 0.15 * L)
     legs, hooves = [], []
     for i, (x, y) in enumerate(((L / 2 - 0.9 * r, 0.55 * r), (L / 2 - 0.9 * r, -0.55 * r),
@@ -370,7 +375,7 @@ def build_cow(p: dict) -> list[Part]:
         swing = p["stride"] * (1 if i in (0, 3) else -1)
         top = np.array([x, y * 0.82, zb - 0.3 * r])
         foot = top + rot_y(swing) @ np.array([0, 0, -(zb - 0.3 * r - 0.06)])
-        legs.append(cylinder(top, foot, 0.1 * r / 0.37, 0.055, 12))
+        legs.append(cylinder(top, foot, 0.28 * r, 0.06, 12))
         hooves.append(cylinder(foot + [0, 0, -0.06], foot + [0, 0, 0.005], 0.06, 0.058, 12))
     tail = [cylinder([-L / 2 + 0.1, 0, zb + 0.5 * r], [-L / 2 - 0.05, 0, zb - 0.9 * r], 0.02, 0.015, 8),
             ellipsoid([-L / 2 - 0.05, 0, zb - 0.95 * r], [0.04, 0.04, 0.08])]
@@ -379,7 +384,7 @@ def build_cow(p: dict) -> list[Part]:
                        ("coat", legs[2]), ("coat", legs[3]), ("coat", ears[0]), ("coat", ears[1])):
         colors = _coat_colors(mesh[0], p, spots, radii, belt)
         parts.append(Part(slot, mesh[0], mesh[1], {"type": "diffuse", "vertex_colors": True}, True, colors=colors))
-    parts.append(part("muzzle", muzzle, diffuse(srgb(150, 110, 100))))
+    parts.append(part("muzzle", muzzle, diffuse(srgb(185, 135, 125))))
     parts.append(part("hoof", hooves + [tail[1]], diffuse([0.03, 0.025, 0.02])))
     parts.append(part("tail", tail[0], diffuse(p["coat"])))
     parts.append(part("udder", ellipsoid([-L / 2 + 0.6 * r + 0.1, 0, zb - 0.85 * r], [0.12, 0.1, 0.08]), diffuse(srgb(220, 160, 150))))
