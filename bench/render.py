@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -23,15 +24,22 @@ from datagen.render_config import RenderConfig, render  # noqa: E402
 from datagen.styles import parse_styles  # noqa: E402
 
 
-def run(out: Path, variant: str, workers: int, args) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(out: Path, variant: str, workers: int, args) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, images) of one render-scenes run."""
     cfg = RenderConfig(out=out, scenes=args.scenes, seed=args.seed, resolution=args.resolution, spp=args.spp,
                        styles=tuple(parse_styles(args.styles)), variant=variant, workers=workers)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     summary = render(cfg, lambda n: None)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if summary.failed:
         raise SystemExit(f"bench: scenes failed: {summary.failed}")
-    return seconds, summary.images
+    return seconds, cpu, summary.images
 
 
 def main() -> None:
@@ -51,14 +59,15 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="rdh-bench-") as tmp:
         for variant in variants:
-            seconds, images = run(Path(tmp) / f"{variant}-1", variant, 1, args)
+            seconds, cpu, images = run(Path(tmp) / f"{variant}-1", variant, 1, args)
             results[variant] = seconds / images
-            print(f"  {variant:6s} 1 worker : {seconds / images:6.2f} s/image  ({images} images in {seconds:.1f} s)")
+            print(f"  {variant:6s} 1 worker : {seconds / images:6.2f} s/image  ({images} images in {seconds:.1f} s; "
+                  f"{cpu / images:.2f} CPU-s/image)")
         if not args.no_workers and args.scenes >= 2:
             variant = "llvm" if "llvm" in results else variants[0]
-            seconds, images = run(Path(tmp) / f"{variant}-2", variant, 2, args)
-            print(f"  {variant:6s} 2 workers: {seconds / images:6.2f} s/image  ({images} images in {seconds:.1f} s); "
-                  f"speed-up {results[variant] / (seconds / images):.2f}x")
+            seconds, cpu, images = run(Path(tmp) / f"{variant}-2", variant, 2, args)
+            print(f"  {variant:6s} 2 workers: {seconds / images:6.2f} s/image  ({images} images in {seconds:.1f} s; "
+                  f"{cpu / images:.2f} CPU-s/image); speed-up {results[variant] / (seconds / images):.2f}x")
     print("  targets: llvm <= 0.6 s/image, scalar <= 2.5 s/image")
 
 

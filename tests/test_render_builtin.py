@@ -244,3 +244,19 @@ def test_cli_renders_user_meshes_and_refuses_bad_input(tmp_path):
     assert isinstance(broken.exception, RdhError) and "broken.ply" in str(broken.exception)
     assert not (tmp_path / "x").exists()
     assert os.listdir(out / "scenes") == ["scene000000"]         # nothing half-written by the failed runs
+
+
+def test_layouts_are_redrawn_until_the_foreground_fits(tmp_path):
+    from datagen.builtin.engine import plan_options
+    from datagen.builtin.scene_render import find_layout
+
+    cfg = RenderConfig(out=tmp_path / "big", scenes=2, seed=5, resolution=32, spp=1, styles=(2,), variant="scalar",
+                       min_fg_ratio=0.08, max_fg_ratio=0.6)
+    summary = render(cfg, lambda n: None)
+    assert summary.failed == [] and summary.redraws >= 1
+    for scene in validate_store(cfg.out):
+        assert 0.08 <= scene.foregrounds[0]["area_ratio"] <= 0.6
+        assert scene.meta["attempt"] == scene.meta["plan"]["attempt"]
+    assert sum(s.meta["attempt"] for s in validate_store(cfg.out)) == summary.redraws
+    with pytest.raises(RdhError, match="no layout in 2 attempts"):
+        find_layout(0, 5, plan_options(cfg), 32, 0.97, 1.0, max_attempts=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.builtin.meshes import (Part, capsule, cone, cylinder, displaced_blob, ellipsoid, lathe, part,
+from datagen.builtin.meshes import (Part, capsule, cone, cylinder, ellipsoid, lathe, part,
                                     rot_x, rot_y, rot_z, rounded_box, torus)
 
 

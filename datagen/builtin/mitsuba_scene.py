@@ -89,17 +89,16 @@ def bsdf_dict(material: dict, cache: TextureCache) -> dict:
     raise RdhError(f"unknown material type {kind!r} in the scene plan: use diffuse, plastic or metal")
 
 
-def make_mesh(name: str, p: Part, cache: TextureCache, emitter: dict | None = None, bsdf: dict | None = None):
+def make_mesh(name: str, p: Part, cache: TextureCache, emitter: dict | None = None, materials: bool = True):
     """A Mitsuba mesh from a Part (corner normals, UVs, vertex colors, BSDF, optional emitter).
-
-    bsdf: a Mitsuba BSDF description that replaces the part's material (the cloud layer's mask)."""
+    materials=False gives every mesh a plain diffuse BSDF (geometry-only passes, e.g. masks)."""
     mi = _mi()
     if "normals" in p.meta:                           # already split into corners (merged parts)
         v, f, n, corner = p.vertices, p.faces, p.meta["normals"], np.arange(len(p.vertices))
     else:
         v, f, n, corner = corner_normals(p.vertices, p.faces, p.smooth)
     props = mi.Properties()
-    props["bsdf"] = mi.load_dict(bsdf if bsdf is not None else bsdf_dict(p.material, cache))
+    props["bsdf"] = mi.load_dict(bsdf_dict(p.material, cache) if materials else {"type": "diffuse"})
     if emitter is not None:
         props["emitter"] = mi.load_dict(emitter)
     has_uv = p.uv is not None
@@ -131,8 +130,9 @@ class SceneGeometry:
     cache: TextureCache = field(default_factory=TextureCache)
 
 
-def build_geometry(plan: ScenePlan, only_foreground: bool = False) -> SceneGeometry:
-    """Build every object of the plan (or the foreground alone) as Mitsuba meshes."""
+def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bool = True) -> SceneGeometry:
+    """Build every object of the plan (or the foreground alone) as Mitsuba meshes; without
+    materials (plain diffuse, no textures) for passes that only need the geometry."""
     cache = TextureCache()
     shapes: dict[str, object] = {}
     fg_ids: set[str] = set()
@@ -143,7 +143,7 @@ def build_geometry(plan: ScenePlan, only_foreground: bool = False) -> SceneGeome
         ground = Part("ground", np.array([[-half, -half, 0], [half, -half, 0], [half, half, 0], [-half, half, 0]], float),
                       np.array([[0, 1, 2], [0, 2, 3]]), {"type": "diffuse", "texture": dict(g, tile=g["tile"])}, smooth=False,
                       uv=np.array([[-half, -half], [half, -half], [half, half], [-half, half]], float))
-        shapes["ground"] = make_mesh("ground", ground, cache)
+        shapes["ground"] = make_mesh("ground", ground, cache, materials=materials)
     for obj in plan.objects:
         if only_foreground and obj.name != plan.foreground:
             continue
@@ -152,7 +152,7 @@ def build_geometry(plan: ScenePlan, only_foreground: bool = False) -> SceneGeome
             slots.setdefault(p.slot, []).append(p)
         for slot, parts in slots.items():
             sid = f"{obj.name}__{slot}"
-            shapes[sid] = make_mesh(sid, _merge_parts(parts), cache)
+            shapes[sid] = make_mesh(sid, _merge_parts(parts), cache, materials=materials)
             if obj.name == plan.foreground:
                 fg_ids.add(sid)
         if obj.kind == "lamp_post":

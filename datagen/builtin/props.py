@@ -10,7 +10,7 @@ import numpy as np
 
 from datagen.builtin.foregrounds import CHROME, diffuse, ground_parts, metal, pick, plastic, random_color, srgb
 from datagen.builtin.meshes import (Part, box, box_with_uv, cone, cylinder, displaced_blob, ellipsoid, part, rot_x,
-                                    rot_y, rounded_box, torus)
+                                    rounded_box, torus)
 
 WALLS = [srgb(*c) for c in ((200, 190, 170), (170, 90, 70), (140, 140, 135), (225, 215, 190), (110, 100, 95),
                             (190, 160, 120), (90, 110, 130), (235, 235, 230), (150, 120, 95))]

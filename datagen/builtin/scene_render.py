@@ -39,10 +39,9 @@ def find_layout(index: int, base_seed: int, opts: PlanOptions, resolution: int, 
     seen = []
     for attempt in range(max_attempts):
         plan = draw_plan(index, base_seed, attempt, opts)
-        geo = build_geometry(plan)
-        mask = render_mask(geo, resolution)
+        mask = render_mask(build_geometry(plan, materials=False), resolution)    # geometry only: cheap to reject
         if min_ratio <= mask.area_ratio <= max_ratio and mask.mask.any():
-            return plan, geo, mask, attempt
+            return plan, build_geometry(plan), mask, attempt
         seen.append(round(mask.area_ratio, 4))
     raise RdhError(f"scene {index}: no layout in {max_attempts} attempts puts the foreground's area ratio in "
                    f"[{min_ratio}, {max_ratio}] (got {seen}): widen --min-fg-ratio/--max-fg-ratio")

@@ -73,7 +73,7 @@ def gravel(seed: int, color: list[float], size: int = 256) -> np.ndarray:
 
 
 def facade(seed: int, wall: list[float], glass: list[float], columns: int, rows: int,
-           window: float = 0.55, size: int = 192) -> np.ndarray:
+           window: float = 0.55, size: int = 128) -> np.ndarray:
     """A facade tile holding columns x rows windows (one tile = one building face)."""
     rng = np.random.default_rng(seed)
     img = _tint(np.asarray(wall, np.float32), periodic_noise(size, 0.25, rng, 2), 0.15)
