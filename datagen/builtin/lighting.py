@@ -41,7 +41,7 @@ MIN_SUN_ELEVATION = 1.0            # degrees; a day style never puts the sun at 
 
 # Night, in the same radiometric units as sunsky (clear noon: ~1.3 W/m^2/nm of sun on the ground).
 NIGHT_SKY_ZENITH = np.array([0.6, 0.8, 1.6]) * 1.0e-4   # radiance, deep blue
-NIGHT_SKY_GLOW = np.array([1.6, 1.1, 0.7]) * 3.0e-4     # radiance at the horizon: city glow
+NIGHT_SKY_GLOW = np.array([1.6, 1.1, 0.7]) * 2.0e-4     # radiance at the horizon: city glow
 NIGHT_TWILIGHT_GAIN = 2.5           # extra sky at dusk/dawn, decaying over NIGHT_TWILIGHT_MIN
 NIGHT_TWILIGHT_MIN = 25.0
 MOON_IRRADIANCE = np.array([0.85, 0.92, 1.0]) * 2.0e-3  # full moon, bluish white
@@ -49,7 +49,7 @@ LAMP_INTENSITY = 0.18               # W/sr-like: a street lamp 4 m up lights the
 LAMP_WARM = np.array([1.0, 0.72, 0.42])                  # sodium/warm LED
 LAMP_COOL = np.array([1.0, 0.93, 0.82])
 LAMP_GLOW = 0.05                     # radiance of the lamp glass per unit of lamp intensity
-WINDOW_RADIANCE = 0.0015
+WINDOW_RADIANCE = 5e-4
 NIGHT_CLOUD = np.array([1.0, 0.75, 0.55]) * 2.5e-4      # clouds lit from below by the city
 
 # Exposure: out_key = KEY * (L / L_REF) ** GAMMA, L the log-average luminance of the render.
