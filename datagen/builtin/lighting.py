@@ -120,9 +120,14 @@ class StyleLight:
     window_scale: float = 0.0
 
     def to_dict(self) -> dict:
+        """The values that light this style (those of the other model, or of an absent cloud
+        layer, are left out: they do not change the image)."""
         d = asdict(self)
         d["cloud_offset"] = list(self.cloud_offset)
-        return {k: v for k, v in d.items() if v is not None}
+        drop = set(NIGHT_FIELDS if self.model == "sunsky" else SUN_FIELDS)
+        if self.cloud_coverage <= 0:
+            drop |= set(CLOUD_FIELDS)
+        return {k: v for k, v in d.items() if v is not None and k not in drop}
 
     @staticmethod
     def from_dict(d: dict) -> "StyleLight":
@@ -131,6 +136,11 @@ class StyleLight:
         if "cloud_offset" in kw:
             kw["cloud_offset"] = tuple(kw["cloud_offset"])
         return StyleLight(**kw)
+
+
+SUN_FIELDS = ("turbidity", "sun_elevation", "sun_azimuth", "sun_scale", "sky_scale")
+NIGHT_FIELDS = ("moon_elevation", "moon_azimuth", "moon_scale", "night_sky_scale", "twilight", "lamp_scale", "window_scale")
+CLOUD_FIELDS = ("cloud_brightness", "cloud_height", "cloud_tile", "cloud_seed", "cloud_offset")
 
 
 def draw_style_light(style: Style, minutes: int, sun: SunPath, rng: np.random.Generator,
