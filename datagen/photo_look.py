@@ -32,7 +32,7 @@ import pandas as pd
 from datagen.capture_store import Scene, list_scene_ids, read_scene
 from datagen.compose import ComposeSummary, check_out_not_inside, scene_seed
 from datagen.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.photos import transfer_foreground
+from datagen.photos import lab_stats, transfer_foreground
 from manifests.atomic import write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
 from manifests.schema import write_manifest
@@ -165,10 +165,29 @@ class PhotoLookConfig:
     variants: int = 1                             # composites per (photo, foreground)
     strength: tuple[float, float] = (0.6, 1.0)    # fraction of the full color transfer
     min_fg_change: float = 3.0                    # mean |composite - photo| in the mask (0-255) to keep a pair
+    max_contrast_gain: float = 2.5                # cap on how much the transfer may scale a foreground's Lab spread
     test_fraction: float = 0.0
     all_test: bool = False                        # every pair in split=test (a held-out test set)
     seed: int = 0
     ranges: LookRanges = LookRanges()
+
+
+def capped_strength(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, strength: float, max_gain: float) -> float:
+    """`strength`, lowered so that no Lab channel's spread inside the mask grows more than `max_gain` times.
+
+    A flat foreground (a plain couch) moved toward a busy reference would otherwise have its
+    sensor noise and JPEG blocks stretched into speckle that no photo shows.
+    """
+    lab = cv2.cvtColor(photo.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    ref = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    _, sd = lab_stats(lab, mask)
+    _, ref_sd = lab_stats(ref)
+    growing = ref_sd > sd * max_gain
+    if not growing.any():
+        return strength
+    # sd + s * (ref_sd - sd) <= max_gain * sd  <=>  s <= (max_gain - 1) * sd / (ref_sd - sd)
+    limit = float(np.min((max_gain - 1) * sd[growing] / (ref_sd[growing] - sd[growing])))
+    return min(strength, limit)
 
 
 def photo_name(scene_id: str, style: int) -> str:
@@ -253,10 +272,11 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
                 ref_scene, ref_style = others[int(rng.integers(len(others)))]
                 strength = float(rng.uniform(*cfg.strength))
                 comp_rel = f"composite_images/{name}_{fg['id']}_{variant}.png"
+                reference = read_rgb(out / "real_images" / f"{photo_name(ref_scene, ref_style)}.jpg")
+                strength = capped_strength(photo, mask, reference, strength, cfg.max_contrast_gain)
                 if (out / comp_rel).exists():
                     composite = read_rgb(out / comp_rel)
                 else:
-                    reference = read_rgb(out / "real_images" / f"{photo_name(ref_scene, ref_style)}.jpg")
                     composite = transfer_foreground(photo, mask, reference, strength)
                 delta = float(np.abs(composite[mask].astype(np.int16) - photo[mask]).mean())
                 if delta < cfg.min_fg_change:

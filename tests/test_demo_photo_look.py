@@ -94,3 +94,23 @@ def test_rerun_keeps_files_and_all_test_marks_a_held_out_set(captures, tmp_path)
                                                  scenes=("s0000", "s0001", "s0002")))
     df = read_manifest(tmp_path / "held")
     assert (df["split"] == "test").all() and set(df["group_id"]) == {"s0000", "s0001", "s0002"} and held.pairs == 3
+
+
+def test_transfer_strength_is_capped_for_flat_foregrounds():
+    from datagen.photo_look import capped_strength
+    from datagen.photos import transfer_foreground
+
+    rng = np.random.default_rng(0)
+    photo = np.full((40, 40, 3), 120, np.uint8)
+    photo += rng.integers(0, 3, photo.shape, dtype=np.uint8)          # a flat foreground with faint noise
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 10:30] = True
+    busy = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)          # a reference with a huge spread
+    strength = capped_strength(photo, mask, busy, 1.0, max_gain=2.5)
+    assert 0 < strength < 0.05
+    lab = lambda img: cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[mask]  # noqa: E731
+    gain = lab(transfer_foreground(photo, mask, busy, strength)).std(0) / lab(photo).std(0)
+    assert gain.max() < 2.5 + 0.6                                      # rounding to 8 bits adds a little
+    assert lab(transfer_foreground(photo, mask, busy, 1.0)).std(0).max() > 20 * lab(photo).std(0).max()
+    # a reference with a similar spread leaves the drawn strength alone
+    assert capped_strength(photo, mask, photo, 0.8, max_gain=2.5) == 0.8
