@@ -225,6 +225,20 @@ def select_scenes(cfg: PhotoLookConfig) -> list[Scene]:
     return scenes
 
 
+def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
+    """Scene-disjoint train/test, drawn per foreground category, so that with few scenes every
+    category with two or more scenes lands in both splits. A scene goes with its first category;
+    categories with a single scene are split together, as one pool."""
+    primary = df.groupby("group_id")["category"].first()
+    sizes = primary.map(primary.value_counts())
+    pools = primary.where(sizes >= 2, "\0single-scene categories")
+    split = pd.Series("train", index=df.index, dtype=object)
+    for _, scenes in pools.groupby(pools):
+        rows = df["group_id"].isin(scenes.index)
+        split[rows] = assign_group_split(df.loc[rows, "group_id"], test_fraction, seed).to_numpy()
+    return split
+
+
 def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
     """Write the stand-in real pair dataset; a rerun keeps files that exist. Returns the counts."""
     start = time.perf_counter()
@@ -302,7 +316,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
     if not rows:
         raise RdhError(f"{cfg.captures}: every stand-in pair was filtered out: lower min_fg_change or widen the strength")
     df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
-    df["split"] = "test" if cfg.all_test else assign_group_split(df["group_id"], cfg.test_fraction, cfg.seed)
+    df["split"] = "test" if cfg.all_test else split_by_category(df, cfg.test_fraction, cfg.seed)
     write_manifest(df, out / "pairs.parquet")
     summary.pairs = len(df)
     summary.seconds = time.perf_counter() - start

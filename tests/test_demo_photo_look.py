@@ -114,3 +114,23 @@ def test_transfer_strength_is_capped_for_flat_foregrounds():
     assert lab(transfer_foreground(photo, mask, busy, 1.0)).std(0).max() > 20 * lab(photo).std(0).max()
     # a reference with a similar spread leaves the drawn strength alone
     assert capped_strength(photo, mask, photo, 0.8, max_gain=2.5) == 0.8
+
+
+def test_split_is_drawn_per_category():
+    from datagen.photo_look import split_by_category
+
+    df = pd.DataFrame({"group_id": [f"s{i}" for i in range(9) for _ in range(2)],
+                       "category": [c for c in ("cow", "couch", "cake") for _ in range(6)]})
+    split = split_by_category(df, 0.34, seed=0)
+    for cat in ("cow", "couch", "cake"):
+        assert set(split[df["category"] == cat]) == {"train", "test"}     # 3 scenes each: 1 test, 2 train
+        assert (split[df["category"] == cat] == "test").sum() == 2
+    assert (df.assign(split=split).groupby("group_id")["split"].nunique() == 1).all()
+
+
+def test_single_scene_categories_are_split_as_one_pool():
+    from datagen.photo_look import split_by_category
+
+    df = pd.DataFrame({"group_id": ["a", "b", "c", "d"], "category": ["cow", "couch", "cake", "bottle"]})
+    split = split_by_category(df, 0.3, seed=0)
+    assert (split == "test").sum() == 1 and (split == "train").sum() == 3

@@ -29,7 +29,7 @@ domain from base-category renders (a photographic look and color-transfer compos
 photos), make composites, build the manifest, train iDIH (dataset fusion) and CharmNet for the
 same short budget, and evaluate both on the novel and base test sets.
 
-A few minutes on 2 CPU cores; --quick is a smaller run for CI (under 2 minutes). A rerun skips
+About 5 minutes on 2 idle CPU cores; --quick is a smaller run for CI (under 2 minutes). A rerun skips
 finished stages. For the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
 
 [bold]Examples[/bold]
@@ -53,12 +53,12 @@ class DemoSize:
 
     resolution: int             # render size (square)
     spp: int                    # samples per pixel
-    styles: tuple[int, ...]     # rendered styles
+    styles: tuple[int, ...]     # styles of the rendered-domain scenes
+    standin_styles: tuple[int, ...]  # styles of the stand-in scenes: each becomes one stand-in photo
     novel_train_scenes: int     # human scenes -> rendered training pairs
     novel_test_scenes: int      # other human scenes -> stand-in real test pairs (novel)
     base_scenes: int            # base-category scenes -> stand-in real pairs (base), train and test
     base_test_fraction: float
-    photos_per_scene: int       # stand-in photos (styles) per scene
     variants: int               # color-transfer composites per stand-in photo
     per_target: int | None      # rendered composites per ground truth (fg styles), None = all
     steps: int                  # training steps, the same for both models
@@ -68,12 +68,12 @@ class DemoSize:
     batch_size: int             # per domain for CharmNet
 
 
-FULL = DemoSize(resolution=128, spp=16, styles=(1, 2, 4, 8, 10), novel_train_scenes=16, novel_test_scenes=6,
-                base_scenes=20, base_test_fraction=0.3, photos_per_scene=2, variants=2, per_target=2,
-                steps=300, image_size=64, depth=5, width=32, batch_size=8)
-QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), novel_train_scenes=4, novel_test_scenes=3,
-                 base_scenes=6, base_test_fraction=0.34, photos_per_scene=1, variants=2, per_target=None,
-                 steps=25, image_size=64, depth=5, width=16, batch_size=4)
+FULL = DemoSize(resolution=128, spp=16, styles=(2, 4, 8, 10), standin_styles=(2, 8), novel_train_scenes=10,
+                novel_test_scenes=5, base_scenes=24, base_test_fraction=0.3, variants=3, per_target=None,
+                steps=800, image_size=64, depth=5, width=32, batch_size=8)
+QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), standin_styles=(2, 8), novel_train_scenes=3,
+                 novel_test_scenes=2, base_scenes=4, base_test_fraction=0.3, variants=2, per_target=None,
+                 steps=60, image_size=64, depth=5, width=16, batch_size=4)
 
 
 @dataclass
@@ -192,15 +192,15 @@ def stage_render(cfg: DemoConfig, paths: Layout) -> None:
     from datagen.render_config import RenderConfig, render
 
     s = cfg.size
-    jobs = ((paths.captures_novel_train, s.novel_train_scenes, (NOVEL,), 1, "human (rendered domain)"),
-            (paths.captures_novel_test, s.novel_test_scenes, (NOVEL,), 2, "human (stand-in test)"),
-            (paths.captures_base, s.base_scenes, BASE, 3, "base categories (stand-in)"))
-    for folder, scenes, categories, salt, what in jobs:
+    jobs = ((paths.captures_novel_train, s.novel_train_scenes, (NOVEL,), s.styles, 1, "human (rendered domain)"),
+            (paths.captures_novel_test, s.novel_test_scenes, (NOVEL,), s.standin_styles, 2, "human (stand-in test)"),
+            (paths.captures_base, s.base_scenes, BASE, s.standin_styles, 3, "base categories (stand-in)"))
+    for folder, scenes, categories, styles, salt, what in jobs:
         rcfg = RenderConfig(out=folder, engine="builtin", scenes=scenes, seed=cfg.seed * 1000 + salt,
-                            resolution=s.resolution, spp=s.spp, categories=categories, styles=s.styles,
+                            resolution=s.resolution, spp=s.spp, categories=categories, styles=styles,
                             workers=cfg.workers)
         bar, advance, set_total = _bar(f"render {what}", "images")
-        set_total(scenes * len(s.styles))
+        set_total(scenes * len(styles))
         with bar:
             render(rcfg, advance)
 
@@ -217,7 +217,7 @@ def stage_stand_in(cfg: DemoConfig, paths: Layout) -> None:
     from datagen.photo_look import PhotoLookConfig, make_photo_look_pairs
 
     s = cfg.size
-    common = dict(seed=cfg.seed, photos_per_scene=s.photos_per_scene, variants=s.variants)
+    common = dict(seed=cfg.seed, photos_per_scene=len(s.standin_styles), variants=s.variants)
     with console.status("stand-in real domain (photographic look + color transfer)"):
         make_photo_look_pairs(PhotoLookConfig(captures=paths.captures_base, out=paths.pairs_real_base,
                                               test_fraction=s.base_test_fraction, **common))
@@ -328,17 +328,22 @@ def markdown_table(rows) -> str:
 
 
 def pick_examples(paths: Layout, per_group: int = 3):
-    """Test pairs for the grid: per group (novel, base), those whose composite is furthest from the
-    target, one pair per stand-in photo."""
+    """Test pairs for the grid, per group (novel, base): typical to hard ones (the composites at the
+    50th, 70th and 90th percentile of fMSE), one pair per stand-in photo."""
     import pandas as pd
 
     from manifests.schema import read_manifest
 
     df = pd.read_csv(paths.results / f"{MODELS[0][1]}_per_image.csv")
     targets = read_manifest(paths.manifest, columns=["pair_id", "target_path"])
-    df = df.merge(targets, on="pair_id").sort_values(["composite_fmse", "pair_id"], ascending=[False, True])
-    df = df.drop_duplicates("target_path")
-    picks = pd.concat([df[df["novel"] == flag].head(per_group) for flag in (True, False)])
+    df = df.merge(targets, on="pair_id").sort_values(["composite_fmse", "pair_id"]).drop_duplicates("target_path")
+    picks = []
+    for flag in (True, False):
+        group = df[df["novel"] == flag].reset_index(drop=True)
+        quantiles = (0.9, 0.7, 0.5, 0.3, 0.1)[:max(per_group, 1)]
+        rows = sorted({round(q * (len(group) - 1)) for q in quantiles}, reverse=True) if len(group) else []
+        picks.append(group.iloc[rows])
+    picks = pd.concat(picks)
     return picks["pair_id"].tolist(), dict(zip(picks["pair_id"], picks["novel"].astype(bool)))
 
 
@@ -359,12 +364,13 @@ def write_grid(paths: Layout, pair_ids: list[str], novel: dict[str, bool]) -> No
         mask = read_gray(row["mask_path"]) > 127
         images = [read_rgb(row["composite_path"]), read_rgb(paths.outputs / MODELS[0][1] / f"{pid}.png"),
                   read_rgb(paths.outputs / MODELS[1][1] / f"{pid}.png"), read_rgb(row["target_path"])]
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        big_mask = cv2.resize(mask.astype(np.uint8), (cell, cell), interpolation=cv2.INTER_NEAREST)
+        contours, _ = cv2.findContours(big_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         cells = []
         for img in images:
-            img = np.ascontiguousarray(img)
-            cv2.drawContours(img, contours, -1, (255, 0, 0), 1)   # the foreground, outlined in red
-            cells.append(cv2.resize(img, (cell, cell), interpolation=cv2.INTER_NEAREST))
+            big = np.ascontiguousarray(cv2.resize(img, (cell, cell), interpolation=cv2.INTER_NEAREST))
+            cv2.drawContours(big, contours, -1, (255, 0, 0), 1)   # the foreground, outlined in red
+            cells.append(big)
         label = np.full((cell + 4, 60, 3), 255, np.uint8)
         cv2.putText(label, "novel" if novel[pid] else "base", (4, cell // 2 + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
         rows.append(np.concatenate([label, *[np.pad(c, ((2, 2), (2, 2), (0, 0)), constant_values=255) for c in cells]], axis=1))
@@ -426,7 +432,8 @@ base = {', '.join(BASE)} (seen as stand-in real pairs during training).
 ![composite | iDIH | CharmNet | target](grid.png)
 
 `grid.png`: per row a test pair, with the composite, the two models' outputs and the target; the
-top rows are novel (human) pairs, the bottom rows base pairs, each the ones whose composite is furthest from its target.
+top rows are novel (human) pairs, the bottom rows base pairs: in each group the pairs whose composite error
+(fMSE) is at the 90th, 70th and 50th percentile, hardest first.
 
 ## What ran
 
@@ -437,7 +444,8 @@ top rows are novel (human) pairs, the bottom rows base pairs, each the ones whos
 | stand-in real base test pairs (D_te,b^rl) | {count('real', 'test', False)} |
 | stand-in real human test pairs (D_te,n^rl) | {count('real', 'test', True)} |
 
-Renders: {s.resolution}x{s.resolution}, {s.spp} samples per pixel, styles {', '.join(map(str, s.styles))};
+Renders: {s.resolution}x{s.resolution}, {s.spp} samples per pixel; styles {', '.join(map(str, s.styles))} for the rendered
+domain, {', '.join(map(str, s.standin_styles))} for the stand-in scenes (each style of a scene is one stand-in photo);
 {s.novel_train_scenes} human scenes for the rendered domain, {s.novel_test_scenes} other human scenes and
 {s.base_scenes} base-category scenes for the stand-in real domain.
 
