@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -12,19 +11,6 @@ from datagen.imageio import read_rgb
 from manifests.schema import read_manifest
 
 
-def run_rdh(monkeypatch, capsys, *args):
-    """The real `rdh` entry point, in this process; returns (exit code, stdout, stderr)."""
-    from rdh.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["rdh", *map(str, args)])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def table_numbers(report: str) -> dict[str, list[float]]:
@@ -37,9 +23,9 @@ def table_numbers(report: str) -> dict[str, list[float]]:
     return rows
 
 
-def test_demo_quick_end_to_end_and_resume(tmp_path, monkeypatch, capsys):
+def test_demo_quick_end_to_end_and_resume(tmp_path, rdh):
     out = tmp_path / "demo"
-    code, stdout, err = run_rdh(monkeypatch, capsys, "demo", "--quick", "--out", out)
+    code, stdout, err = rdh("demo", "--quick", "--out", out)
     assert code == 0, err
     assert "STAND-IN" in err and "CharmNet" in stdout
 
@@ -74,11 +60,11 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, monkeypatch, capsys):
 
     # a rerun finds every stage done: nothing is retrained or re-rendered
     stamps = {p: p.stat().st_mtime_ns for p in [*out.glob("runs/*/last.pt"), *out.glob("captures/*/scenes/*/scene.json")]}
-    code, _, err = run_rdh(monkeypatch, capsys, "demo", "--quick", "--out", out)
+    code, _, err = rdh("demo", "--quick", "--out", out)
     assert code == 0, err
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert table_numbers((out / "report.md").read_text()) == rows
 
-    code, _, err = run_rdh(monkeypatch, capsys, "demo", "--quick", "--steps", "3", "--out", out)
+    code, _, err = rdh("demo", "--quick", "--steps", "3", "--out", out)
     lines = [l for l in err.splitlines() if l.strip() and "error" in l]
     assert code == 2 and len(lines) == 1 and "other options" in lines[0], err

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 
 import numpy as np
 import pandas as pd
@@ -124,22 +123,6 @@ def test_missing_or_wrong_size_predictions_are_refused(dataset, tmp_path):
         evaluate(EvalConfig(manifest=dataset))
 
 
-@pytest.fixture
-def rdh(capsys, monkeypatch):
-    """Run the real `rdh` entry point in this process; returns (exit code, stdout, stderr)."""
-    from rdh.cli import main
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["rdh", *map(str, args)])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path, rdh):

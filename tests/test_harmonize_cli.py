@@ -1,7 +1,6 @@
 """Inference at any resolution and `rdh harmonize` on files and folders."""
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
@@ -103,22 +102,6 @@ def checkpoint(tmp_path_factory):
     return save_checkpoint(model_payload(IDIH(UNetSpec(depth=4, width=8)), "idih", 32), path)
 
 
-@pytest.fixture
-def rdh(capsys, monkeypatch):
-    """Run the real `rdh` entry point in this process (torch is imported once); returns (code, stdout, stderr)."""
-    from rdh.cli import main
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["rdh", *map(str, args)])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 def one_error_line(result):

@@ -1,0 +1,25 @@
+"""Shared fixtures."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def rdh(capsys, monkeypatch):
+    """Run the real `rdh` entry point in this process (torch is imported once);
+    returns a function of the CLI arguments giving (exit code, stdout, stderr)."""
+    from rdh.cli import main
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["rdh", *map(str, args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
