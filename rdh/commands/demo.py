@@ -130,7 +130,7 @@ def demo_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for scenes, stand-in photos, splits and training."),
     device: str = typer.Option("auto", "--device", help="Training device: auto, cpu or cuda."),
     workers: int = typer.Option(2, "--workers", "-j", help="Render worker processes."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per model (default: 300, or 25 with --quick)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help=f"Training steps per model (default: {FULL.steps}, or {QUICK.steps} with --quick)."),
 ) -> None:
     cfg = DemoConfig(out=out_dir, quick=quick, seed=seed, device=device, workers=workers, steps=steps)
     check_options(cfg, Layout(cfg.out))  # a wrong --out fails before anything is printed or made
@@ -141,11 +141,7 @@ def demo_cmd(
 
 def run_demo(cfg: DemoConfig) -> Path:
     """Run (or resume) every stage; returns the path of report.md."""
-    from manifests.errors import RdhError
-
     paths = Layout(cfg.out)
-    if cfg.size.steps < 1:
-        raise RdhError(f"--steps {cfg.size.steps}: use 1 or more")
     check_options(cfg, paths)
     times: dict[str, float] = {}
     for name, stage in (("render", stage_render), ("composites", stage_composites), ("stand-in real", stage_stand_in),
@@ -162,6 +158,8 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
     from manifests.atomic import write_text_atomic
     from manifests.errors import RdhError
 
+    if cfg.size.steps < 1:
+        raise RdhError(f"--steps {cfg.size.steps}: use 1 or more")
     wanted = {"seed": cfg.seed, "size": asdict(cfg.size)}
     wanted = json.loads(json.dumps(wanted))  # tuples as lists, as they come back from the file
     if paths.options.exists():
