@@ -29,6 +29,7 @@ from datagen.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.styles import K
 from manifests.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
+from manifests.importers import onehot, soft_label
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -112,20 +113,6 @@ def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSe
             others = sorted(rng.choice(others, size=per_target, replace=False).tolist())
         plan.extend((bg, fg) for fg in others)
     return plan
-
-
-def soft_label(fg: int, bg: int, ratio: float) -> np.ndarray:
-    """r * onehot(fg) + (1 - r) * onehot(bg), indexed 0..K-1 by style id - 1."""
-    label = np.zeros(K, np.float32)
-    label[bg - 1] += 1.0 - ratio
-    label[fg - 1] += ratio
-    return label
-
-
-def onehot(style: int) -> np.ndarray:
-    label = np.zeros(K, np.float32)
-    label[style - 1] = 1.0
-    return label
 
 
 def resize_to_max_side(img: np.ndarray, max_side: int | None, nearest: bool = False) -> np.ndarray:
