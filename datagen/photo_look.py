@@ -1,10 +1,17 @@
 """A STAND-IN real domain for the demo: renders made to look like photographs.
 
-The paper's real domain is iHarmony4 (real photos, color-transfer composites). The demo cannot
+The paper's real domain is iHarmony4 (real photos, composites made in two ways). The demo cannot
 download it, so it builds a stand-in: each rendered image goes through a photographic look
 (white balance and exposure error, a tone curve, saturation, lens softness, vignetting, sensor
-noise, JPEG), and its composites are made the iHarmony4/HCOCO way, by moving the foreground's
-Lab statistics toward another stand-in photo's (`datagen.photos.transfer_foreground`).
+noise, JPEG), and its composites are made in one of iHarmony4's two ways (`composites`):
+
+- "relight" (Hday2night): one camera look per scene, applied to the scene's render under every
+  style; a composite pastes the foreground of the photo of one style onto the photo of another.
+  The target is a photo of the same scene, so the task is well posed: the foreground's true
+  appearance under the background's light exists and is what the model must produce.
+- "transfer" (HCOCO): the foreground's Lab statistics are moved toward another stand-in photo's
+  (`datagen.photos.transfer_foreground`). Part of that change (noise and JPEG blocks stretched
+  with the colors) cannot be undone from the composite, which caps what a model can learn.
 
 This is NOT real data: numbers measured on it say that the chain works, not how a model does on
 photographs. Every output says so: the pair dataset holds STAND_IN.txt, its rows have
@@ -14,7 +21,8 @@ Layout written (like iHarmony4)::
 
     <out>/real_images/<scene>_<style>.jpg                 # the stand-in "photo" (ground truth)
     <out>/masks/<scene>_<style>_<fg>.png
-    <out>/composite_images/<scene>_<style>_<fg>_<k>.png   # PNG: background bit-exact with the photo
+    <out>/composite_images/<scene>_<style>_<fg>_<k>.png   # transfer: PNG, background bit-exact with the photo
+    <out>/composite_images/<scene>_<style>_<fg>_s<fg_style>.png   # relight: fg from the <fg_style> photo
     <out>/pairs.parquet                                   # rdh.manifest/1, domain = real
     <out>/STAND_IN.txt
 """
@@ -30,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene
-from datagen.compose import ComposeSummary, check_out_not_inside, scene_seed
+from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan, scene_seed
 from datagen.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.photos import lab_stats, transfer_foreground
 from manifests.atomic import write_bytes_atomic, write_text_atomic
@@ -38,12 +46,15 @@ from manifests.errors import RdhError
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
-SOURCE = "standin-photo-look"
+SOURCE = "standin-photo-look"          # color-transfer composites (HCOCO-like)
+RELIGHT_SOURCE = "standin-relight"      # same-scene relit composites (Hday2night-like)
+COMPOSITE_KINDS = ("relight", "transfer")
 NOTICE = """STAND-IN REAL DOMAIN - not real photographs.
 
 These "real" pairs are rendered images passed through a photographic look (white balance and
 exposure error, tone curve, saturation, lens softness, vignetting, sensor noise, JPEG), with
-composites made by color transfer toward another stand-in photo, as iHarmony4's HCOCO subset was.
+composites made either from the same scene's photo under another light (as iHarmony4's
+Hday2night subset was) or by color transfer toward another stand-in photo (as HCOCO was).
 They stand in for iHarmony4 so that `rdh demo` runs without downloads. Scores on them show that
 the chain works; they are not results on real photographs. For the paper's protocol, see
 docs/reproduce.md.
@@ -161,8 +172,10 @@ class PhotoLookConfig:
     scenes: tuple[str, ...] | None = None         # scene ids to use (default: all)
     categories: tuple[str, ...] | None = None     # foreground categories to keep (default: all)
     styles: tuple[int, ...] | None = None         # styles a photo is drawn from (default: all rendered)
-    photos_per_scene: int = 1                     # distinct styles of one scene made into photos
-    variants: int = 1                             # composites per (photo, foreground)
+    composites: str = "transfer"                  # "relight" (Hday2night-like) or "transfer" (HCOCO-like)
+    photos_per_scene: int | None = 1              # distinct styles of one scene made into photos (None: all)
+    variants: int = 1                             # transfer: composites per (photo, foreground)
+    per_target: int | None = None                 # relight: foreground styles per target photo (None: all others)
     strength: tuple[float, float] = (0.6, 1.0)    # fraction of the full color transfer
     min_fg_change: float = 3.0                    # mean |composite - photo| in the mask (0-255) to keep a pair
     max_contrast_gain: float = 2.5                # cap on how much the transfer may scale a foreground's Lab spread
@@ -203,7 +216,8 @@ def plan_photos(scenes: list[Scene], cfg: PhotoLookConfig) -> list[tuple[Scene, 
         styles = [s for s in scene.style_ids if cfg.styles is None or s in cfg.styles]
         if not styles:
             continue
-        chosen = rng.choice(styles, size=min(cfg.photos_per_scene, len(styles)), replace=False)
+        count = len(styles) if cfg.photos_per_scene is None else min(cfg.photos_per_scene, len(styles))
+        chosen = rng.choice(styles, size=count, replace=False)
         for style, child in zip(sorted(int(s) for s in chosen), ss.spawn(len(chosen))):
             plan.append((scene, style, child))
     return plan
@@ -242,8 +256,11 @@ def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int) -> pd.S
 def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
     """Write the stand-in real pair dataset; a rerun keeps files that exist. Returns the counts."""
     start = time.perf_counter()
-    if cfg.photos_per_scene < 1 or cfg.variants < 1:
-        raise RdhError("photos per scene and variants must be at least 1")
+    if cfg.composites not in COMPOSITE_KINDS:
+        raise RdhError(f"stand-in composites {cfg.composites!r}: use relight or transfer")
+    if (cfg.photos_per_scene is not None and cfg.photos_per_scene < 1) or cfg.variants < 1 \
+            or (cfg.per_target is not None and cfg.per_target < 1):
+        raise RdhError("photos per scene, variants and per-target must be at least 1")
     if not 0 <= cfg.test_fraction < 1:
         raise RdhError(f"test fraction {cfg.test_fraction}: use a value in [0, 1)")
     check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
@@ -253,17 +270,99 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
     write_text_atomic(out / "STAND_IN.txt", NOTICE)
     summary = ComposeSummary(scenes=len(scenes), out=out)
 
-    # pass 1: the photos (each from its own seed, so any photo can be remade alone)
+    # pass 1: the photos (each from its own seed, so any photo can be remade alone). Relight: one
+    # camera look per scene (drawn from the scene's seed), with each photo's own sensor noise.
     looks = {}
     for scene, style, ss in plan:
         rng = np.random.default_rng(ss)
         look = draw_look(rng, cfg.ranges)
+        if cfg.composites == "relight":
+            look = draw_look(np.random.default_rng(scene_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
+                             cfg.ranges)
         looks[(scene.scene_id, style)] = look
         path = out / "real_images" / f"{photo_name(scene.scene_id, style)}.jpg"
         if not path.exists():
             write_bytes_atomic(path, apply_look(read_rgb(scene.image_path(style)), look, rng))
 
-    # pass 2: color-transfer composites toward another stand-in photo
+    if cfg.composites == "relight":
+        rows = relight_rows(cfg, out, plan, looks, summary, progress)
+    else:
+        rows = transfer_rows(cfg, out, plan, looks, summary, progress)
+    if not rows:
+        raise RdhError(f"{cfg.captures}: every stand-in pair was filtered out: lower min_fg_change or widen the strength")
+    df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
+    df["split"] = "test" if cfg.all_test else split_by_category(df, cfg.test_fraction, cfg.seed)
+    write_manifest(df, out / "pairs.parquet")
+    summary.pairs = len(df)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _row(cfg: PhotoLookConfig, pair_id: str, source: str, scene: Scene, category: str, comp_rel: str, gt_rel: str,
+         mask_rel: str, mask: np.ndarray, delta: float, look: Look, **extra) -> dict:
+    """One manifest row of a stand-in pair (domain real, no style labels)."""
+    h, w = mask.shape
+    return {"pair_id": pair_id, "domain": "real", "source": source, "category": category, "split": "train",
+            "group_id": scene.scene_id, "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
+            "width": w, "height": h, "fg_ratio": float(mask.mean()), "fg_style": None, "bg_style": None,
+            "composite_label": None, "target_label": None, "fg_delta": delta, "stand_in": True, **extra,
+            **{f"look_{key}": v for key, v in asdict(look).items()}}
+
+
+def _foregrounds(cfg: PhotoLookConfig, scene: Scene, shape: tuple[int, int]):
+    """(fg entry, category, mask) of the scene's foregrounds that cfg keeps."""
+    for fg in scene.foregrounds:
+        category = str(fg["category"])
+        if cfg.categories is not None and category not in cfg.categories:
+            continue
+        mask = read_mask(scene.mask_path(fg))
+        if mask.shape != shape or not mask.any():
+            raise RdhError(f"{scene.mask_path(fg)}: mask is empty or not the render's size: re-render the scene")
+        yield fg, category, mask
+
+
+def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
+                 progress: Callable[[int], None] | None) -> list[dict]:
+    """Hday2night-like composites: inside a scene, the foreground of the photo of style f pasted
+    onto the photo of style b (f != b; all ordered pairs, or `per_target` f per b)."""
+    rows = []
+    by_scene: dict[str, list] = {}
+    for scene, style, _ in plan:
+        by_scene.setdefault(scene.scene_id, []).append((scene, style))
+    for scene_id, items in by_scene.items():
+        scene = items[0][0]
+        photos = {style: read_rgb(out / "real_images" / f"{photo_name(scene_id, style)}.jpg") for _, style in items}
+        styles = sorted(photos)
+        pairs = pair_plan(styles, cfg.per_target, scene_seed(cfg.seed, f"photo-look-relight/{scene_id}"))
+        for fg, category, mask in _foregrounds(cfg, scene, photos[styles[0]].shape[:2]):
+            mask_rel = f"masks/{scene_id}_{fg['id']}.png"
+            if not (out / mask_rel).exists():
+                write_mask(out / mask_rel, mask)
+            for bg_style, fg_style in pairs:
+                target = photos[bg_style]
+                composite = np.where(mask[..., None], photos[fg_style], target)
+                delta = float(np.abs(composite[mask].astype(np.int16) - target[mask]).mean())
+                if delta < cfg.min_fg_change:
+                    summary.skipped["foreground change below threshold"] += 1
+                    continue
+                name = photo_name(scene_id, bg_style)
+                comp_rel = f"composite_images/{name}_{fg['id']}_s{fg_style}.png"
+                if (out / comp_rel).exists():
+                    summary.existing += 1
+                else:
+                    write_bytes_atomic(out / comp_rel, encode(composite, "png"))
+                    summary.written += 1
+                rows.append(_row(cfg, f"{name}_{fg['id']}_s{fg_style}", RELIGHT_SOURCE, scene, category, comp_rel,
+                                 f"real_images/{name}.jpg", mask_rel, mask, delta, looks[(scene_id, bg_style)],
+                                 render_style=bg_style, render_fg_style=fg_style))
+        if progress:
+            progress(len(items))
+    return rows
+
+
+def transfer_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
+                  progress: Callable[[int], None] | None) -> list[dict]:
+    """HCOCO-like composites: the foreground moved toward another stand-in photo's Lab statistics."""
     rows = []
     photos = [(scene.scene_id, style) for scene, style, _ in plan]
     for scene, style, ss in plan:
@@ -272,13 +371,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
         photo = read_rgb(out / gt_rel)
         rng = np.random.default_rng(scene_seed(cfg.seed, f"photo-look-composites/{name}"))
         others = [p for p in photos if p[0] != scene.scene_id]
-        for fg in scene.foregrounds:
-            category = str(fg["category"])
-            if cfg.categories is not None and category not in cfg.categories:
-                continue
-            mask = read_mask(scene.mask_path(fg))
-            if mask.shape != photo.shape[:2] or not mask.any():
-                raise RdhError(f"{scene.mask_path(fg)}: mask is empty or not the render's size: re-render the scene")
+        for fg, category, mask in _foregrounds(cfg, scene, photo.shape[:2]):
             mask_rel = f"masks/{name}_{fg['id']}.png"
             if not (out / mask_rel).exists():
                 write_mask(out / mask_rel, mask)
@@ -301,23 +394,9 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
                 else:
                     write_bytes_atomic(out / comp_rel, encode(composite, "png"))
                     summary.written += 1
-                h, w = mask.shape
-                rows.append({
-                    "pair_id": f"{name}_{fg['id']}_{variant}", "domain": "real", "source": SOURCE,
-                    "category": category, "split": "train", "group_id": scene.scene_id,
-                    "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-                    "width": w, "height": h, "fg_ratio": float(mask.mean()), "fg_style": None, "bg_style": None,
-                    "composite_label": None, "target_label": None, "fg_delta": delta, "stand_in": True,
-                    "reference": photo_name(ref_scene, ref_style), "strength": strength,
-                    "render_style": style, **{f"look_{key}": v for key, v in asdict(looks[(scene.scene_id, style)]).items()},
-                })
+                rows.append(_row(cfg, f"{name}_{fg['id']}_{variant}", SOURCE, scene, category, comp_rel, gt_rel,
+                                 mask_rel, mask, delta, looks[(scene.scene_id, style)],
+                                 reference=photo_name(ref_scene, ref_style), strength=strength, render_style=style))
         if progress:
             progress(1)
-    if not rows:
-        raise RdhError(f"{cfg.captures}: every stand-in pair was filtered out: lower min_fg_change or widen the strength")
-    df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
-    df["split"] = "test" if cfg.all_test else split_by_category(df, cfg.test_fraction, cfg.seed)
-    write_manifest(df, out / "pairs.parquet")
-    summary.pairs = len(df)
-    summary.seconds = time.perf_counter() - start
-    return summary
+    return rows

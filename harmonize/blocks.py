@@ -17,6 +17,7 @@ defined here:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -136,6 +137,17 @@ class BlendingHead(nn.Module):
         super().__init__()
         self.attention = nn.Conv2d(channels, 1, kernel_size=1)
         self.to_rgb = nn.Conv2d(channels, 3, kernel_size=1)
+
+    def start_at_identity(self, keep: float = 0.95) -> None:
+        """Make the head return `keep` * image + (1 - keep) * to_rgb(f) everywhere at the start.
+
+        With the published random init, a = sigmoid(3 conv1x1(f)) starts near 0.5 with a large
+        spread, so the first output mixes the input with noise and a short run spends its first
+        hundreds of steps getting back to the identity (docs/training.md, "Why the demo's models
+        did not learn"). A zero attention weight and bias logit(keep) / 3 start from the input.
+        """
+        nn.init.zeros_(self.attention.weight)
+        nn.init.constant_(self.attention.bias, math.log(keep / (1.0 - keep)) / 3.0)
 
     def forward(self, features: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         alpha = torch.sigmoid(3.0 * self.attention(features))  # [B,1,H,W]

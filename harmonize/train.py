@@ -29,7 +29,7 @@ import torch
 
 from harmonize import dist as hdist
 from harmonize import losses
-from harmonize.blocks import NORMS, UNetSpec
+from harmonize.blocks import NORMS, BlendingHead, UNetSpec
 from harmonize.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from harmonize.classifiers import StyleClassifier
 from harmonize.data import (DOMAIN_SALT, Augment, DomainStream, PairDataset, check_files, load_rows,
@@ -43,6 +43,19 @@ from manifests.errors import RdhError
 from manifests.schema import K
 
 BEST_METRICS = ("fmse", "mse", "psnr")
+SCHEDULES = ("constant", "cosine")
+BLEND_INITS = ("official", "identity")
+
+
+def lr_factor(cfg: "TrainConfig", step: int, total: int) -> float:
+    """The multiplier of --lr at optimizer step `step` (1-based) of `total`: a pure function of the
+    step, so a resumed run needs no scheduler state."""
+    if cfg.schedule == "constant":
+        return 1.0
+    if step <= cfg.warmup_steps:
+        return step / max(cfg.warmup_steps, 1)
+    span = max(total - cfg.warmup_steps, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - cfg.warmup_steps, span) / span))
 
 
 @dataclass
@@ -80,6 +93,9 @@ class TrainConfig:
     sa_fixed_input: bool = True         # P_in is a fixed (detached) reference in eq. 4-5
     beta1: float = 0.9
     beta2: float = 0.999
+    schedule: str = "constant"          # "constant" (the papers) | "cosine": linear warm-up, then cosine decay to 0
+    warmup_steps: int = 0               # cosine: steps of linear warm-up from 0 to --lr
+    blend_init: str = "official"        # "official" (random) | "identity": the blending head starts at a = keep_init
     augment: bool = True                # random resized crop (scale 0.5-1) + horizontal flip
     # run
     log_every: int = 10
@@ -129,6 +145,12 @@ def check_config(cfg: TrainConfig) -> None:
         raise RdhError(f"--norm {cfg.norm!r}: use one of {', '.join(NORMS)}")
     if cfg.recon not in losses.RECON_KINDS:
         raise RdhError(f"--recon {cfg.recon!r}: use fmse (official code) or l1 (paper)")
+    if cfg.schedule not in SCHEDULES:
+        raise RdhError(f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}")
+    if cfg.warmup_steps < 0:
+        raise RdhError("--warmup-steps must be 0 or more")
+    if cfg.blend_init not in BLEND_INITS:
+        raise RdhError(f"--blend-init {cfg.blend_init!r}: use one of {', '.join(BLEND_INITS)}")
     if cfg.best_metric not in BEST_METRICS:
         raise RdhError(f"--best-metric {cfg.best_metric!r}: use one of {', '.join(BEST_METRICS)}")
     if cfg.depth < 2 or cfg.width < 4:
@@ -183,6 +205,10 @@ def build_step(cfg: TrainConfig, device: torch.device):
                             amp=cfg.amp and device.type == "cuda", device_type=device.type)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     gen = build_generator(cfg.model, spec, cfg.unshared)
+    if cfg.blend_init == "identity":
+        for module in gen.modules():
+            if isinstance(module, BlendingHead):
+                module.start_at_identity()
     if cfg.model == "idih":
         return IDIHStep(gen.to(device, memory_format=fmt), settings)
     c = gen.feature_channels
@@ -549,6 +575,10 @@ def _train(cfg: TrainConfig, info: hdist.DistInfo, progress) -> TrainResult:
             except RdhError as exc:
                 raise RdhError(_worker_error(exc)) from None
             batches: dict[str, Batch] = {d: to_batch(r, device, cfg.channels_last) for d, r in raws.items()}
+            for opt in step.optimizers().values():
+                if opt is not None:
+                    for group in opt.param_groups:
+                        group["lr"] = cfg.lr * lr_factor(cfg, at, total)
             if sample_raw is None:
                 sample_raw = raws.get("real", raws.get("all"))
                 sample_raw = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in sample_raw.items()}
