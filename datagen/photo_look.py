@@ -180,6 +180,7 @@ class PhotoLookConfig:
     min_fg_change: float = 3.0                    # mean |composite - photo| in the mask (0-255) to keep a pair
     max_contrast_gain: float = 2.5                # cap on how much the transfer may scale a foreground's Lab spread
     test_fraction: float = 0.0
+    val_fraction: float = 0.0                     # scenes sent to split=val (validation during training)
     all_test: bool = False                        # every pair in split=test (a held-out test set)
     seed: int = 0
     ranges: LookRanges = LookRanges()
@@ -239,10 +240,10 @@ def select_scenes(cfg: PhotoLookConfig) -> list[Scene]:
     return scenes
 
 
-def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
-    """Scene-disjoint train/test, drawn per foreground category, so that with few scenes every
+def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int, val_fraction: float = 0.0) -> pd.Series:
+    """Scene-disjoint train/test (and val), drawn per foreground category, so that with few scenes every
     category with two or more scenes lands in both splits. A scene goes with its first category;
-    categories with a single scene are split together, as one pool."""
+    categories with a single scene are split together, as one pool. Val scenes come from the train ones."""
     primary = df.groupby("group_id")["category"].first()
     sizes = primary.map(primary.value_counts())
     pools = primary.where(sizes >= 2, "\0single-scene categories")
@@ -250,6 +251,11 @@ def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int) -> pd.S
     for _, scenes in pools.groupby(pools):
         rows = df["group_id"].isin(scenes.index)
         split[rows] = assign_group_split(df.loc[rows, "group_id"], test_fraction, seed).to_numpy()
+    if val_fraction > 0:
+        train = split == "train"
+        share = min(val_fraction / max(1.0 - test_fraction, 1e-9), 1.0)
+        val = assign_group_split(df.loc[train, "group_id"], share, seed + 1).to_numpy() == "test"
+        split[train] = np.where(val, "val", "train")
     return split
 
 
@@ -261,8 +267,9 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
     if (cfg.photos_per_scene is not None and cfg.photos_per_scene < 1) or cfg.variants < 1 \
             or (cfg.per_target is not None and cfg.per_target < 1):
         raise RdhError("photos per scene, variants and per-target must be at least 1")
-    if not 0 <= cfg.test_fraction < 1:
-        raise RdhError(f"test fraction {cfg.test_fraction}: use a value in [0, 1)")
+    if not 0 <= cfg.test_fraction < 1 or not 0 <= cfg.val_fraction < 1 - cfg.test_fraction:
+        raise RdhError(f"test fraction {cfg.test_fraction}, val fraction {cfg.val_fraction}: use values in [0, 1) "
+                       "that add up to less than 1")
     check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
     out = Path(cfg.out)
     scenes = select_scenes(cfg)
@@ -291,7 +298,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
     if not rows:
         raise RdhError(f"{cfg.captures}: every stand-in pair was filtered out: lower min_fg_change or widen the strength")
     df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
-    df["split"] = "test" if cfg.all_test else split_by_category(df, cfg.test_fraction, cfg.seed)
+    df["split"] = "test" if cfg.all_test else split_by_category(df, cfg.test_fraction, cfg.seed, cfg.val_fraction)
     write_manifest(df, out / "pairs.parquet")
     summary.pairs = len(df)
     summary.seconds = time.perf_counter() - start

@@ -25,7 +25,7 @@ STYLE_NAMES = (
     "cloudy_sunrise_sunset", "cloudy_noon", "cloudy_other", "night",
 )
 DOMAINS = ("rendered", "real")
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 
 FIELDS = [
     pa.field("pair_id", pa.string(), nullable=False),

@@ -14,12 +14,12 @@ from manifests.schema import read_manifest
 
 
 def table_numbers(report: str) -> dict[str, list[float]]:
-    """method -> the six numbers of its row in report.md's result table."""
+    """method -> the six scores of its row in report.md's result table (MSE, fMSE, PSNR; novel then base)."""
     rows = {}
     for line in report.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 8 and re.fullmatch(r"-?\d+\.\d+", cells[2]):
-            rows[cells[0]] = [float(c) for c in cells[2:]]
+        if len(cells) == 9 and re.fullmatch(r"-?\d+\.\d+", cells[2]):
+            rows[cells[0]] = [float(c) for c in cells[1:4] + cells[5:8]]
     return rows
 
 
@@ -32,30 +32,45 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, rdh):
     report = (out / "report.md").read_text()
     assert "STAND-IN, not real photographs" in report
     rows = table_numbers(report)
-    assert set(rows) == {"Input composite", "iDIH (dataset fusion)", "CharmNet"}
+    assert set(rows) == {"Input composite", "iDIH, base real only", "iDIH, dataset fusion", "CharmNet"}
     for method, values in rows.items():
         mse_n, fmse_n, psnr_n, mse_b, fmse_b, psnr_b = values
         assert 0 < mse_n <= fmse_n and 0 < mse_b <= fmse_b, method       # fMSE: error over the foreground only
         assert 10 < psnr_n < 110 and 10 < psnr_b < 110, method
 
-    # the table is the evaluation's numbers, and the composite row is each model's composite columns
+    # summary.json (rdh.demo/1) holds the table's numbers, which are the evaluation's
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema"] == "rdh.demo/1" and summary["novel_category"] == "human" and summary["seed"] == 0
+    by = {r["method"]: r for r in summary["rows"]}
+    assert list(by) == ["composite", "idih_base", "idih_fusion", "charmnet"]
+    names = {"composite": "Input composite", "idih_base": "iDIH, base real only", "idih_fusion": "iDIH, dataset fusion",
+             "charmnet": "CharmNet"}
+    for method, row in by.items():
+        expected = [row[side][k] for side in ("novel", "base") for k in ("mse", "fmse", "psnr")]
+        assert rows[names[method]] == pytest.approx(expected, abs=0.051), method
+        assert row["novel"]["count"] == by["composite"]["novel"]["count"] > 0
     result = json.loads((out / "results" / "charmnet.json").read_text())
     novel = next(g for g in result["groups"] if g["group"] == "novel" and g["value"] is True)
-    assert rows["CharmNet"][:3] == pytest.approx([round(novel[m], 2) for m in ("mse", "fmse", "psnr")], abs=0.006)
-    assert rows["Input composite"][1] == pytest.approx(round(novel["composite_fmse"], 2), abs=0.006)
+    assert by["charmnet"]["novel"]["fmse"] == pytest.approx(novel["fmse"])
+    assert by["composite"]["novel"]["fmse"] == pytest.approx(novel["composite_fmse"])
     assert result["filter"] == "domain=real" and result["checkpoint"].endswith("last.pt")
 
     df = read_manifest(out / "manifest.parquet")
     real = df[df["domain"] == "real"]
-    assert real["stand_in"].all() and (real["source"] == "standin-photo-look").all()
+    assert real["stand_in"].all() and (real["source"] == "standin-relight").all()
     assert set(df.loc[df["domain"] == "rendered", "category"]) == {"human"}
     assert set(df.loc[df["domain"] == "rendered", "split"]) == {"train"}
-    assert set(real.loc[real["novel"], "split"]) == {"test"}                       # human: only as renders in training
-    assert {"train", "test"} <= set(real.loc[~real["novel"], "split"])
-    assert novel["count"] == int(real["novel"].sum())
+    assert set(real.loc[~real["novel"], "split"]) == {"train", "val", "test"}
+    assert novel["count"] == int((real["novel"] & (real["split"] == "test")).sum())
+    # no model of the quick table trains on real human pairs; only their test split is scored
+    for run in ("idih_base", "idih_fusion", "charmnet"):
+        start = json.loads((out / "runs" / run / "log.jsonl").read_text().splitlines()[0])
+        assert start["val_rows"] == int((real["split"] == "val").sum()), run
 
     grid = read_rgb(out / "grid.png")
-    assert grid.shape[1] > 4 * 160 and grid.shape[0] > 2 * 160
+    assert grid.shape[1] > 5 * 128 and grid.shape[0] > 2 * 128
+    curves = read_rgb(out / "curves.png")
+    assert curves.shape[0] > 100 and curves.std() > 5     # a drawn figure, not a blank image
     assert (out / "pairs" / "standin_real_base" / "STAND_IN.txt").exists()
 
     # a rerun finds every stage done: nothing is retrained or re-rendered
@@ -68,3 +83,10 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, rdh):
     code, _, err = rdh("demo", "--quick", "--steps", "3", "--out", out)
     lines = [l for l in err.splitlines() if l.strip() and "error" in l]
     assert code == 2 and len(lines) == 1 and "other options" in lines[0], err
+
+
+def test_demo_refuses_unknown_novel_category(tmp_path, rdh):
+    code, _, err = rdh("demo", "--quick", "--novel-category", "giraffe", "--out", tmp_path / "d")
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == 2 and len(lines) == 1 and "--novel-category" in lines[0], err
+    assert not (tmp_path / "d").exists()

@@ -1,0 +1,114 @@
+"""What the demo renders and trains: two presets, and the methods (rows) of the paper's Table 2."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from datagen.render_config import CATEGORIES
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How much the demo renders and trains."""
+
+    resolution: int             # render size (square) = training size: no pixels rendered to be thrown away
+    spp: int                    # samples per pixel
+    styles: tuple[int, ...]     # styles rendered for every scene; all ordered pairs of them become composites
+    novel_train_scenes: int     # novel-category scenes -> rendered training pairs (and, stand-in, the upper bound's)
+    novel_test_scenes: int      # other novel-category scenes -> stand-in real test pairs (novel)
+    base_scenes: int            # base-category scenes -> stand-in real pairs (base): train, val and test
+    base_test_fraction: float
+    base_val_fraction: float    # validation scenes (split=val): every model validates on the same rows
+    steps: int                  # training steps, the same for every model (two-stage: split between its stages)
+    depth: int
+    width: int
+    batch_size: int             # per domain for CharmNet
+    lr: float                   # peak learning rate of the demo's schedule (linear warm-up, cosine decay)
+    warmup_steps: int
+    quick: bool = False         # the CI-sized run: fewer rows of Table 2
+
+    @property
+    def image_size(self) -> int:
+        return self.resolution
+
+
+# The demo's recipe, not the paper's: a short budget on a CPU needs a warm-up + cosine schedule,
+# a higher peak rate and a blending head that starts at the identity (docs/training.md).
+FULL = DemoSize(resolution=64, spp=8, styles=(1, 2, 6, 8, 10), novel_train_scenes=40, novel_test_scenes=16,
+                base_scenes=80, base_test_fraction=0.25, base_val_fraction=0.1, steps=1000, depth=5, width=32,
+                batch_size=8, lr=5e-4, warmup_steps=50)
+QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), novel_train_scenes=4, novel_test_scenes=3, base_scenes=10,
+                 base_test_fraction=0.3, base_val_fraction=0.2, steps=60, depth=5, width=16, batch_size=4, lr=5e-4,
+                 warmup_steps=10, quick=True)
+
+
+@dataclass(frozen=True)
+class Stage:
+    filter: str                 # rows trained on (harmonize.data --filter syntax: ';' = or, ',' = and)
+    share: float = 1.0          # share of the method's steps
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of Table 2: a model trained on some rows, in one or more stages (each starts from the last)."""
+
+    name: str                   # the summary.json method name
+    label: str                  # the report's row title
+    model: str                  # idih | charmnet
+    stages: tuple[Stage, ...]
+    data: str                   # what it trains on, in words
+    quick: bool                 # kept by --quick
+
+    def run_names(self) -> list[str]:
+        return [self.name] if len(self.stages) == 1 else [f"{self.name}_{i + 1}" for i in range(len(self.stages))]
+
+
+RENDERED = "domain=rendered"
+BASE_REAL = "domain=real,novel=false"
+METHODS = (
+    Method("idih_base", "iDIH, base real only", "idih", (Stage(BASE_REAL),),
+           "real base", quick=True),
+    Method("idih_fusion", "iDIH, dataset fusion", "idih", (Stage(f"{RENDERED};{BASE_REAL}"),),
+           "rendered novel + real base, pooled", quick=True),
+    Method("idih_two_stage", "iDIH, two-stage", "idih", (Stage(RENDERED, 0.5), Stage(BASE_REAL, 0.5)),
+           "rendered novel, then real base", quick=False),
+    Method("charmnet", "CharmNet", "charmnet", (Stage(f"{RENDERED};{BASE_REAL}"),),
+           "rendered novel + real base, two domains", quick=True),
+    Method("idih_upper", "iDIH + real novel (upper bound)", "idih", (Stage("domain=real"),),
+           "real base + real novel", quick=False),
+)
+
+
+def stage_steps(method: Method, steps: int) -> list[int]:
+    """Steps of each stage of `method`, adding up to `steps`."""
+    counts = [max(1, round(steps * s.share)) for s in method.stages]
+    counts[-1] = max(1, steps - sum(counts[:-1]))
+    return counts
+
+
+@dataclass
+class DemoConfig:
+    """Options of `rdh demo`."""
+
+    out: Path = Path("demo")
+    quick: bool = False
+    seed: int = 0
+    novel_category: str = "human"
+    device: str = "auto"
+    workers: int = 2            # render worker processes
+    steps: int | None = None    # override the preset's training steps
+    size: DemoSize = field(default=FULL)
+
+    def __post_init__(self):
+        if self.quick and self.size == FULL:
+            self.size = QUICK
+        if self.steps is not None:
+            self.size = replace(self.size, steps=self.steps)
+
+    @property
+    def base_categories(self) -> tuple[str, ...]:
+        return tuple(c for c in CATEGORIES if c != self.novel_category)
+
+    @property
+    def methods(self) -> tuple[Method, ...]:
+        return tuple(m for m in METHODS if m.quick or not self.size.quick)

@@ -1,0 +1,225 @@
+"""The demo's stages, each skipped when its work is on disk (a rerun resumes):
+
+  1. render       novel-category scenes (rendered domain and held-out test) and base-category scenes
+  2. composites   rendered novel pairs, all ordered style pairs (D_tr,n^rd)
+  3. stand-in     the STAND-IN real domain (datagen.photo_look, relight composites): base pairs for
+                  training, validation and testing (D_tr,b^rl, D_te,b^rl), held-out novel test pairs
+                  (D_te,n^rl) and, for the upper bound only, novel training pairs (D_tr,n^rl)
+  4. manifest     all pairs in one rdh.manifest/1 file with the novel flag
+  5. train        every method of Table 2 for the same number of steps
+  6. evaluate     every model and the input composites on the novel and base test sets
+  7. report       OUT/report.md, summary.json, grid.png, curves.png (reality_gap.report)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable, ContextManager, Protocol
+
+from manifests.atomic import write_text_atomic
+from manifests.errors import RdhError
+from reality_gap.presets import DemoConfig, Method, stage_steps
+
+
+class Reporter(Protocol):
+    """How stages show progress: `task(description, total)` gives an update(completed=None, advance=0,
+    total=None, note="") callable for the duration of a `with` block."""
+
+    def task(self, description: str, total: int | None) -> ContextManager[Callable[..., None]]: ...
+
+
+class Silent:
+    @contextlib.contextmanager
+    def task(self, description: str, total: int | None):
+        yield lambda *args, **kwargs: None
+
+
+class Layout:
+    """Where each stage writes, under OUT."""
+
+    def __init__(self, root: Path, novel: str = "human"):
+        self.root = Path(root)
+        self.captures_novel_train = self.root / "captures" / f"{novel}_rendered"
+        self.captures_novel_test = self.root / "captures" / f"{novel}_test"
+        self.captures_base = self.root / "captures" / "base"
+        self.pairs_rendered = self.root / "pairs" / f"rendered_{novel}"
+        self.pairs_real_base = self.root / "pairs" / "standin_real_base"
+        self.pairs_real_novel_test = self.root / "pairs" / f"standin_real_{novel}_test"
+        self.pairs_real_novel_train = self.root / "pairs" / f"standin_real_{novel}_train"
+        self.manifest = self.root / "manifest.parquet"
+        self.runs = self.root / "runs"
+        self.outputs = self.root / "outputs"
+        self.results = self.root / "results"
+        self.report = self.root / "report.md"
+        self.summary = self.root / "summary.json"
+        self.grid = self.root / "grid.png"
+        self.curves = self.root / "curves.png"
+        self.options = self.root / ".rdh-demo.json"
+
+    def result(self, method: str) -> Path:
+        return self.results / f"{method}.json"
+
+    def per_image(self, method: str) -> Path:
+        return self.results / f"{method}_per_image.csv"
+
+
+def check_options(cfg: DemoConfig, paths: Layout) -> None:
+    """A rerun into the same OUT must use the same sizes, seed and novel category (else stages would mix)."""
+    from reality_gap.presets import CATEGORIES
+
+    if cfg.size.steps < 2:
+        raise RdhError(f"--steps {cfg.size.steps}: use 2 or more (the two-stage row splits its steps)")
+    if cfg.novel_category not in CATEGORIES:
+        raise RdhError(f"--novel-category {cfg.novel_category!r}: use one of {', '.join(CATEGORIES)}")
+    if cfg.workers < 1:
+        raise RdhError("--workers must be at least 1")
+    wanted = json.loads(json.dumps({"seed": cfg.seed, "novel_category": cfg.novel_category, "size": asdict(cfg.size)}))
+    if paths.options.exists():
+        if json.loads(paths.options.read_text()) != wanted:
+            raise RdhError(f"{paths.root} holds a demo made with other options (--quick/--steps/--seed/--novel-category): "
+                           "use another --out, or delete the folder to start over")
+    elif paths.root.exists() and any(paths.root.iterdir()):
+        raise RdhError(f"{paths.root} exists and is not a demo folder: use another --out")
+    else:
+        write_text_atomic(paths.options, json.dumps(wanted, indent=2))
+
+
+def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
+    """Run (or resume) every stage; returns the path of report.md."""
+    from reality_gap.report import write_report
+
+    reporter = reporter or Silent()
+    paths = Layout(cfg.out, cfg.novel_category)
+    check_options(cfg, paths)
+    times: dict[str, float] = {}
+    for name, stage in (("render", stage_render), ("composites", stage_composites), ("stand-in real", stage_stand_in),
+                        ("manifest", stage_manifest), ("train", stage_train), ("evaluate", stage_evaluate)):
+        start = time.perf_counter()
+        stage(cfg, paths, reporter)
+        times[name] = time.perf_counter() - start
+    write_report(cfg, paths, times)
+    return paths.report
+
+
+# ---------------------------------------------------------------- data
+
+def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from datagen.render_config import RenderConfig, render
+
+    s = cfg.size
+    novel = (cfg.novel_category,)
+    jobs = ((paths.captures_novel_train, s.novel_train_scenes, novel, 1, f"{cfg.novel_category} (rendered domain)"),
+            (paths.captures_novel_test, s.novel_test_scenes, novel, 2, f"{cfg.novel_category} (stand-in test)"),
+            (paths.captures_base, s.base_scenes, cfg.base_categories, 3, "base categories (stand-in)"))
+    for folder, scenes, categories, salt, what in jobs:
+        rcfg = RenderConfig(out=folder, engine="builtin", scenes=scenes, seed=cfg.seed * 1000 + salt,
+                            resolution=s.resolution, spp=s.spp, categories=categories, styles=s.styles,
+                            workers=cfg.workers)
+        with reporter.task(f"render {what}", scenes * len(s.styles)) as update:
+            summary = render(rcfg, lambda n=1: update(advance=n))
+        if summary.failed:
+            raise RdhError(f"{folder}: {len(summary.failed)} scene(s) failed to render ({summary.failed[0]}): "
+                           "rerun the demo to retry them")
+
+
+def stage_composites(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from datagen.compose import ComposeConfig, make_composites
+
+    with reporter.task(f"composites of the rendered {cfg.novel_category} scenes", None):
+        make_composites(ComposeConfig(captures=paths.captures_novel_train, out=paths.pairs_rendered, seed=cfg.seed,
+                                      min_fg_change=2.0))
+
+
+def stage_stand_in(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from datagen.photo_look import PhotoLookConfig, make_photo_look_pairs
+
+    s = cfg.size
+    common = dict(seed=cfg.seed, composites="relight", photos_per_scene=None, min_fg_change=2.0)
+    jobs = ((paths.captures_base, paths.pairs_real_base, dict(test_fraction=s.base_test_fraction,
+                                                              val_fraction=s.base_val_fraction)),
+            (paths.captures_novel_test, paths.pairs_real_novel_test, dict(all_test=True)),
+            (paths.captures_novel_train, paths.pairs_real_novel_train, {}))   # for the upper bound only
+    with reporter.task("stand-in real domain (photographic look, relit composites)", len(jobs)) as update:
+        for captures, out, options in jobs:
+            if not (out / "pairs.parquet").exists():
+                make_photo_look_pairs(PhotoLookConfig(captures=captures, out=out, **common, **options))
+            update(advance=1)
+
+
+def stage_manifest(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from manifests.build import BuildConfig, build_manifest
+
+    if paths.manifest.exists():
+        return
+    with reporter.task("manifest", None):
+        build_manifest(BuildConfig(out=paths.manifest, prefix_pairs=True, novel_categories=[cfg.novel_category],
+                                   seed=cfg.seed, workers=2,
+                                   pairs=[paths.pairs_rendered, paths.pairs_real_base, paths.pairs_real_novel_test,
+                                          paths.pairs_real_novel_train]))
+
+
+# ---------------------------------------------------------------- models
+
+def train_config(cfg: DemoConfig, paths: Layout, method: Method, index: int):
+    """The TrainConfig of stage `index` of `method`."""
+    from harmonize.train import TrainConfig
+
+    s = cfg.size
+    runs = method.run_names()
+    steps = stage_steps(method, s.steps)[index]
+    return TrainConfig(model=method.model, manifest=paths.manifest, out=paths.runs / runs[index], max_steps=steps,
+                       batch_size=s.batch_size, image_size=s.image_size, depth=s.depth, width=s.width,
+                       unshared=min(4, s.depth - 1), device=cfg.device, workers=0, seed=cfg.seed,
+                       filter=method.stages[index].filter, lr=s.lr, schedule="cosine",
+                       warmup_steps=min(s.warmup_steps, steps // 4), blend_init="identity",
+                       init_from=paths.runs / runs[index - 1] / "last.pt" if index else None,
+                       val_every=max(1, steps // 10), val_max=200, log_every=max(1, min(10, steps // 10)))
+
+
+def finished_steps(run: Path) -> int:
+    """Steps in RUN/last.pt, 0 when there is none."""
+    from harmonize.checkpoint import load_checkpoint
+
+    last = run / "last.pt"
+    return int(load_checkpoint(last).get("step", 0)) if last.exists() else 0
+
+
+def final_checkpoint(paths: Layout, method: Method) -> Path:
+    return paths.runs / method.run_names()[-1] / "last.pt"
+
+
+def stage_train(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from harmonize.train import train
+
+    for method in cfg.methods:
+        for index, run in enumerate(method.run_names()):
+            tcfg = train_config(cfg, paths, method, index)
+            done = finished_steps(tcfg.out)
+            if done >= tcfg.max_steps:
+                continue
+            stage = f" (stage {index + 1}/{len(method.stages)})" if len(method.stages) > 1 else ""
+            with reporter.task(f"train {method.label}{stage}", tcfg.max_steps) as update:
+                def progress(step: int, total: int, info: dict, update=update) -> None:
+                    rate = info.get("images_per_s")
+                    update(completed=step, total=total, note=f"{rate:.1f} images/s" if rate else "")
+
+                train(replace(tcfg, resume=done > 0), progress=progress)
+
+
+def stage_evaluate(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
+    from harmonize.evaluate import EvalConfig, evaluate
+
+    for method in cfg.methods:
+        ckpt, result = final_checkpoint(paths, method), paths.result(method.name)
+        if result.exists() and result.stat().st_mtime >= ckpt.stat().st_mtime:
+            continue
+        with reporter.task(f"evaluate {method.label}", None) as update:
+            res = evaluate(EvalConfig(manifest=paths.manifest, checkpoint=ckpt, filter="domain=real",
+                                      device=cfg.device, save_outputs=paths.outputs / method.name),
+                           progress=lambda n=1: update(advance=n), started=lambda total: update(total=total))
+        res.write_csv(paths.results / f"{method.name}.csv")
+        res.write_per_image(paths.per_image(method.name))
+        res.write_json(result)  # last: its presence marks the stage done
