@@ -27,34 +27,55 @@ DOMAIN_SALT = {"rendered": 1, "real": 2, "all": 3}
 
 # ---------------------------------------------------------------- rows
 
-def parse_filter(expr: str | None) -> list[tuple[str, bool, set[str]]]:
-    """'domain=real,novel=false,category!=human|cow' -> [(column, equal, {values})]."""
-    if not expr:
+FILTER_SYNTAX = ("write COLUMN=VALUE or COLUMN!=VALUE terms (VALUE may be A|B), AND-ed with ',' and OR-ed "
+                 "in groups with ';', e.g. domain=rendered;domain=real,novel=false")
+Term = tuple[str, bool, set[str]]   # (column, equal, {values}): equal=False for !=
+
+
+def parse_filter(expr: str | None) -> list[list[Term]]:
+    """'domain=rendered;domain=real,novel=false' -> one list of terms per ';'-group.
+
+    A row matches when it matches every term of some group; [] (no filter) matches every row.
+    """
+    if not expr or not expr.strip():
         return []
-    terms = []
-    for part in expr.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        neg = "!=" in part
-        key, sep, value = part.partition("!=" if neg else "=")
-        if not sep or not key.strip() or not value.strip():
-            raise RdhError(f"--filter term {part!r}: write COLUMN=VALUE or COLUMN!=VALUE (VALUE may be A|B), "
-                           "comma-separated, e.g. domain=real,novel=false")
-        terms.append((key.strip(), not neg, {v.strip().lower() for v in value.split("|")}))
-    return terms
+    groups = []
+    for k, group in enumerate(expr.split(";"), start=1):
+        terms = [_parse_term(part.strip()) for part in group.split(",") if part.strip()]
+        if not terms:
+            raise RdhError(f"--filter {expr!r}: group {k} (between ';') is empty: {FILTER_SYNTAX}")
+        groups.append(terms)
+    return groups
+
+
+def _parse_term(part: str) -> Term:
+    neg = "!=" in part
+    key, sep, value = part.partition("!=" if neg else "=")
+    values = {v.strip().lower() for v in value.split("|")}
+    if not sep or not key.strip() or "" in values:
+        raise RdhError(f"--filter term {part!r}: {FILTER_SYNTAX}")
+    return key.strip(), not neg, values
 
 
 def apply_filter(df: pd.DataFrame, expr: str | None, name: str = "manifest") -> pd.DataFrame:
-    """The rows of df that match every term of a --filter expression (values compared as lowercase text)."""
-    keep = pd.Series(True, index=df.index)
-    for column, equal, values in parse_filter(expr):
+    """The rows of df that match a --filter expression (values compared as lowercase text)."""
+    groups = parse_filter(expr)
+    if not groups:
+        return df
+    for column in dict.fromkeys(term[0] for group in groups for term in group):
         if column not in df.columns:
             raise RdhError(f"--filter: {name} has no column {column!r}; columns: {', '.join(map(str, df.columns))}")
-        text = df[column].map(lambda v: "none" if v is None or (isinstance(v, float) and math.isnan(v))
-                              else str(v).lower())
-        hit = text.isin(values)
-        keep &= hit if equal else ~hit
+    texts: dict[str, pd.Series] = {}
+    keep = pd.Series(False, index=df.index)
+    for group in groups:
+        match = pd.Series(True, index=df.index)
+        for column, equal, values in group:
+            if column not in texts:
+                texts[column] = df[column].map(lambda v: "none" if v is None or (isinstance(v, float) and math.isnan(v))
+                                               else str(v).lower())
+            hit = texts[column].isin(values)
+            match &= hit if equal else ~hit
+        keep |= match
     return df[keep]
 
 

@@ -23,7 +23,7 @@ from harmonize.data import apply_filter
 from harmonize.metrics import Protocol, check_triple, resize_image, resize_mask, score_prepared
 from manifests.atomic import write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
-from manifests.schema import read_manifest, resolve_paths
+from manifests.schema import SPLITS, read_manifest, resolve_paths
 
 EVAL_SCHEMA = "rdh.eval/1"
 GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
@@ -39,7 +39,7 @@ class EvalConfig:
     checkpoint: Path | None = None       # score this model's outputs ...
     predictions: Path | None = None      # ... or these <pair_id>.png files
     protocol: Protocol = field(default_factory=Protocol)
-    split: str = "test"                  # test | train | all
+    split: str = "test"                  # test | val | train | all
     filter: str | None = None            # e.g. "domain=real,novel=true" or "category!=human" (as `rdh train`)
     novel: tuple[str, ...] = ()          # categories counted as novel when the manifest has no `novel` column
     batch_size: int = 8
@@ -112,8 +112,8 @@ def select_rows(df: pd.DataFrame, cfg: EvalConfig) -> pd.DataFrame:
         df["novel"] = df["novel"].astype(bool)
     df["fg_bin"] = [fg_bin(float(r)) for r in df["fg_ratio"]]
     if cfg.split != "all":
-        if cfg.split not in ("train", "test"):
-            raise RdhError(f"--split {cfg.split!r}: use test, train or all")
+        if cfg.split not in SPLITS:
+            raise RdhError(f"--split {cfg.split!r}: use test, val, train or all")
         df = df[df["split"] == cfg.split]
     df = apply_filter(df, cfg.filter, name=str(cfg.manifest))  # the same --filter syntax as `rdh train`
     if cfg.limit is not None:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from harmonize import losses
+from harmonize.batch_metrics import batch_fmse
 from harmonize.charmnet import CharmNetGenerator
 from harmonize.classifiers import StyleClassifier
 from harmonize.discriminator import DomainDiscriminator
@@ -62,13 +63,6 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    """The plain module under torch.compile and DistributedDataParallel wrappers."""
-    module = getattr(module, "_orig_mod", module)
-    module = getattr(module, "module", module)
-    return getattr(module, "_orig_mod", module)
-
-
 class _StepBase:
     settings: StepSettings
     trainable: nn.Module
@@ -81,6 +75,13 @@ class _StepBase:
     def recon(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         return losses.reconstruction_loss(pred.float(), batch.target, batch.mask,
                                           kind=self.settings.recon, min_area=self.settings.min_area)
+
+    @staticmethod
+    def batch_errors(pred: torch.Tensor, batch: Batch, suffix: str = "") -> dict[str, torch.Tensor]:
+        """fMSE (0-255) of the output and of the composite on a training batch: a learning signal
+        on the scale of the validation metrics, from the forward pass already made."""
+        return {f"fmse{suffix}": batch_fmse(pred.detach(), batch.target, batch.mask),
+                f"composite_fmse{suffix}": batch_fmse(batch.composite, batch.target, batch.mask)}
 
 
 class IDIHStep(_StepBase):
@@ -113,7 +114,7 @@ class IDIHStep(_StepBase):
         self.opt_G.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_G.step()
-        return {"rec": rec.detach(), "loss_G": loss.detach()}
+        return {"rec": rec.detach(), "loss_G": loss.detach(), **self.batch_errors(out.image, b)}
 
 
 class CharmNetTrainable(nn.Module):
@@ -203,4 +204,6 @@ class CharmNetStep(_StepBase):
         out = {k: v.detach() for k, v in terms.items()}
         out.update(d_terms)
         out["loss_G"] = loss_G.detach()
+        out.update(self.batch_errors(o["image_rd"], rd, "_rd"))
+        out.update(self.batch_errors(o["image_rl"], rl, "_rl"))
         return out

@@ -12,6 +12,7 @@ import pandas as pd
 
 from manifests.checks import SHOWN_PROBLEMS, Problem
 from manifests.errors import RdhError
+from manifests.schema import SPLITS
 from manifests.splits import assign_group_split, group_score
 
 
@@ -44,12 +45,13 @@ def straddling_groups(df: pd.DataFrame, origin: str = "origin") -> list[Problem]
     problems = []
     for k, group in enumerate(counts.index[counts > 1]):
         if k >= SHOWN_PROBLEMS:  # only the shown ones need their lines looked up
-            problems.append(Problem(f"group {group!r}", "is in both train and test"))
+            problems.append(Problem(f"group {group!r}", "is in more than one split"))
             continue
         rows = df.loc[df["group_id"] == group]
-        train = rows.loc[rows["split"] == "train", origin].iloc[0]
-        test = rows.loc[rows["split"] == "test", origin].iloc[0]
-        problems.append(Problem(test, f"group {group!r} is in test here and in train at {train}: "
+        first, second = [s for s in SPLITS if (rows["split"] == s).any()][:2]  # e.g. train, then test
+        here = rows.loc[rows["split"] == second, origin].iloc[0]
+        there = rows.loc[rows["split"] == first, origin].iloc[0]
+        problems.append(Problem(here, f"group {group!r} is in {second} here and in {first} at {there}: "
                                       "a photo or scene must sit in one split; fix the split of these pairs"))
     return problems
 

@@ -25,7 +25,7 @@ STYLE_NAMES = (
     "cloudy_sunrise_sunset", "cloudy_noon", "cloudy_other", "night",
 )
 DOMAINS = ("rendered", "real")
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test")  # val: rows `rdh train` validates on (optional)
 
 FIELDS = [
     pa.field("pair_id", pa.string(), nullable=False),
@@ -150,10 +150,12 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         _check_labels(df, col, name)
     if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
         raise RdhError(f"{name}: column novel must be boolean (true when the category is a novel one)")
-    straddling = df.groupby("group_id")["split"].nunique()
-    straddling = straddling[straddling > 1]
+    splits = df.groupby("group_id")["split"].unique()
+    straddling = splits[splits.map(len) > 1]
     if len(straddling):
-        raise RdhError(f"{name}: group {straddling.index[0]!r} appears in both train and test: split by group")
+        found = [s for s in SPLITS if s in set(straddling.iloc[0])]
+        where = f"both {found[0]} and {found[1]}" if len(found) == 2 else f"{', '.join(found[:-1])} and {found[-1]}"
+        raise RdhError(f"{name}: group {straddling.index[0]!r} appears in {where}: split by group")
 
 
 def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:

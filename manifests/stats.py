@@ -10,16 +10,22 @@ FG_BINS = ((0.0, 0.05, "0-5%"), (0.05, 0.15, "5-15%"), (0.15, 1.0, "15-100%"))
 COUNT_COLUMNS = ("domain", "source", "category", "split", "novel")
 
 
+def shown_splits(df: pd.DataFrame) -> list[str]:
+    """The split columns of the tables: train and test always, val only when some row has it."""
+    return [s for s in SPLITS if s != "val" or (df["split"] == "val").any()]
+
+
 def count_table(df: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
-    """{value: {"total", "train", "test"}} for one column, values sorted by count (descending)."""
+    """{value: {"total", "train", ("val",) "test"}} for one column, values sorted by count (descending)."""
+    splits = shown_splits(df)
     values = df[column].astype(str).str.lower() if column == "novel" else df[column].astype(str)
     table = pd.crosstab(values, df["split"].astype(str))
-    for split in SPLITS:
+    for split in splits:
         if split not in table.columns:
             table[split] = 0
-    table["total"] = table[list(SPLITS)].sum(axis=1)
+    table["total"] = table[splits].sum(axis=1)
     table = table.sort_values(["total"], ascending=False, kind="stable")
-    return {str(v): {"total": int(r["total"]), **{s: int(r[s]) for s in SPLITS}} for v, r in table.iterrows()}
+    return {str(v): {"total": int(r["total"]), **{s: int(r[s]) for s in splits}} for v, r in table.iterrows()}
 
 
 def fg_ratio_bins(ratios: pd.Series) -> list[dict]:
@@ -48,6 +54,7 @@ def manifest_stats(df: pd.DataFrame) -> dict:
     ratios = pd.to_numeric(df["fg_ratio"])
     return {
         "pairs": int(len(df)),
+        "splits": shown_splits(df),
         "counts": {c: count_table(df, c) for c in COUNT_COLUMNS if c in df.columns},
         "fg_ratio": {
             "bins": fg_ratio_bins(ratios),

@@ -104,6 +104,12 @@ def test_filter_split_and_limit(dataset, tmp_path):
     assert set(cow.per_image["category"]) == {"cow"}
     assert evaluate(EvalConfig(manifest=dataset, predictions=preds, limit=2)).overall["count"] == 2
     assert set(evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category!=cow")).per_image["category"]) == {"human"}
+    # ';' ORs groups, as in `rdh train`: the cow pairs plus one human scene's pairs.
+    human = evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="category!=cow")).per_image
+    scene = sorted(set(human["pair_id"].str.partition("_")[0]))[0]
+    either = evaluate(EvalConfig(manifest=dataset, predictions=preds, filter=f"category=cow;category=human,group_id={scene}"))
+    assert set(either.per_image["category"]) == {"cow", "human"}
+    assert len(either.per_image) == len(cow.per_image) + int((human["pair_id"].str.partition("_")[0] == scene).sum())
     with pytest.raises(RdhError, match="no column .weather."):
         evaluate(EvalConfig(manifest=dataset, predictions=preds, filter="weather=clear"))
     with pytest.raises(RdhError, match="no rows"):

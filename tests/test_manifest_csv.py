@@ -63,7 +63,7 @@ def test_csv_errors_name_file_and_line(tmp_path, table):
     lines = csv.read_text().splitlines()
     lines[2] = lines[2].replace(",,,,,,", ",,,photo,,,")            # line 3: bad domain
     lines[4] = lines[4].replace("rendered,4,9", "rendered,,9")       # line 5: rendered without fg style
-    lines.append("imgs/p1_comp.jpg,imgs/p1.jpg,masks/p1.png,,val,,,,")  # line 7: bad split
+    lines.append("imgs/p1_comp.jpg,imgs/p1.jpg,masks/p1.png,,dev,,,,")  # line 7: bad split
     csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(RdhError) as err:
         build_manifest(BuildConfig(out=tmp_path / "m.parquet", csv=[csv]))
@@ -71,10 +71,22 @@ def test_csv_errors_name_file_and_line(tmp_path, table):
     assert "3 problem(s)" in msg
     assert "pairs.csv:3: domain 'photo'" in msg
     assert "pairs.csv:5: rendered pair needs composite_label, or fg_style and bg_style" in msg
-    assert "pairs.csv:7: split 'val'" in msg
+    assert "pairs.csv:7: split 'dev'" in msg
     csv.write_text("image,target,mask\na,b,c\n")
     with pytest.raises(RdhError, match="header has no 'composite' column"):
         build_manifest(BuildConfig(out=tmp_path / "m.parquet", csv=[csv]))
+
+
+def test_a_val_split_from_the_csv_is_kept_and_inspected(tmp_path, table, rdh):
+    data, csv = table
+    csv.write_text(csv.read_text().replace("masks/p1.png,,,,,,", "masks/p1.png,,val,,,,"))
+    out = tmp_path / "m.parquet"
+    build_manifest(BuildConfig(out=out, csv=[csv]))
+    assert read_manifest(out)["split"].tolist() == ["test", "val", "train", "train"]
+    code, text, _ = rdh("inspect", out)
+    assert code == 0
+    header = next(line for line in text.splitlines() if "domain" in line and "total" in line)
+    assert [c.strip() for c in header.split("┃") if c.strip()] == ["domain", "total", "train", "val", "test"]
 
 
 def test_undecodable_mask(tmp_path, table):

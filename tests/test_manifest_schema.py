@@ -63,8 +63,10 @@ def test_other_or_unknown_version_is_refused(tmp_path, version):
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.drop(columns=["mask_path"]), "missing column"),
     (lambda d: d.assign(pair_id=["a", "a", "b", "c", "d", "e"]), "pair_id 'a' appears more than once"),
-    (lambda d: d.assign(split=["train", "val", "train", "train", "train", "test"]), "split 'val'"),
+    (lambda d: d.assign(split=["train", "dev", "train", "train", "train", "test"]), "split 'dev' in pair 'p1': use one of train, val, test"),
     (lambda d: d.assign(group_id=["g"] * 6), "group 'g' appears in both train and test"),
+    (lambda d: d.assign(group_id=["g"] * 5 + ["h"], split=["train", "val", "train", "test", "train", "test"]),
+     "group 'g' appears in train, val and test"),
     (lambda d: d.assign(composite_label=[np.ones(9, np.float32) / 9, *d["composite_label"][1:]]), "has length 9, expected 10"),
     (lambda d: d.assign(composite_label=[np.full(10, 0.2, np.float32), *d["composite_label"][1:]]), "sums to 2.000000"),
     (lambda d: d.assign(target_label=[None, *d["target_label"][1:]]), "rendered pair 'p0' has no target_label"),
@@ -105,3 +107,16 @@ def test_inspect_stats_counts_and_bins():
     assert by_style[1] == (1, 0) and by_style[4] == (0, 1) and by_style[6] == (0, 1)
     assert sum(fg for fg, _ in by_style.values()) == stats["styles"]["rendered_pairs"] == 3
     json.dumps(stats)  # plain JSON values only
+
+
+def test_val_split_is_kept_and_counted(tmp_path):
+    df = frame(6).assign(split=["train", "val", "train", "train", "val", "test"])
+    back = read_manifest(write_manifest(df, tmp_path / "m.parquet"))
+    assert back["split"].tolist() == df["split"].tolist()
+    stats = manifest_stats(back)
+    assert stats["splits"] == ["train", "val", "test"]
+    assert stats["counts"]["domain"] == {"rendered": {"total": 3, "train": 2, "val": 1, "test": 0},
+                                         "real": {"total": 3, "train": 1, "val": 1, "test": 1}}
+    assert stats["counts"]["split"]["val"]["total"] == 2
+    # Without val rows the tables keep their train / test columns only.
+    assert manifest_stats(frame(6))["splits"] == ["train", "test"]

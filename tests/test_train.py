@@ -21,11 +21,12 @@ TINY = dict(image_size=64, depth=5, width=8, unshared=3, batch_size=2, workers=0
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    """6 rendered + 4 real train pairs, 6 rendered + 2 real test pairs, 64x64."""
+    """6 rendered + 4 real train pairs, 2 real val pairs, 6 rendered test pairs, 64x64."""
     root = tmp_path_factory.mktemp("pairs")
     rd = make_rendered(root, n_scenes=2, styles=(2, 5, 10), test_fraction=0.5)
     rl = make_real(root, n_photos=6, test_fraction=0.34)
-    return merged_manifest(root / "all.parquet", rd, rl)
+    real_test = lambda df: (df["domain"] == "real") & (df["split"] == "test")
+    return merged_manifest(root / "all.parquet", rd, rl, extra={"split": lambda df: df["split"].mask(real_test(df), "val")})
 
 
 def records(log, kind):
@@ -40,7 +41,7 @@ def fmse(a, b, mask):
 def test_idih_overfits_four_pairs(tmp_path):
     m = make_real(tmp_path / "data", n_photos=4)
     res = train(TrainConfig(model="idih", manifest=m, out=tmp_path / "run", max_steps=150, lr=2e-3,
-                            val_every=150, log_every=25, **{**TINY, "width": 16}))
+                            val_every=150, log_every=25, val_fraction=0.0, **{**TINY, "width": 16}))
     h = load_harmonizer(res.best_path)
     ds = PairDataset(load_rows(m), 64)
     got, before = [], []
@@ -54,7 +55,7 @@ def test_idih_overfits_four_pairs(tmp_path):
     assert np.mean(got) < 0.25 * np.mean(before), (got, before)
     rec = [r["rec"] for r in records(res.log_path, "train")]
     assert len(rec) == 6 and rec[-1] < rec[0] / 3
-    # No test rows: best.pt is the final weights; the sample grid shows training images.
+    # No validation rows: best.pt is the final weights; the sample grid shows training images.
     assert res.best.get("step") == 150
     grid = res.samples[-1]
     import cv2

@@ -87,6 +87,21 @@ def test_filter_chooses_rows(tmp_path):
         apply_filter(load_rows(m), "domain")
 
 
+def test_filter_groups_are_or_ed(tmp_path):
+    m = write_pairs(tmp_path)  # p0 rendered, p1 real, p2 rendered, p3 real and novel
+    # The dataset-fusion set: every rendered row, plus the real rows that are not novel.
+    assert list(load_rows(m, "domain=rendered;domain=real,novel=false")["pair_id"]) == ["p0", "p1", "p2"]
+    assert list(load_rows(m, "category=cow ; pair_id=p0")["pair_id"]) == ["p0", "p2", "p3"]
+    assert list(load_rows(m, "pair_id=p1;pair_id=p1|p2,domain!=rendered")["pair_id"]) == ["p1"]
+    rows = load_rows(m)
+    for expr, message in (("domain=real;", "group 2 .*is empty"), (";", "group 1 .*is empty"),
+                          ("domain=real;novel", "term 'novel'"), ("domain=real|", "term 'domain=real|'"),
+                          ("domain=real;colour=red", "no column 'colour'")):
+        with pytest.raises(RdhError, match=message) as err:
+            apply_filter(rows, expr)
+        assert "\n" not in str(err.value)
+
+
 def test_missing_or_corrupt_image_names_the_file(tmp_path):
     rows = load_rows(write_pairs(tmp_path))
     (tmp_path / "c2.png").write_bytes(b"broken")

@@ -147,7 +147,7 @@ def _print_stats(stats: dict) -> None:
     out.print(f"[bold]{stats['manifest']}[/bold]: {stats['pairs']} pairs")
     for column, counts in stats["counts"].items():
         table = Table(title=f"by {column}")
-        names = (column, "total") if column == "split" else (column, "total", "train", "test")
+        names = (column, "total") if column == "split" else (column, "total", *stats["splits"])
         for name in names:
             table.add_column(name, justify="left" if name == column else "right")
         for value, row in counts.items():

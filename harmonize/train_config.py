@@ -1,0 +1,162 @@
+"""The settings of `rdh train`: TrainConfig, their checks, the learning-rate schedule, and how a
+resumed run takes its settings from the checkpoint it continues."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from harmonize import losses
+from harmonize.blocks import NORMS, UNetSpec
+from harmonize.models import MODEL_NAMES
+from manifests.errors import RdhError
+
+BEST_METRICS = ("fmse", "mse", "psnr")
+SCHEDULES = ("constant", "cosine")
+BLEND_INITS = ("official", "identity")
+
+
+@dataclass
+class TrainConfig:
+    model: str                          # "idih" | "charmnet"
+    manifest: Path
+    out: Path                           # the RUN folder: last.pt, best.pt, log.jsonl, curves.png, samples/
+    epochs: int | None = None
+    max_steps: int | None = None
+    batch_size: int = 8                 # per domain for CharmNet, per process under torchrun
+    lr: float = 1e-4
+    image_size: int = 256
+    device: str = "auto"
+    amp: bool = False                   # bf16 autocast on CUDA
+    workers: int = 2
+    seed: int = 0
+    resume: bool = False
+    init_from: Path | None = None
+    filter: str | None = None           # e.g. "domain=real,novel=false" or "domain=rendered;domain=real,novel=false"
+    val_every: int = 500
+    val_max: int = 200
+    val_fraction: float = 0.05          # without split=val rows: this fraction of the train groups validates
+    # model
+    depth: int = 7
+    width: int = 64
+    unshared: int = 4                   # CharmNet: domain-specific encoder levels (and decoder blocks)
+    norm: str = "batch"
+    # losses (eq. 6)
+    recon: str = "fmse"                 # "fmse" (official code) | "l1" (paper)
+    min_area: float = 100.0
+    lambda_rec: float | None = None     # None: 10 for fmse (official code), 1 for l1 (paper)
+    lambda_adv: float = 1.0
+    lambda_sty_rd: float = 1.0
+    lambda_sty_rl: float = 0.5
+    margin: float = 1.0
+    sa_fixed_input: bool = True         # P_in is a fixed (detached) reference in eq. 4-5
+    beta1: float = 0.9
+    beta2: float = 0.999
+    schedule: str = "constant"          # "constant" (the papers) | "cosine": linear warm-up, then cosine decay to 0
+    warmup_steps: int = 0               # cosine: steps of linear warm-up from 0 to --lr
+    blend_init: str = "official"        # "official" (random) | "identity": the blending head starts at a = keep_init
+    augment: bool = True                # random resized crop (scale 0.5-1) + horizontal flip
+    # run
+    log_every: int = 10
+    sample_every: int | None = None     # None: val_every
+    checkpoint_every: int | None = None  # None: val_every
+    val_batch_size: int | None = None   # None: batch_size
+    best_metric: str = "fmse"
+    channels_last: bool = False
+    compile: bool = False
+
+
+# Settings a resumed run takes from the command; every other setting comes from the saved run.
+COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
+                    "device", "amp", "compile", "channels_last", "log_every", "sample_every",
+                    "checkpoint_every", "val_batch_size"}
+# Settings that runs saved before they existed, at the value that reproduces those runs.
+LEGACY_SETTINGS = {"val_fraction": 0.0}  # older runs trained on every split=train row
+
+
+def lr_factor(cfg: TrainConfig, step: int, total: int) -> float:
+    """The multiplier of --lr at optimizer step `step` (1-based) of `total`: a pure function of the
+    step, so a resumed run needs no scheduler state."""
+    if cfg.schedule == "constant":
+        return 1.0
+    if step <= cfg.warmup_steps:
+        return step / max(cfg.warmup_steps, 1)
+    span = max(total - cfg.warmup_steps, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - cfg.warmup_steps, span) / span))
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """RdhError for a setting that cannot work, naming the option."""
+    if cfg.model not in MODEL_NAMES:
+        raise RdhError(f"--model {cfg.model!r}: use idih or charmnet")
+    if cfg.epochs is None and cfg.max_steps is None:
+        raise RdhError("say how long to train: --epochs N or --max-steps N")
+    for name in ("epochs", "max_steps"):
+        v = getattr(cfg, name)
+        if v is not None and v < 1:
+            raise RdhError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("batch_size", "val_every", "val_max", "log_every"):
+        if getattr(cfg, name) < 1:
+            raise RdhError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.workers < 0:
+        raise RdhError("--workers must be 0 or more")
+    if not cfg.lr > 0:
+        raise RdhError("--lr must be positive")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise RdhError(f"--val-fraction {cfg.val_fraction}: use a fraction in [0, 1), e.g. 0.05 (0: no validation "
+                       "rows carved from the train rows)")
+    if cfg.norm not in NORMS:
+        raise RdhError(f"--norm {cfg.norm!r}: use one of {', '.join(NORMS)}")
+    if cfg.recon not in losses.RECON_KINDS:
+        raise RdhError(f"--recon {cfg.recon!r}: use fmse (official code) or l1 (paper)")
+    if cfg.schedule not in SCHEDULES:
+        raise RdhError(f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}")
+    if cfg.warmup_steps < 0:
+        raise RdhError("--warmup-steps must be 0 or more")
+    if cfg.warmup_steps and cfg.schedule != "cosine":
+        raise RdhError(f"--warmup-steps {cfg.warmup_steps} needs --schedule cosine (the constant schedule has no warm-up)")
+    if cfg.blend_init not in BLEND_INITS:
+        raise RdhError(f"--blend-init {cfg.blend_init!r}: use one of {', '.join(BLEND_INITS)}")
+    if cfg.best_metric not in BEST_METRICS:
+        raise RdhError(f"--best-metric {cfg.best_metric!r}: use one of {', '.join(BEST_METRICS)}")
+    if cfg.depth < 2 or cfg.width < 4:
+        raise RdhError("--depth must be at least 2 and --width at least 4")
+    if cfg.model == "charmnet" and not 1 <= cfg.unshared < cfg.depth:
+        raise RdhError(f"--unshared {cfg.unshared}: use 1 .. depth-1 ({cfg.depth - 1})")
+    reason = spec_of(cfg).check_image_size(cfg.image_size)
+    if reason:
+        raise RdhError(f"--image-size: {reason}")
+
+
+def spec_of(cfg: TrainConfig) -> UNetSpec:
+    return UNetSpec(depth=cfg.depth, width=cfg.width, norm=cfg.norm)
+
+
+def weights_of(cfg: TrainConfig) -> losses.LossWeights:
+    rec = cfg.lambda_rec if cfg.lambda_rec is not None else (10.0 if cfg.recon == "fmse" else 1.0)
+    return losses.LossWeights(rec=rec, adv=cfg.lambda_adv, sty_rd=cfg.lambda_sty_rd, sty_rl=cfg.lambda_sty_rl,
+                              margin=cfg.margin)
+
+
+def config_to_dict(cfg: TrainConfig) -> dict:
+    out = {}
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = str(v) if isinstance(v, Path) else v
+    return out
+
+
+def config_from_saved(cfg: TrainConfig, saved: dict) -> tuple[TrainConfig, list[str]]:
+    """cfg with the run's saved settings (all but COMMAND_SETTINGS); returns the names that changed."""
+    saved = {**LEGACY_SETTINGS, **saved}
+    changes, changed = {}, []
+    for f in fields(cfg):
+        if f.name in COMMAND_SETTINGS or f.name not in saved:
+            continue
+        v = saved[f.name]
+        if f.name in ("manifest",) and v is not None:
+            v = Path(v)
+        if v != getattr(cfg, f.name):
+            changed.append(f.name)
+        changes[f.name] = v
+    return replace(cfg, **changes), changed
