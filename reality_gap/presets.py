@@ -22,6 +22,7 @@ class DemoSize:
     steps: int                  # training steps, the same for every model (two-stage: split between its stages)
     depth: int
     width: int
+    unshared: int               # CharmNet's domain-specific levels: f_in at 16x16 and 3 shared levels, as the paper's 7/4 at 256
     batch_size: int             # per domain for CharmNet
     lr: float                   # peak learning rate of the demo's schedule (linear warm-up, cosine decay)
     warmup_steps: int
@@ -36,9 +37,9 @@ class DemoSize:
 # a higher peak rate and a blending head that starts at the identity (docs/training.md).
 FULL = DemoSize(resolution=64, spp=8, styles=(1, 2, 6, 8, 10), novel_train_scenes=40, novel_test_scenes=16,
                 base_scenes=80, base_test_fraction=0.25, base_val_fraction=0.1, steps=1000, depth=5, width=32,
-                batch_size=8, lr=5e-4, warmup_steps=50)
+                unshared=2, batch_size=8, lr=5e-4, warmup_steps=50)
 QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), novel_train_scenes=4, novel_test_scenes=3, base_scenes=10,
-                 base_test_fraction=0.3, base_val_fraction=0.2, steps=60, depth=5, width=16, batch_size=4, lr=5e-4,
+                 base_test_fraction=0.3, base_val_fraction=0.2, steps=60, depth=5, width=16, unshared=2, batch_size=4, lr=5e-4,
                  warmup_steps=10, quick=True)
 
 

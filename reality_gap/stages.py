@@ -172,7 +172,7 @@ def train_config(cfg: DemoConfig, paths: Layout, method: Method, index: int):
     steps = stage_steps(method, s.steps)[index]
     return TrainConfig(model=method.model, manifest=paths.manifest, out=paths.runs / runs[index], max_steps=steps,
                        batch_size=s.batch_size, image_size=s.image_size, depth=s.depth, width=s.width,
-                       unshared=min(4, s.depth - 1), device=cfg.device, workers=0, seed=cfg.seed,
+                       unshared=s.unshared, device=cfg.device, workers=0, seed=cfg.seed,
                        filter=method.stages[index].filter, lr=s.lr, schedule="cosine",
                        warmup_steps=min(s.warmup_steps, steps // 4), blend_init="identity",
                        init_from=paths.runs / runs[index - 1] / "last.pt" if index else None,
