@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -58,7 +59,6 @@ def test_idih_overfits_four_pairs(tmp_path):
     # No validation rows: best.pt is the final weights; the sample grid shows training images.
     assert res.best.get("step") == 150
     grid = res.samples[-1]
-    import cv2
     assert cv2.imread(str(grid)).shape == (2 * 64, 3 * 64, 3)
 
 
@@ -88,6 +88,13 @@ def test_ten_steps_equal_five_plus_resume_plus_five(manifest, tmp_path):
     assert events == ["start", "end", "resume", "end"]
     # Every loss term is logged; validations at 4, 8 and the end.
     assert {"rec_rd", "rec_rl", "adv", "sty_in_rd", "sty_out_rd", "w_rl", "er_rl", "loss_D", "loss_G"} <= set(records(b.log_path, "train")[0])
+    # ... with the batches' fMSE (0-255) of the outputs and of the composites, per domain.
+    first = records(b.log_path, "train")[0]
+    assert {"fmse_rd", "fmse_rl", "composite_fmse_rd", "composite_fmse_rl"} <= set(first)
+    assert 0 < first["fmse_rl"] < 255 ** 2 and 0 < first["composite_fmse_rl"] < 255 ** 2
+    # Validation reads the split=val rows; the split=test rows are never read.
+    assert all(e["val_source"] == "split=val" for e in records(b.log_path, "event") if e["event"] in ("start", "resume"))
+    assert cv2.imread(str(b.log_path.parent / "curves.png")) is not None
     assert [r["step"] for r in records(b.log_path, "val")] == [4, 5, 8, 10]
     assert all(r["domain"] == "real" and r["images"] == 2 for r in records(b.log_path, "val"))
     # The checkpoint holds everything a resume needs, loadable with weights_only.

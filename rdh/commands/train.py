@@ -10,12 +10,21 @@ from rdh.commands.console import console, out
 
 HELP = """Train the iDIH baseline or CharmNet on the pairs of a manifest.
 
-Trains on split=train rows, validates on split=test rows (at most --val-max)
-every --val-every steps. CharmNet draws one rendered and one real batch per
-step (--batch-size each). Writes RUN/last.pt and RUN/best.pt (atomic; they
-load with weights_only=True), RUN/log.jsonl (every loss term) and
-RUN/samples/*.png (composite | output | target). --resume continues RUN with
-its saved settings. Under torchrun each process trains on its share (DDP).
+Trains on split=train rows and validates every --val-every steps (at most
+--val-max images) on split=val rows, or, when the manifest has none, on a
+--val-fraction of the train scenes/photos set aside from training. split=test
+rows are never read: they are for rdh evaluate. CharmNet draws one rendered
+and one real batch per step (--batch-size each) and validates on real rows.
+Writes RUN/last.pt and RUN/best.pt (atomic; they load with
+weights_only=True), RUN/log.jsonl (every loss term, train and validation
+fMSE), RUN/curves.png and RUN/samples/*.png (composite | output | target).
+--resume continues RUN with its saved settings. Under torchrun each process
+trains on its share (DDP).
+
+--filter keeps rows matching COLUMN=VALUE or COLUMN!=VALUE terms on any
+column (VALUE may be A|B); ',' ANDs terms and ';' ORs groups of them, e.g.
+"domain=rendered;domain=real,novel=false": every rendered row, plus the real
+rows that are not novel.
 
 [bold]Examples[/bold]
 
@@ -28,6 +37,15 @@ its saved settings. Under torchrun each process trains on its share (DDP).
       --filter domain=rendered --epochs 30
   rdh train --model idih --manifest all.parquet --out runs/two-stage \\
       --filter domain=real --init-from runs/rd/last.pt --epochs 30
+
+  [dim]# dataset fusion without the novel real category[/dim]
+  rdh train --model idih --manifest all.parquet --out runs/fusion-base \\
+      --filter "domain=rendered;domain=real,novel=false" --epochs 60
+
+  [dim]# a short run: identity blending start, 500 steps of warm-up, cosine decay[/dim]
+  rdh train --model idih --manifest all.parquet --out runs/short \\
+      --max-steps 5000 --lr 1e-3 --blend-init identity \\
+      --schedule cosine --warmup-steps 500 --val-fraction 0.1
 
   rdh train --model charmnet --manifest all.parquet --out runs/charm \\
       --max-steps 400000 --resume
@@ -56,9 +74,10 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for weights, sampling and augmentation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from last.pt."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from this checkpoint's weights (same model), e.g. two-stage training."),
-    filter: Optional[str] = typer.Option(None, "--filter", help="Use only matching rows, e.g. domain=real,novel=false or category!=human."),
-    val_every: int = typer.Option(500, "--val-every", help="Validate, save last.pt and a sample grid every N steps."),
-    val_max: int = typer.Option(200, "--val-max", help="At most this many split=test images per validation."),
+    filter: Optional[str] = typer.Option(None, "--filter", help="Use only matching rows: ',' ANDs terms, ';' ORs groups, e.g. domain=real,novel=false or \"domain=rendered;domain=real,novel=false\" or category!=human|cow."),
+    val_every: int = typer.Option(500, "--val-every", help="Validate, save last.pt, curves.png and a sample grid every N steps."),
+    val_max: int = typer.Option(200, "--val-max", help="At most this many validation images per validation (a fixed subset drawn with --seed)."),
+    val_fraction: float = typer.Option(0.05, "--val-fraction", help="Without split=val rows: validate on this fraction of the train scenes/photos (CharmNet: real ones), not trained on; 0: no validation, best.pt = final weights."),
     depth: int = typer.Option(7, "--depth", help="U-Net depth (paper: 7)."),
     width: int = typer.Option(64, "--width", help="Channels of the first encoder level (paper: 64)."),
     unshared: int = typer.Option(4, "--unshared", help="CharmNet: domain-specific encoder levels / decoder blocks (paper: 4)."),
@@ -70,6 +89,9 @@ def train_cmd(
     lambda_sty_rl: float = typer.Option(0.5, "--lambda-sty-rl", help="lambda_sty^rl of eq. 6."),
     margin: float = typer.Option(1.0, "--margin", help="m of eq. 5."),
     sa_input_grad: bool = typer.Option(False, "--sa-input-grad", help="Let eq. 4-5 train P_in too (official code); default: P_in is a fixed reference."),
+    schedule: str = typer.Option("constant", "--schedule", help="Learning rate: constant (the papers) or cosine (linear warm-up, then cosine decay to 0 at the last step)."),
+    warmup_steps: int = typer.Option(0, "--warmup-steps", help="With --schedule cosine: steps of linear warm-up from 0 to --lr."),
+    blend_init: str = typer.Option("official", "--blend-init", help="Blending head start: official (random) or identity (output = 0.95 input + 0.05 to_rgb: starts at the composite)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No random crop or flip (resize only)."),
     log_every: int = typer.Option(10, "--log-every", help="Log the mean of every loss term every N steps."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Save last.pt every N steps (default: --val-every)."),
@@ -86,10 +108,11 @@ def train_cmd(
     cfg = TrainConfig(model=model, manifest=manifest, out=run, epochs=epochs, max_steps=max_steps,
                       batch_size=batch_size, lr=lr, image_size=image_size, device=device, amp=amp,
                       workers=workers, seed=seed, resume=resume, init_from=init_from, filter=filter,
-                      val_every=val_every, val_max=val_max, depth=depth, width=width, unshared=unshared,
+                      val_every=val_every, val_max=val_max, val_fraction=val_fraction, depth=depth, width=width, unshared=unshared,
                       norm=norm, recon=recon, lambda_rec=lambda_rec, lambda_adv=lambda_adv,
                       lambda_sty_rd=lambda_sty_rd, lambda_sty_rl=lambda_sty_rl, margin=margin,
-                      sa_fixed_input=not sa_input_grad, augment=not no_augment, log_every=log_every,
+                      sa_fixed_input=not sa_input_grad, schedule=schedule, warmup_steps=warmup_steps,
+                      blend_init=blend_init, augment=not no_augment, log_every=log_every,
                       checkpoint_every=checkpoint_every, best_metric=best_metric,
                       channels_last=channels_last, compile=compile)
     bar = Progress(TextColumn("[bold]train {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
@@ -118,3 +141,5 @@ def train_cmd(
                  if best.get("value") is not None else "final weights (no validation rows)")
     out.print(f"trained {model}: {result.steps} steps in {time.perf_counter() - start:.1f} s")
     out.print(f"  last: {result.last_path}\n  best: {result.best_path} ({best_text})\n  log:  {result.log_path}")
+    if result.curves_path is not None:
+        out.print(f"  curves: {result.curves_path}")
