@@ -134,3 +134,37 @@ def test_single_scene_categories_are_split_as_one_pool():
     df = pd.DataFrame({"group_id": ["a", "b", "c", "d"], "category": ["cow", "couch", "cake", "bottle"]})
     split = split_by_category(df, 0.3, seed=0)
     assert (split == "test").sum() == 1 and (split == "train").sum() == 3
+
+
+def test_relight_pairs_paste_one_style_photo_onto_another_of_the_same_scene(captures, tmp_path):
+    from datagen.photo_look import RELIGHT_SOURCE
+
+    out = tmp_path / "relit"
+    summary = make_photo_look_pairs(PhotoLookConfig(captures=captures, out=out, composites="relight",
+                                                    photos_per_scene=None, test_fraction=0.2, val_fraction=0.2,
+                                                    seed=3, min_fg_change=0.0))
+    df = resolve_paths(read_manifest(out / "pairs.parquet"), out / "pairs.parquet")
+    validate_manifest(df, "relit")
+    assert summary.pairs == len(df) == 5 * 4 * 3                       # every ordered pair of 4 styles, 5 scenes
+    assert (df["source"] == RELIGHT_SOURCE).all() and (df["domain"] == "real").all() and df["stand_in"].all()
+    assert df["composite_label"].isna().all()                         # real pairs carry no style labels
+    assert set(df["split"]) == {"train", "val", "test"}
+    assert df.groupby("group_id")["split"].nunique().max() == 1       # a scene sits in one split
+    for _, row in df.sample(6, random_state=0).iterrows():
+        comp, target, mask = read_rgb(row["composite_path"]), read_rgb(row["target_path"]), read_mask(row["mask_path"])
+        source = read_rgb(out / "real_images" / f"{row['group_id']}_{row['render_fg_style']}.jpg")
+        assert (comp[~mask] == target[~mask]).all()                   # background: the target photo, bit-exact
+        assert (comp[mask] == source[mask]).all()                     # foreground: the other style's photo
+        assert row["render_fg_style"] != row["render_style"]
+    # one camera look per scene: every photo of a scene was made with the same look
+    looks = df.groupby("group_id")[["look_exposure_stops", "look_gain_r", "look_jpeg_quality"]].nunique()
+    assert (looks == 1).all().all()
+    assert df.groupby("group_id")["look_gain_r"].first().nunique() == 5
+
+
+def test_stand_in_refuses_an_unknown_composite_kind(captures, tmp_path):
+    from manifests.errors import RdhError
+
+    with pytest.raises(RdhError, match="relight or transfer"):
+        make_photo_look_pairs(PhotoLookConfig(captures=captures, out=tmp_path / "x", composites="poisson"))
+    assert not (tmp_path / "x").exists()
