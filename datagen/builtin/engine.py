@@ -61,12 +61,16 @@ def plan_options(cfg: RenderConfig) -> PlanOptions:
                        user_meshes=users)
 
 
+_NOTES_SHOWN: set[str] = set()
+
+
 def render_scenes(cfg: RenderConfig, progress: Progress) -> RenderSummary:
     """Render the scenes of this shard that are not finished yet; rebuild the store's index."""
     start = time.perf_counter()
     opts = plan_options(cfg)
     choice = choose_variant(cfg.variant)
-    if choice.note:
+    if choice.note and choice.note not in _NOTES_SHOWN:  # once a process: the demo renders three stores
+        _NOTES_SHOWN.add(choice.note)
         print(f"rdh: {choice.note}", file=sys.stderr)
     indices = shard_indices(cfg)
     todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]
