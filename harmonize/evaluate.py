@@ -21,7 +21,7 @@ import pandas as pd
 
 from datagen.imageio import encode, read_gray, read_rgb
 from harmonize.data import apply_filter
-from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, score_prepared
+from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
 from manifests.atomic import write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
 from manifests.schema import SPLITS, read_manifest, resolve_paths
@@ -202,7 +202,8 @@ def score_row(pred, composite, target, mask, protocol: Protocol, name: str = "pr
     """Scores of the prediction and of the composite, both against the target, one protocol."""
     ours_pred, t, m = prepare(pred, target, mask, protocol, name)
     ours = score_prepared(ours_pred, t, m, protocol)
-    comp = score_prepared(resize_image(composite, protocol.size, protocol.resize_filter, protocol.resize_8bit), t, m, protocol)
+    small = resize_image(composite, protocol.size, protocol.resize_filter, protocol.resize_8bit)
+    comp = score_prepared(roundtrip(small, protocol.roundtrip), t, m, protocol)
     scores = {"mse": ours.mse, "fmse": ours.fmse, "psnr": ours.psnr,
               "composite_mse": comp.mse, "composite_fmse": comp.fmse, "composite_psnr": comp.psnr}
     if protocol.ssim:

@@ -35,6 +35,8 @@ RESIZE_FILTERS = {
 }
 MASKS = ("binary", "soft", "pil-1bit")
 QUANTIZE = ("none", "round", "truncate")
+# The normalization a script's loader applies before its tensor2im turns images back into 8 bits.
+ROUNDTRIPS = {"none": None, "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)), "half": ((0.5,) * 3, (0.5,) * 3)}
 # Added to the MSE inside PSNR, as iDIH does, so that an exact prediction scores a finite
 # ~108 dB instead of infinity; at an MSE of 1 it changes PSNR by 4e-6 dB.
 PSNR_EPS = 1e-6
@@ -53,6 +55,7 @@ class Protocol:
     resize_8bit: bool = False        # resize 8-bit images as 8-bit arrays (rounded), as the published scripts do
     mask: str = "binary"             # binary: >= 0.5, nearest | soft: /255, image filter | pil-1bit: PIL convert("1"), nearest
     quantize: str = "none"           # the raw output to 8 bits before scoring: none | round | truncate
+    roundtrip: str = "none"          # target and composite read back through the loader and tensor2im: none | imagenet | half
     psnr_peak: str = "255"           # 255 | target-max | pred-range
     ssim: bool = False               # also compute SSIM (slower)
 
@@ -65,6 +68,8 @@ class Protocol:
             raise RdhError(f"--mask {self.mask!r}: use one of {', '.join(MASKS)}")
         if self.quantize not in QUANTIZE:
             raise RdhError(f"--quantize {self.quantize!r}: use one of {', '.join(QUANTIZE)}")
+        if self.roundtrip not in ROUNDTRIPS:
+            raise RdhError(f"--roundtrip {self.roundtrip!r}: use one of {', '.join(ROUNDTRIPS)}")
         if self.size is not None and not 8 <= self.size <= 8192:
             raise RdhError(f"--eval-size {self.size}: use 8..8192, or 0 to score at full resolution")
         return self
@@ -77,6 +82,7 @@ class Protocol:
         mask = {"binary": "binary mask (nearest)", "soft": f"soft mask ({self.resize_filter})",
                 "pil-1bit": "PIL 1-bit mask (nearest)"}[self.mask]
         quant = "" if self.quantize == "none" else f", output {'truncated' if self.quantize == 'truncate' else 'rounded'} to 8 bits"
+        quant += "" if self.roundtrip == "none" else f", target read back through {self.roundtrip} normalization"
         name = preset_of(self)
         return (f"{name + ': ' if name else ''}0-255 scale, {size}, {what}, images resized {filt}, {mask}{quant}, "
                 f"PSNR peak {self.psnr_peak}")
@@ -91,13 +97,13 @@ PROTOCOLS = {
     "rdh": Protocol(),
     # CharmNet test.py (bcmi/Rendered-Image-Harmonization-Dataset-RdHarmony, CharmNet/test.py)
     "charmnet": Protocol(raw_output=True, resize_filter="bilinear", resize_8bit=True, mask="pil-1bit",
-                         quantize="truncate", psnr_peak="pred-range"),
+                         quantize="truncate", roundtrip="imagenet", psnr_peak="pred-range"),
     # iDIH scripts/evaluate_model.py + iharm/inference/metrics.py (saic-vul/image_harmonization)
     "iharm": Protocol(raw_output=True, resize_filter="bilinear", resize_8bit=True, mask="soft",
                       quantize="none", psnr_peak="target-max"),
     # DoveNet test.py + data/iharmony4_dataset.py (bcmi/Image-Harmonization-Dataset-iHarmony4, DoveNet/)
     "dovenet": Protocol(raw_output=True, resize_filter="pil-bilinear", resize_8bit=True, mask="pil-1bit",
-                        quantize="truncate", psnr_peak="pred-range"),
+                        quantize="truncate", roundtrip="half", psnr_peak="pred-range"),
 }
 
 
@@ -244,6 +250,21 @@ def quantize(pred: np.ndarray, how: str) -> np.ndarray:
     return np.rint(clipped) if how == "round" else np.floor(clipped)
 
 
+def roundtrip(img: np.ndarray, how: str) -> np.ndarray:
+    """An 8-bit image (0..255) as a script scores it after reading it through its loader: float32
+    x / 255, normalized by (mean, std), then its tensor2im's (x * std + mean) * 255, truncated to
+    uint8. The float32 rounding lowers some levels by one (docs/metrics.md)."""
+    if how == "none":
+        return img
+    mean, std = (np.array(v, np.float32) for v in ROUNDTRIPS[how])
+    x = (np.asarray(img, np.float32) / np.float32(255) - mean) / std
+    if how == "half":   # pix2pix's tensor2im: (x + 1) / 2 * 255, no clip
+        back = (x + np.float32(1)) / np.float32(2) * np.float32(255)
+    else:               # CharmNet's tensor2im: (x * std + mean) * 255, clipped
+        back = np.clip((x * std + mean) * np.float32(255), 0, 255)
+    return np.floor(back).astype(np.float64)
+
+
 @dataclass
 class ImageScores:
     mse: float
@@ -291,7 +312,7 @@ def prepare(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, protocol: Pr
     else:
         check_triple(pred, target, mask, name)
         scored = resize_image(pred, size, filt, eight)
-    return scored, resize_image(target, size, filt, eight), resize_mask(mask, size, protocol)
+    return scored, roundtrip(resize_image(target, size, filt, eight), protocol.roundtrip), resize_mask(mask, size, protocol)
 
 
 def score_image(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, protocol: Protocol = Protocol()) -> ImageScores:

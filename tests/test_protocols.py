@@ -22,7 +22,7 @@ EPS = 1e-6   # PSNR's epsilon on the MSE (iDIH's; rdh uses it under every preset
 
 def case():
     rng = np.random.default_rng(11)
-    target = rng.integers(20, 236, size=(8, 8, 3)).astype(np.uint8)
+    target = rng.integers(5, 236, size=(8, 8, 3)).astype(np.uint8)   # dark levels: the read-back lowers them
     composite = target.copy()
     composite[2:7, 1:6] = np.clip(target[2:7, 1:6].astype(int) + rng.integers(-60, 61, size=(5, 5, 3)), 0, 255)
     deliverable = target.copy()                                   # what `rdh harmonize` writes: full size, 8 bits
@@ -68,6 +68,21 @@ def pil_bilinear_8bit(img):
     return np.clip(round_half_up(np.einsum("oi,iwc->owc", pil_bilinear_matrix(img.shape[0], 4), across)), 0, 255)
 
 
+def read_back(img, mean, std, tensor2im):
+    """What the official loader and tensor2im make of an 8-bit image: torch float32 ToTensor and
+    Normalize, then tensor2im in numpy float32, truncated by astype(uint8)."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(img.astype(np.uint8).transpose(2, 0, 1))).float().div(255)
+    t = t.sub(torch.as_tensor(mean).view(3, 1, 1)).div(torch.as_tensor(std).view(3, 1, 1))
+    return tensor2im(t.numpy().transpose(1, 2, 0)).astype(np.uint8).astype(np.float64)
+
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CHARMNET_TENSOR2IM = lambda x: np.clip((x * np.float32(IMAGENET[1]) + np.float32(IMAGENET[0])) * 255.0, 0, 255)
+PIX2PIX_TENSOR2IM = lambda x: (x + 1) / 2.0 * 255.0
+
+
 def scores(pred, target, mask, peak):
     d2 = (pred - target) ** 2
     mse = d2.mean()
@@ -80,14 +95,16 @@ def by_hand(name):
     if name == "rdh":       # full-resolution result, float bilinear, binary mask via OpenCV nearest, peak 255
         t, c, p, m = block_mean(target), block_mean(composite), block_mean(deliverable), even
         peak = lambda pred: 255.0
-    elif name == "charmnet":  # raw output truncated, 8-bit bilinear, PIL 1-bit mask, peak = output range
-        t, c, p, m = round_half_up(block_mean(target)), round_half_up(block_mean(composite)), np.floor(raw), odd
+    elif name == "charmnet":  # raw output truncated, 8-bit bilinear read back, PIL 1-bit mask, peak = output range
+        t, c = (read_back(round_half_up(block_mean(x)), *IMAGENET, CHARMNET_TENSOR2IM) for x in (target, composite))
+        p, m = np.floor(raw), odd
         peak = lambda pred: pred.max() - pred.min()
     elif name == "iharm":   # raw float output, 8-bit bilinear, soft mask (float bilinear of mask / 255), peak = target max
         t, c, p, m = round_half_up(block_mean(target)), round_half_up(block_mean(composite)), raw, block_mean(mask / 255.0)
         peak = lambda pred: t.max()
-    elif name == "dovenet":  # raw output truncated, PIL bilinear (8-bit), PIL 1-bit mask, peak = output range
-        t, c, p, m = pil_bilinear_8bit(target), pil_bilinear_8bit(composite), np.floor(raw), odd
+    elif name == "dovenet":  # raw output truncated, PIL bilinear (8-bit) read back, PIL 1-bit mask, peak = output range
+        t, c = (read_back(pil_bilinear_8bit(x), (0.5,) * 3, (0.5,) * 3, PIX2PIX_TENSOR2IM) for x in (target, composite))
+        p, m = np.floor(raw), odd
         peak = lambda pred: pred.max() - pred.min()
     ours, comp = scores(p, t, m, peak(p)), scores(c, t, m, peak(c))
     return {**ours, **{f"composite_{k}": v for k, v in comp.items()}}
@@ -98,6 +115,8 @@ def test_the_case_tells_the_choices_apart():
     assert not np.array_equal(even, odd) and not np.isin(block_mean(mask / 255.0), (0.0, 1.0)).all()
     assert not np.array_equal(round_half_up(block_mean(target)), pil_bilinear_8bit(target))
     assert not np.array_equal(np.floor(raw), np.rint(raw))
+    small = round_half_up(block_mean(target))
+    assert not np.array_equal(read_back(small, *IMAGENET, CHARMNET_TENSOR2IM), small), "the read-back must lower some levels"
     fractions = block_mean(target) % 1
     assert ((fractions > 0) & (fractions != 0.5)).any(), "8-bit rounding must change some values"
 
@@ -130,7 +149,8 @@ def test_presets_differ_from_each_other_on_the_case():
 
 def test_options_override_a_preset():
     p = protocol_from("charmnet", {"psnr_peak": "255", "mask": "soft"})
-    assert (p.raw_output, p.quantize, p.resize_8bit, p.psnr_peak, p.mask) == (True, "truncate", True, "255", "soft")
+    assert (p.raw_output, p.quantize, p.roundtrip, p.resize_8bit, p.psnr_peak, p.mask) == \
+        (True, "truncate", "imagenet", True, "255", "soft")
     assert preset_of(p) is None and "PSNR peak 255" in p.describe()
     assert protocol_from("iharm", {"size": None}).size is None
     assert preset_of(protocol_from("dovenet", {"ssim": True})) == "dovenet"   # SSIM is an extra, not a choice
@@ -141,6 +161,8 @@ def test_options_override_a_preset():
         protocol_from("rdh", {"mask": "gray"})
     with pytest.raises(RdhError, match="--quantize 'floor'"):
         protocol_from("rdh", {"quantize": "floor"})
+    with pytest.raises(RdhError, match="--roundtrip 'torch'"):
+        protocol_from("rdh", {"roundtrip": "torch"})
 
 
 def test_evaluate_help_lists_the_presets(rdh):
@@ -149,7 +171,7 @@ def test_evaluate_help_lists_the_presets(rdh):
     assert code == 0 and "--protocol" in text
     for name in PROTOCOLS:
         assert re.search(rf"\b{name}\b ", text), name
-    for option in ("--raw-output", "--resize-filter", "--resize-8bit", "--mask", "--quantize", "--psnr-peak", "--best"):
+    for option in ("--raw-output", "--resize-filter", "--resize-8bit", "--mask", "--quantize", "--roundtrip", "--psnr-peak", "--best"):
         assert option in text, option
 
 

@@ -18,14 +18,16 @@ shows the input composite's own scores (the "Input Composite" row of the paper's
   rdh       the full-resolution result (background kept), 256x256, images resized
             bilinear, binary mask, PSNR peak 255 (DESIGN.md; the default)
   charmnet  CharmNet test.py (Table 2): the network's 256x256 output truncated to
-            8 bits, 8-bit bilinear resize, PIL 1-bit mask, PSNR peak = output max - min
+            8 bits, 8-bit bilinear resize, the ground truth read back through the
+            ImageNet normalization, PIL 1-bit mask, PSNR peak = output max - min
   iharm     iDIH evaluate_model.py: the raw float output, 8-bit bilinear resize,
             soft mask (the network sees it too), PSNR peak = target max
   dovenet   DoveNet test.py: the output truncated to 8 bits, PIL bilinear resize,
-            PIL 1-bit mask, PSNR peak = output max - min
+            the ground truth read back through (x - 0.5) / 0.5, PIL 1-bit mask,
+            PSNR peak = output max - min
 
---raw-output, --resize-filter, --resize-8bit, --mask, --quantize, --psnr-peak and
---eval-size each override their part of the preset. A run folder given to --checkpoint
+--raw-output, --resize-filter, --resize-8bit, --mask, --quantize, --roundtrip,
+--psnr-peak and --eval-size each override their part of the preset. A run folder given to --checkpoint
 is scored from its last.pt (best.pt with --best); the output names the file scored.
 
 [bold]Examples[/bold]
@@ -59,6 +61,7 @@ def evaluate_cmd(
     resize_8bit: Optional[bool] = typer.Option(None, "--resize-8bit/--resize-float", help="Resize 8-bit images as 8-bit (rounded), as published scripts do, or in floating point."),
     mask: Optional[str] = typer.Option(None, "--mask", help="binary (>= 0.5, nearest), soft (in [0, 1], image filter) or pil-1bit (PIL convert('1'), nearest)."),
     quantize: Optional[str] = typer.Option(None, "--quantize", help="Raw output to 8 bits before scoring: none, round or truncate."),
+    roundtrip: Optional[str] = typer.Option(None, "--roundtrip", help="Read target and composite back as the script's loader and tensor2im do (float32 normalize, truncate): none, imagenet (CharmNet) or half (DoveNet)."),
     psnr_peak: Optional[str] = typer.Option(None, "--psnr-peak", help="PSNR peak: 255, target-max (iDIH) or pred-range (CharmNet, DoveNet)."),
     ssim: bool = typer.Option(False, "--ssim", help="Also compute SSIM."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write {overall, groups, protocol} here."),
@@ -78,7 +81,8 @@ def evaluate_cmd(
     if best and checkpoint is None:
         raise RdhError("--best picks RUN/best.pt of a run folder: it needs --checkpoint RUN")
     given = {k: v for k, v in dict(raw_output=raw_output, resize_filter=resize_filter, resize_8bit=resize_8bit, mask=mask,
-                                   quantize=quantize, psnr_peak=psnr_peak, ssim=ssim or None).items() if v is not None}
+                                   quantize=quantize, roundtrip=roundtrip, psnr_peak=psnr_peak,
+                                   ssim=ssim or None).items() if v is not None}
     if eval_size is not None:
         given["size"] = eval_size or None  # 0: the target's own size
     chosen = protocol_from(protocol, given)
