@@ -60,15 +60,33 @@ def model_payload(generator: torch.nn.Module, model_name: str, image_size: int) 
     }
 
 
-def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = None) -> dict:
-    """Read an rdh checkpoint with weights_only=True; `model` (optional) is the model it must hold.
+def checkpoint_file(path: str | Path, best: bool = False) -> Path:
+    """The file to load: `path` itself, or for a run folder RUN/last.pt (RUN/best.pt with best).
 
-    RdhError when the file is missing, not a checkpoint, corrupt, of another format version or of
-    another model.
+    last.pt is the default because best.pt is chosen on validation rows: a number reported from it
+    depends on that choice (docs/reproduce.md).
     """
     path = Path(path)
-    if path.is_dir() and (path / "best.pt").exists():
-        path = path / "best.pt"
+    if not path.is_dir():
+        if best:
+            raise RdhError(f"--best picks RUN/best.pt of a run folder, but {path} is a file: "
+                           "pass the run folder, or drop --best")
+        return path
+    name = "best.pt" if best else "last.pt"
+    if not (path / name).is_file():
+        other = "last.pt" if best else "best.pt"
+        hint = f" (it has {other}: {'drop' if best else 'add'} --best)" if (path / other).is_file() else ""
+        raise RdhError(f"{path}: the run folder has no {name}{hint}: pass a checkpoint file or a folder written by `rdh train`")
+    return path / name
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = None, best: bool = False) -> dict:
+    """Read an rdh checkpoint with weights_only=True; `model` (optional) is the model it must hold.
+
+    `path` is a checkpoint file or a run folder (see checkpoint_file). RdhError when the file is
+    missing, not a checkpoint, corrupt, of another format version or of another model.
+    """
+    path = checkpoint_file(path, best)
     if not path.is_file():
         raise RdhError(f"{path}: checkpoint not found: pass a RUN/last.pt or RUN/best.pt written by `rdh train`")
     if not zipfile.is_zipfile(path):
@@ -118,8 +136,9 @@ class Harmonizer:
     """
 
     def __init__(self, model: torch.nn.Module, model_name: str, image_size: int, device: torch.device,
-                 mean=MEAN, std=STD, step: int | None = None):
+                 mean=MEAN, std=STD, step: int | None = None, path: Path | None = None):
         self.model = model.eval().to(device)
+        self.path = path    # the checkpoint file it was loaded from
         self.model_name = model_name
         self.image_size = int(image_size)
         self.device = torch.device(device)
@@ -149,10 +168,11 @@ class Harmonizer:
         return y.to(out_device)
 
 
-def load_harmonizer(path: str | Path, device="cpu") -> Harmonizer:
+def load_harmonizer(path: str | Path, device="cpu", best: bool = False) -> Harmonizer:
     """load_checkpoint + the generator in eval mode on `device`, wrapped as a Harmonizer."""
+    path = checkpoint_file(path, best)
     ckpt = load_checkpoint(path, map_location="cpu")
     gen = build_generator_from(ckpt, path)
     norm = ckpt.get("normalization") or {"mean": MEAN, "std": STD}
     return Harmonizer(gen, ckpt["model_name"], ckpt["image_size"], torch.device(device),
-                      mean=norm["mean"], std=norm["std"], step=ckpt.get("step"))
+                      mean=norm["mean"], std=norm["std"], step=ckpt.get("step"), path=path)

@@ -1,8 +1,9 @@
 """`rdh evaluate`: score the split=test rows of a manifest, per image and per subset.
 
 Predictions come from a checkpoint (run through `harmonize.inference`, exactly as
-`rdh harmonize` would write them) or from a folder of `<pair_id>.png` files at the target's
-size. Every image is scored twice with the same protocol: the prediction, and the input
+`rdh harmonize` would write them, or the network's own output with `Protocol.raw_output`) or
+from a folder of `<pair_id>.png` files. A run folder given as the checkpoint is scored from its
+last.pt (best.pt with `best`). Every image is scored twice with the same protocol: the prediction, and the input
 composite itself (the "Input Composite" row of the paper's Table 2). Results are means over
 images, overall and grouped by domain, source, category, novel and foreground-ratio bin.
 """
@@ -20,7 +21,7 @@ import pandas as pd
 
 from datagen.imageio import encode, read_gray, read_rgb
 from harmonize.data import apply_filter
-from harmonize.metrics import Protocol, check_triple, resize_image, resize_mask, score_prepared
+from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
 from manifests.atomic import write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
 from manifests.schema import SPLITS, read_manifest, resolve_paths
@@ -36,7 +37,7 @@ class EvalConfig:
     """Options of `rdh evaluate`."""
 
     manifest: Path
-    checkpoint: Path | None = None       # score this model's outputs ...
+    checkpoint: Path | None = None       # score this model's outputs (a file, or a run folder: its last.pt) ...
     predictions: Path | None = None      # ... or these <pair_id>.png files
     protocol: Protocol = field(default_factory=Protocol)
     split: str = "test"                  # test | val | train | all
@@ -45,7 +46,7 @@ class EvalConfig:
     batch_size: int = 8
     device: str = "auto"
     save_outputs: Path | None = None     # write the harmonized images here as <pair_id>.png
-    raw_output: bool = False             # score the network's SxS output itself, as iDIH/DoveNet code does
+    best: bool = False                   # a run folder as checkpoint: score best.pt instead of last.pt
     limit: int | None = None             # score only the first N selected rows (quick looks)
 
 
@@ -169,16 +170,17 @@ def _from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tup
 
 
 def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tuple]:
-    """The network's own SxS output (float, 0-255) for inputs resized with the protocol's filter."""
+    """The network's own SxS output (float, 0-255) for inputs prepared as the protocol says; the
+    network sees the mask it is scored with (soft under mask="soft", as iDIH's evaluation does)."""
     from harmonize.inference import run_model
 
-    size, binary = harmonizer.image_size, replace(cfg.protocol, soft_mask=False)
+    p = cfg.protocol
     for start in range(0, len(rows), cfg.batch_size):
         chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
         pairs = [read_pair(row) for row in chunk]
-        comps = np.stack([np.clip(resize_image(c, size, cfg.protocol.resize_filter) / 255.0, 0, 1) for c, _, _ in pairs])
-        masks = np.stack([resize_mask(m, size, binary) > 0.5 for _, _, m in pairs])
-        outputs = run_model(harmonizer, comps.astype(np.float32), masks) * 255.0
+        comps = np.stack([np.clip(resize_image(c, p.size, p.resize_filter, p.resize_8bit) / 255.0, 0, 1) for c, _, _ in pairs])
+        masks = np.stack([resize_mask(m, p.size, p) for _, _, m in pairs])
+        outputs = run_model(harmonizer, comps.astype(np.float32), masks.astype(np.float32)) * 255.0
         for row, (composite, target, mask), pred in zip(chunk, pairs, outputs):
             if cfg.save_outputs is not None:
                 write_bytes_atomic(prediction_path(cfg.save_outputs, row.pair_id),
@@ -196,17 +198,12 @@ def resolve_device(device: str) -> str:
 
 # ---- scoring and grouping ----
 
-def score_row(pred, composite, target, mask, protocol: Protocol, pred_resized: bool = False) -> dict:
-    """Scores of the prediction and of the composite, both against the target, one protocol.
-
-    pred_resized: the prediction is at the evaluation size already (--raw-output).
-    """
-    if not pred_resized:
-        check_triple(pred, target, mask, name="prediction")
-    size, filt = protocol.size, protocol.resize_filter
-    t, m = resize_image(target, size, filt), resize_mask(mask, size, protocol)
-    ours = score_prepared(resize_image(pred, size, filt), t, m, protocol)
-    comp = score_prepared(resize_image(composite, size, filt), t, m, protocol)
+def score_row(pred, composite, target, mask, protocol: Protocol, name: str = "prediction") -> dict:
+    """Scores of the prediction and of the composite, both against the target, one protocol."""
+    ours_pred, t, m = prepare(pred, target, mask, protocol, name)
+    ours = score_prepared(ours_pred, t, m, protocol)
+    small = resize_image(composite, protocol.size, protocol.resize_filter, protocol.resize_8bit)
+    comp = score_prepared(roundtrip(small, protocol.roundtrip), t, m, protocol)
     scores = {"mse": ours.mse, "fmse": ours.fmse, "psnr": ours.psnr,
               "composite_mse": comp.mse, "composite_fmse": comp.fmse, "composite_psnr": comp.psnr}
     if protocol.ssim:
@@ -252,18 +249,19 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
     if cfg.batch_size < 1:
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
     rows = select_rows(resolve_paths(read_manifest(cfg.manifest), cfg.manifest), cfg)
-    if cfg.raw_output and cfg.checkpoint is None:
-        raise RdhError("--raw-output scores a model's own output: it needs --checkpoint")
     if cfg.predictions is not None:
+        if protocol.raw_output and protocol.size is None:
+            raise RdhError("--raw-output with --predictions scores files at the network's size: "
+                           "give that size with --eval-size (e.g. 256)")
         check_predictions(cfg.predictions, rows["pair_id"].tolist())
         stream, source = _from_folder(rows, cfg.predictions), {"predictions": str(cfg.predictions)}
     else:
         from harmonize.checkpoint import load_harmonizer
 
-        harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
-        source = {"checkpoint": str(cfg.checkpoint), "model": harmonizer.model_name, "step": harmonizer.step,
-                  "model_size": harmonizer.image_size, "raw_output": cfg.raw_output}
-        if cfg.raw_output:
+        harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device), best=cfg.best)
+        source = {"checkpoint": str(harmonizer.path), "model": harmonizer.model_name, "step": harmonizer.step,
+                  "model_size": harmonizer.image_size, "raw_output": protocol.raw_output}
+        if protocol.raw_output:
             if protocol.size not in (None, harmonizer.image_size):
                 raise RdhError(f"--raw-output scores the network's {harmonizer.image_size}x{harmonizer.image_size} "
                                f"output: use --eval-size {harmonizer.image_size} (not {protocol.size})")
@@ -278,7 +276,7 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
     records = []
     for row, pred, composite, target, mask in stream:
         records.append({k: getattr(row, k) for k in keys}
-                       | score_row(pred, composite, target, mask, protocol, pred_resized=cfg.raw_output))
+                       | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))
         if progress:
             progress(1)
     per_image = pd.DataFrame(records)

@@ -94,7 +94,7 @@ def restore_full_resolution(composite: np.ndarray, mask: np.ndarray, small_compo
 
 
 def run_model(harmonizer: HarmonizerLike, composites: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Run the model on a batch: composites [B,S,S,3] float in [0, 1], masks [B,S,S] bool -> [B,S,S,3]."""
+    """Run the model on a batch: composites [B,S,S,3] float in [0, 1], masks [B,S,S] bool or float in [0, 1] -> [B,S,S,3]."""
     comp = torch.from_numpy(np.ascontiguousarray(composites.transpose(0, 3, 1, 2))).float().to(harmonizer.device)
     mask = torch.from_numpy(masks[:, None].astype(np.float32)).to(harmonizer.device)
     with torch.no_grad():

@@ -7,11 +7,10 @@ Choices where the paper and the official code differ (see docs/training.md):
 - eq. 2: `kind="fmse"` is the official code's foreground-normalized MSE (per image
   sum((pred - target)^2) / (C * max(mask area, min_area)), min_area 100); `kind="l1"` is the
   paper's mean absolute error. Both compare images in the normalized input space, as the code does.
-- eq. 4 and 5: with `fixed_input=True` (our default) P_in's distribution on a real image is a
-  fixed reference (detached): the loss moves P_out and the network toward the input's styles and
-  a lower output entropy, and cannot be lowered by reshaping P_in (the official code lets the
-  gradient reach P_in). Eq. 5 is a hinge per image, then averaged (the official code hinges the
-  batch-mean entropies).
+- eq. 4 and 5, `sa_loss` (docs/training.md, "Losses"): "official" (the default) is the official
+  code: the gradient reaches P_in through both terms, and eq. 5 hinges the batch-mean entropies,
+  max(0, m - mean_b H(P_in) + mean_b H(P_out)). "fixed-input" is an ablation: P_in's distribution is
+  a detached reference and eq. 5 is a hinge per image, then averaged.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 RECON_KINDS = ("fmse", "l1")
+SA_LOSSES = ("official", "fixed-input")   # eq. 4-5 as the official code has them | P_in detached, per-image hinge
 
 
 # eq. 1: hinge loss of the domain discriminator D (real features score high, rendered low)
@@ -57,20 +57,29 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(logp.exp() * logp).sum(1)
 
 
+def check_sa_loss(sa_loss: str) -> None:
+    if sa_loss not in SA_LOSSES:
+        raise ValueError(f"unknown style aggregation loss {sa_loss!r}: use one of {SA_LOSSES}")
+
+
 # eq. 4: weighted classification on real images, L_W = -sum_k P_k^in log P_k^out
 def weighted_classification_loss(logits_in: torch.Tensor, logits_out: torch.Tensor,
-                                 fixed_input: bool = True) -> torch.Tensor:
+                                 sa_loss: str = "official") -> torch.Tensor:
+    check_sa_loss(sa_loss)
     p_in = F.softmax(logits_in, dim=1)
-    if fixed_input:
+    if sa_loss == "fixed-input":
         p_in = p_in.detach()
     return -(p_in * F.log_softmax(logits_out, dim=1)).sum(1).mean()
 
 
 # eq. 5: entropy reduction on real images, L_ER = max(0, m - H(P^in) + H(P^out))
 def entropy_reduction_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, margin: float = 1.0,
-                           fixed_input: bool = True) -> torch.Tensor:
-    h_in = entropy(logits_in.detach() if fixed_input else logits_in)
-    return F.relu(margin - h_in + entropy(logits_out)).mean()
+                           sa_loss: str = "official") -> torch.Tensor:
+    check_sa_loss(sa_loss)
+    if sa_loss == "official":
+        # the official code hinges the batch means: one image far inside the margin offsets another outside it
+        return F.relu(margin - entropy(logits_in).mean() + entropy(logits_out).mean())
+    return F.relu(margin - entropy(logits_in.detach()) + entropy(logits_out)).mean()
 
 
 @dataclass(frozen=True)

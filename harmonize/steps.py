@@ -53,7 +53,7 @@ class StepSettings:
     recon: str = "fmse"
     min_area: float = 100.0
     weights: losses.LossWeights = losses.LossWeights()
-    sa_fixed_input: bool = True
+    sa_loss: str = "official"    # eq. 4-5: losses.SA_LOSSES
     amp: bool = False            # bf16 autocast (CUDA)
     device_type: str = "cpu"
 
@@ -186,9 +186,9 @@ class CharmNetStep(_StepBase):
             "adv": losses.generator_adversarial_loss(d_rd),
             "sty_in_rd": losses.style_cross_entropy(p["p_in_rd"], rd.label_in),
             "sty_out_rd": losses.style_cross_entropy(p["p_out_rd"], rd.label_out),
-            "w_rl": losses.weighted_classification_loss(p["p_in_rl"], p["p_out_rl"], fixed_input=s.sa_fixed_input),
+            "w_rl": losses.weighted_classification_loss(p["p_in_rl"], p["p_out_rl"], sa_loss=s.sa_loss),
             "er_rl": losses.entropy_reduction_loss(p["p_in_rl"], p["p_out_rl"], margin=s.weights.margin,
-                                                   fixed_input=s.sa_fixed_input),
+                                                   sa_loss=s.sa_loss),
         }
 
     def __call__(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:

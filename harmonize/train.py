@@ -61,7 +61,7 @@ def build_step(cfg: TrainConfig, device: torch.device):
     """The model(s), optimizers and step function for cfg, on `device`."""
     spec = spec_of(cfg)
     settings = StepSettings(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), recon=cfg.recon, min_area=cfg.min_area,
-                            weights=weights_of(cfg), sa_fixed_input=cfg.sa_fixed_input,
+                            weights=weights_of(cfg), sa_loss=cfg.sa_loss,
                             amp=cfg.amp and device.type == "cuda", device_type=device.type)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     gen = build_generator(cfg.model, spec, cfg.unshared)

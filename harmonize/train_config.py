@@ -49,7 +49,7 @@ class TrainConfig:
     lambda_sty_rd: float = 1.0
     lambda_sty_rl: float = 0.5
     margin: float = 1.0
-    sa_fixed_input: bool = True         # P_in is a fixed (detached) reference in eq. 4-5
+    sa_loss: str = "official"           # eq. 4-5: "official" (code: P_in trained, batch-mean hinge) | "fixed-input"
     beta1: float = 0.9
     beta2: float = 0.999
     schedule: str = "constant"          # "constant" (the papers) | "cosine": linear warm-up, then cosine decay to 0
@@ -72,6 +72,17 @@ COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_ev
                     "checkpoint_every", "val_batch_size"}
 # Settings that runs saved before they existed, at the value that reproduces those runs.
 LEGACY_SETTINGS = {"val_fraction": 0.0}  # older runs trained on every split=train row
+
+
+def _legacy_sa_loss(saved: dict) -> dict:
+    """Runs saved before --sa-loss carry `sa_fixed_input` (default True, the detached P_in)."""
+    if "sa_loss" in saved or "sa_fixed_input" not in saved:
+        return saved
+    fixed = saved["sa_fixed_input"] is not False
+    saved = {k: v for k, v in saved.items() if k != "sa_fixed_input"}
+    # --sa-input-grad (False) kept a per-image hinge that no setting has now; "official" is the nearest
+    saved["sa_loss"] = "fixed-input" if fixed else "official"
+    return saved
 
 
 def lr_factor(cfg: TrainConfig, step: int, total: int) -> float:
@@ -109,6 +120,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise RdhError(f"--norm {cfg.norm!r}: use one of {', '.join(NORMS)}")
     if cfg.recon not in losses.RECON_KINDS:
         raise RdhError(f"--recon {cfg.recon!r}: use fmse (official code) or l1 (paper)")
+    if cfg.sa_loss not in losses.SA_LOSSES:
+        raise RdhError(f"--sa-loss {cfg.sa_loss!r}: use official (the official code) or fixed-input (P_in detached)")
     if cfg.schedule not in SCHEDULES:
         raise RdhError(f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}")
     if cfg.warmup_steps < 0:
@@ -148,7 +161,7 @@ def config_to_dict(cfg: TrainConfig) -> dict:
 
 def config_from_saved(cfg: TrainConfig, saved: dict) -> tuple[TrainConfig, list[str]]:
     """cfg with the run's saved settings (all but COMMAND_SETTINGS); returns the names that changed."""
-    saved = {**LEGACY_SETTINGS, **saved}
+    saved = {**LEGACY_SETTINGS, **_legacy_sa_loss(saved)}
     changes, changed = {}, []
     for f in fields(cfg):
         if f.name in COMMAND_SETTINGS or f.name not in saved:

@@ -15,6 +15,7 @@ from harmonize.data import check_files, load_rows, pick_validation
 from harmonize.train_config import TrainConfig
 from manifests.errors import RdhError
 from manifests.splits import assign_group_split
+from manifests.style_tables import check_one_table
 
 
 @dataclass
@@ -58,6 +59,7 @@ def select_rows(cfg: TrainConfig, world_size: int = 1) -> Rows:
                 raise RdhError(f"{name}: CharmNet needs split=train rows of both domains and has no "
                                f"domain={d} rows{where}: add {d} pairs (e.g. with build-manifest) or train --model idih")
         _check_labels(streams["rendered"], name)
+        check_one_table(streams["rendered"], name)  # P_in and P_out must read one numbering of the styles
         # Validate on the real domain, the one the model is for; rendered rows only when there are no real ones.
         candidates = {d: val_rows[val_rows["domain"] == d] for d in ("real", "rendered")}
 

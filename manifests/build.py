@@ -1,7 +1,9 @@
 """`rdh build-manifest`: merge pair sources into one `rdh.manifest/1` file with a split column.
 
 Stages, in order: import every source (paths absolute, each row remembers its list line),
-apply categories, the rendered-category filter, splits by group, sampling and the novel flag,
+record each rendered row's style table (mapping the RdHarmony release's onto rdh's when asked, and
+refusing a mix otherwise), apply categories, the rendered-category filter, splits by group,
+sampling and the novel flag,
 then check every referenced file (in parallel), read masks for fg_ratio and size where the
 source did not give them, optionally decode every image, and only when nothing is wrong write
 the manifest atomically with paths relative to its folder.
@@ -27,6 +29,7 @@ from manifests.paths import relative_all
 from manifests.protocol import fill_splits, keep_rendered_categories, novel_flags, sample_rendered, straddling_groups
 from manifests.rdharmony import import_rdharmony
 from manifests.schema import write_manifest
+from manifests import style_tables
 
 PATH_COLUMNS = (("composite_path", "composite"), ("target_path", "target"), ("mask_path", "mask"))
 
@@ -43,6 +46,7 @@ class BuildConfig:
     rdharmony: list[Path] = field(default_factory=list)
     rdharmony_lists: list[Path] = field(default_factory=list)
     rdharmony_categories: list[str] = field(default_factory=list)
+    rdharmony_style_map: str | None = None   # "1=4,2=5,..." (release id = rdh id) or "same": see manifests.style_tables
     csv: list[Path] = field(default_factory=list)
     categories: Path | None = None
     novel_categories: list[str] = field(default_factory=list)
@@ -106,6 +110,18 @@ def check_config(cfg: BuildConfig) -> None:
     if cfg.rendered_categories is not None and not cfg.rendered_categories:
         raise RdhError("--rendered-categories: name at least one category")
     rdharmony_jobs(cfg)
+    if cfg.rdharmony_style_map is not None:
+        style_tables.parse_style_map(cfg.rdharmony_style_map)
+
+
+def one_style_table(df: pd.DataFrame, cfg: BuildConfig) -> pd.DataFrame:
+    """df with its `style_table` column; the release's rows mapped onto rdh's table when asked;
+    RdhError when the rendered rows would still use two tables."""
+    df[style_tables.COLUMN] = style_tables.style_tables(df)
+    if cfg.rdharmony_style_map is not None:
+        df = style_tables.map_release_styles(df, style_tables.parse_style_map(cfg.rdharmony_style_map))
+    style_tables.check_one_table(df, str(cfg.out))
+    return df
 
 
 def import_sources(cfg: BuildConfig, files: FileIndex, progress: Progress | None = None) -> tuple[pd.DataFrame, list[Problem]]:
@@ -228,6 +244,7 @@ def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildS
     if df.empty:
         raise RdhError("the sources hold no pairs: check the list files and folders given")
     raise_problems(duplicate_ids(df))
+    df = one_style_table(df, cfg)
 
     if cfg.categories is not None:
         df["category"], summary.category_keys_unmatched = assign_categories(df, read_categories(cfg.categories))

@@ -192,7 +192,7 @@ def test_checkpoint_scores_equal_the_scores_of_its_saved_outputs(dataset, checkp
 
 def test_raw_output_scores_the_network_output_at_its_size(dataset, checkpoint, tmp_path):
     kept = evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint))
-    raw = evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, raw_output=True, protocol=Protocol(size=None),
+    raw = evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, protocol=Protocol(size=None, raw_output=True),
                               save_outputs=tmp_path / "raw"))
     assert raw.protocol.size == 32 and raw.source["raw_output"] and raw.source["model"] == "idih"
     assert read_rgb(sorted((tmp_path / "raw").iterdir())[0]).shape == (32, 32, 3)
@@ -200,6 +200,71 @@ def test_raw_output_scores_the_network_output_at_its_size(dataset, checkpoint, t
     assert raw.overall["mse"] > kept.overall["mse"]
     assert raw.overall["count"] == kept.overall["count"]
     with pytest.raises(RdhError, match="--eval-size 32"):
-        evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, raw_output=True))
-    with pytest.raises(RdhError, match="needs --checkpoint"):
-        evaluate(EvalConfig(manifest=dataset, predictions=tmp_path, raw_output=True))
+        evaluate(EvalConfig(manifest=dataset, checkpoint=checkpoint, protocol=Protocol(raw_output=True)))
+    # raw outputs saved as files score the same, at the network's size
+    from_files = evaluate(EvalConfig(manifest=dataset, predictions=tmp_path / "raw", protocol=Protocol(size=32, raw_output=True)))
+    assert from_files.overall["mse"] == pytest.approx(raw.overall["mse"], abs=0.5)   # the files are rounded
+    with pytest.raises(RdhError, match="--eval-size"):
+        evaluate(EvalConfig(manifest=dataset, predictions=tmp_path / "raw", protocol=Protocol(size=None, raw_output=True)))
+    with pytest.raises(RdhError, match="must be the evaluation size 64x64"):
+        evaluate(EvalConfig(manifest=dataset, predictions=tmp_path / "raw", protocol=Protocol(size=64, raw_output=True)))
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """A run folder whose last.pt and best.pt hold different (untrained, tiny) iDIH weights."""
+    import torch
+
+    from harmonize.blocks import UNetSpec
+    from harmonize.checkpoint import model_payload, save_checkpoint
+    from harmonize.idih import IDIH
+
+    run = tmp_path_factory.mktemp("run")
+    for seed, name, step in ((1, "best.pt", 3), (2, "last.pt", 6)):
+        torch.manual_seed(seed)
+        payload = {**model_payload(IDIH(UNetSpec(depth=4, width=8)), "idih", 32), "step": step}
+        save_checkpoint(payload, run / name)
+    return run
+
+
+def test_a_run_folder_is_scored_from_last_pt_unless_best(dataset, run_folder, tmp_path, rdh):
+    by_folder = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder))
+    by_last = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder / "last.pt"))
+    by_best = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder, best=True))
+    assert by_folder.source["checkpoint"] == str(run_folder / "last.pt") and by_folder.source["step"] == 6
+    assert by_folder.overall["mse"] == by_last.overall["mse"]
+    assert by_best.source["checkpoint"] == str(run_folder / "best.pt") and by_best.source["step"] == 3
+    assert by_best.overall["mse"] != pytest.approx(by_folder.overall["mse"])
+    # the command says which file it scored
+    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--json", tmp_path / "s.json")
+    assert code == 0, err
+    assert f"scored {run_folder / 'last.pt'}" in out.replace("\n", "") and "step 6" in out
+    assert json.loads((tmp_path / "s.json").read_text())["checkpoint"] == str(run_folder / "last.pt")
+    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--best")
+    assert code == 0 and f"scored {run_folder / 'best.pt'}" in out.replace("\n", ""), err
+    # --best needs a folder; a folder needs the file asked for
+    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder / "last.pt", "--best")
+    assert code == 2 and "--best" in err and len([l for l in err.splitlines() if l.strip()]) == 1, err
+    only_best = tmp_path / "only_best"
+    only_best.mkdir()
+    shutil.copy(run_folder / "best.pt", only_best / "best.pt")
+    with pytest.raises(RdhError, match="no last.pt .it has best.pt: add --best"):
+        evaluate(EvalConfig(manifest=dataset, checkpoint=only_best))
+
+
+def test_cli_protocol_preset_and_overrides_reach_the_json(dataset, checkpoint, tmp_path, rdh):
+    js = tmp_path / "p.json"
+    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
+                         "--eval-size", "32", "--json", js)
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert data["protocol"]["preset"] is None     # the preset at 32x32 is no longer the published protocol
+    assert (data["protocol"]["raw_output"], data["protocol"]["quantize"], data["protocol"]["mask"]) == (True, "truncate", "pil-1bit")
+    assert data["raw_output"] is True and "raw network output" in data["protocol_text"]
+    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
+                         "--eval-size", "32", "--psnr-peak", "255", "--full-result", "--json", js)
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert (data["protocol"]["raw_output"], data["protocol"]["psnr_peak"], data["protocol"]["quantize"]) == (False, "255", "truncate")
+    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "dove")
+    assert code == 2 and "--protocol 'dove'" in err

@@ -66,14 +66,18 @@ def test_weighted_classification_eq4():
     assert got.item() == pytest.approx(expected)
 
 
-def test_weighted_classification_fixed_input_gets_no_gradient():
+def test_weighted_classification_gradient_reaches_p_in_only_when_official():
     li = logits_of([0.7, 0.1, 0.1, 0.1]).requires_grad_()
     lo = logits_of([0.4, 0.3, 0.2, 0.1]).requires_grad_()
-    losses.weighted_classification_loss(li, lo, fixed_input=True).backward()
+    losses.weighted_classification_loss(li, lo, sa_loss="fixed-input").backward()
     assert li.grad is None and lo.grad.abs().sum() > 0
     li2 = li.detach().clone().requires_grad_()
-    losses.weighted_classification_loss(li2, lo.detach(), fixed_input=False).backward()
-    assert li2.grad.abs().sum() > 0  # the official code's variant trains P_in too
+    losses.weighted_classification_loss(li2, lo.detach()).backward()   # official, the default
+    # d/dz_j of -sum_k p_k log q_k with p = softmax(z): -p_j (log q_j - sum_k p_k log q_k)
+    p, logq = torch.tensor([0.7, 0.1, 0.1, 0.1], dtype=torch.float64), torch.log(torch.tensor([0.4, 0.3, 0.2, 0.1], dtype=torch.float64))
+    assert li2.grad[0].tolist() == pytest.approx((-p * (logq - (p * logq).sum())).tolist())
+    with pytest.raises(ValueError, match="fixed_input"):
+        losses.weighted_classification_loss(li, lo, sa_loss="fixed_input")
 
 
 def test_entropy_by_hand():
@@ -82,28 +86,55 @@ def test_entropy_by_hand():
     assert losses.entropy(logits_of(peaked, [0.25] * 4)).tolist() == pytest.approx([h, math.log(4)])
 
 
-def test_entropy_reduction_eq5_value_and_zero_region():
-    uniform, peaked = [0.25] * 4, [0.97, 0.01, 0.01, 0.01]
-    h_u, h_p = math.log(4), -(0.97 * math.log(0.97) + 3 * 0.01 * math.log(0.01))
-    # input peaked, output uniform: max(0, 1 - h_p + h_u) = 2.2186...
-    got = losses.entropy_reduction_loss(logits_of(peaked), logits_of(uniform), margin=1.0)
-    assert got.item() == pytest.approx(1 - h_p + h_u)
-    # per image, then the mean: one image in the zero region, one not
-    both = losses.entropy_reduction_loss(logits_of(uniform, peaked), logits_of(peaked, uniform), margin=1.0)
-    assert both.item() == pytest.approx((0 + 1 - h_p + h_u) / 2)
+UNIFORM, PEAKED = [0.25] * 4, [0.97, 0.01, 0.01, 0.01]
+H_U, H_P = math.log(4), -(0.97 * math.log(0.97) + 3 * 0.01 * math.log(0.01))   # 1.3863, 0.1677
+
+
+def test_entropy_reduction_eq5_one_image_both_variants():
+    # input peaked, output uniform: max(0, 1 - h_p + h_u) = 2.2186...; one image: both variants agree
+    for sa_loss in losses.SA_LOSSES:
+        got = losses.entropy_reduction_loss(logits_of(PEAKED), logits_of(UNIFORM), margin=1.0, sa_loss=sa_loss)
+        assert got.item() == pytest.approx(1 - H_P + H_U), sa_loss
+
+
+def test_entropy_reduction_eq5_official_hinges_the_batch_means():
+    # image 0 meets the margin (1 - h_u + h_p = -0.219), image 1 does not (1 - h_p + h_u = 2.219)
+    li, lo = logits_of(UNIFORM, PEAKED), logits_of(PEAKED, UNIFORM)
+    per_image = losses.entropy_reduction_loss(li, lo, margin=1.0, sa_loss="fixed-input")
+    assert per_image.item() == pytest.approx((0 + 1 - H_P + H_U) / 2)                 # mean of the hinges
+    official = losses.entropy_reduction_loss(li, lo, margin=1.0)
+    assert official.item() == pytest.approx(1 - (H_U + H_P) / 2 + (H_P + H_U) / 2)    # hinge of the means = 1.0
+    # Uniform inputs, outputs peaked and mild (H 1.2799), m = 0.5: image 1 alone misses the margin
+    # (0.5 - 1.3863 + 1.2799 = 0.394), the batch means meet it (0.5 - 1.3863 + 0.7238 = -0.162).
+    mild = [0.4, 0.3, 0.2, 0.1]
+    h_m = -sum(q * math.log(q) for q in mild)
+    li, lo = logits_of(UNIFORM, UNIFORM), logits_of(PEAKED, mild)
+    assert losses.entropy_reduction_loss(li, lo, margin=0.5).item() == 0.0
+    assert losses.entropy_reduction_loss(li, lo, margin=0.5, sa_loss="fixed-input").item() == pytest.approx((0.5 - H_U + h_m) / 2)
+
+
+def test_entropy_reduction_official_raises_the_input_entropy_fixed_input_cannot():
+    li = logits_of([0.6, 0.2, 0.1, 0.1]).requires_grad_()
+    lo = logits_of([0.5, 0.3, 0.1, 0.1]).requires_grad_()
+    losses.entropy_reduction_loss(li, lo, margin=1.0).backward()
+    stepped = li.detach() - 0.1 * li.grad
+    assert losses.entropy(stepped).item() > losses.entropy(li.detach()).item()   # P_in flattened by the step
+    li2 = li.detach().clone().requires_grad_()
+    losses.entropy_reduction_loss(li2, lo, margin=1.0, sa_loss="fixed-input").backward()
+    assert li2.grad is None
 
 
 def test_entropy_reduction_is_zero_with_zero_gradient_when_margin_met():
     # H(P_out) + m <= H(P_in): uniform input (1.386), peaked output (0.168), m = 1 -> 1.168 <= 1.386
-    li = logits_of([0.25] * 4, [0.25] * 4).requires_grad_()
-    lo = logits_of([0.97, 0.01, 0.01, 0.01], [0.01, 0.97, 0.01, 0.01]).requires_grad_()
-    loss = losses.entropy_reduction_loss(li, lo, margin=1.0, fixed_input=False)
+    li = logits_of(UNIFORM, UNIFORM).requires_grad_()
+    lo = logits_of(PEAKED, [0.01, 0.97, 0.01, 0.01]).requires_grad_()
+    loss = losses.entropy_reduction_loss(li, lo, margin=1.0)
     loss.backward()
     assert loss.item() == 0.0
     assert torch.all(lo.grad == 0) and torch.all(li.grad == 0)
     # Just past the boundary (m large enough) the loss is positive and pushes the output entropy down.
     lo2 = lo.detach().clone().requires_grad_()
-    loss2 = losses.entropy_reduction_loss(li.detach(), lo2, margin=1.5)
+    loss2 = losses.entropy_reduction_loss(li.detach(), lo2, margin=1.5, sa_loss="fixed-input")
     loss2.backward()
     assert loss2.item() == pytest.approx(1.5 - math.log(4) + losses.entropy(lo2[:1]).item(), rel=1e-6)
     stepped = lo2 - 0.1 * lo2.grad

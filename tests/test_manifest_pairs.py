@@ -78,7 +78,7 @@ def test_mixed_sources_protocol(tmp_path, data):
     df, summary = build(
         tmp_path / "m.parquet", data, iharmony4=[data / "iHarmony4"], rdharmony=[data / "RdHarmony"],
         rdharmony_lists=[data / "RdHarmony" / "human_labeled.txt"], rdharmony_categories=["car"],
-        categories=cats, novel_categories=["human"], rendered_categories=["human", "car"])
+        categories=cats, novel_categories=["human"], rendered_categories=["human", "car"], rdharmony_style_map="same")
     real = df[df["domain"] == "real"].set_index("pair_id")["category"]
     assert real[["HCOCO/c1_1_1", "HCOCO/c1_1_2", "HCOCO/c1_2_1"]].eq("human").all()
     assert real[["Hday2night/d9_0001_1_1", "Hday2night/d9_0001_1_3"]].eq("dog").all()
@@ -137,3 +137,54 @@ def test_verify_images_on_pairs(tmp_path, data):
     assert summary.images_decoded == len(set(resolve_paths(df, tmp_path / "m.parquet")[
         ["composite_path", "target_path", "mask_path"]].to_numpy().ravel()))
     assert summary.masks_read == 0  # pair datasets carry fg_ratio and size already
+
+
+def test_release_and_rdh_style_tables_are_not_mixed_unless_mapped(tmp_path, data):
+    release = dict(rdharmony=[data / "RdHarmony"], rdharmony_lists=[data / "RdHarmony" / "human_labeled.txt"])
+    with pytest.raises(RdhError, match=r"two tables \(12 pairs in the RdHarmony table, 60 pairs in the rdh table\).*--rdharmony-style-map"):
+        build(tmp_path / "mixed.parquet", data, **release)
+    assert not (tmp_path / "mixed.parquet").exists()
+    # Each table alone is fine, and the manifest says which one its rendered rows use.
+    alone, _ = build(tmp_path / "release.parquet", data, pairs=[], **release)
+    assert set(alone["style_table"]) == {"RdHarmony"}
+    ours, _ = build(tmp_path / "ours.parquet", data, iharmony4=[data / "iHarmony4"])
+    assert set(ours.loc[ours["domain"] == "rendered", "style_table"]) == {"rdh"}
+    assert ours.loc[ours["domain"] == "real", "style_table"].isna().all()
+    # A map moves the release's ids and label entries onto rdh's numbering: here release style r is rdh style 11 - r.
+    reverse = ",".join(f"{r}={11 - r}" for r in range(1, 11))
+    mapped, _ = build(tmp_path / "mapped.parquet", data, rdharmony_style_map=reverse, **release)
+    assert set(mapped.loc[mapped["domain"] == "rendered", "style_table"]) == {"rdh"}
+    got = mapped[mapped["source"] == "RdHarmony"].set_index("pair_id")
+    was = alone.set_index("pair_id")
+    for pid, row in was.iterrows():
+        assert (got.at[pid, "fg_style"], got.at[pid, "bg_style"]) == (11 - row["fg_style"], 11 - row["bg_style"])
+        np.testing.assert_array_equal(got.at[pid, "composite_label"], row["composite_label"][::-1])
+        np.testing.assert_array_equal(got.at[pid, "target_label"], row["target_label"][::-1])
+        assert got.at[pid, "target_label"][11 - row["bg_style"] - 1] == 1.0
+    # the rdh rows are left as they were
+    rdh_rows = mapped[mapped["source"] != "RdHarmony"].set_index("pair_id")["bg_style"]
+    assert rdh_rows.equals(build(tmp_path / "plain.parquet", data)[0].set_index("pair_id")["bg_style"])
+    # --pairs of a mapped manifest keeps its table; one of the unmapped release is refused beside rdh pairs
+    again, _ = build(tmp_path / "again.parquet", data, pairs=[tmp_path / "mapped.parquet"], prefix_pairs=False)
+    assert set(again.loc[again["domain"] == "rendered", "style_table"]) == {"rdh"}
+    with pytest.raises(RdhError, match="two tables"):
+        build(tmp_path / "again2.parquet", data, pairs=[tmp_path / "release.parquet", data / "human_pairs"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1=1,2=2", "a permutation"), ("1=2,2=1,3=3,4=4,5=5,6=6,7=7,8=8,9=9,10=9", "a permutation"),
+    ("1:1", "RELEASE_ID=RDH_ID"), ("1=1,1=2", "mapped twice"),
+])
+def test_bad_style_maps_name_the_option(tmp_path, data, text, message):
+    with pytest.raises(RdhError, match=f"--rdharmony-style-map .*{message}"):
+        build(tmp_path / "m.parquet", data, rdharmony_style_map=text)
+
+
+def test_build_manifest_cli_takes_the_style_map(tmp_path, data, rdh):
+    args = ("build-manifest", tmp_path / "m.parquet", "--pairs", data / "human_pairs", "--rdharmony", data / "RdHarmony",
+            "--rdharmony-list", data / "RdHarmony" / "human_labeled.txt")
+    code, _, err = rdh(*args)
+    assert code == 2 and "--rdharmony-style-map" in err and len([l for l in err.splitlines() if l.strip()]) == 1, err
+    code, _, err = rdh(*args, "--rdharmony-style-map", "same")
+    assert code == 0, err
+    assert set(read_manifest(tmp_path / "m.parquet").dropna(subset=["style_table"])["style_table"]) == {"rdh"}

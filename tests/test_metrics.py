@@ -67,7 +67,7 @@ def test_soft_mask_weights_fmse_by_mask_values():
     assert fmse(pred, target, soft) == pytest.approx(13.5 / 4.5)
     # through the protocol: an 8-bit mask of 255 and 128 is soft (1, 0.502) or binary (1, 1)
     mask8 = np.array([[255], [128]], np.uint8)
-    soft_score = score_image(pred, target, mask8, Protocol(size=None, soft_mask=True))
+    soft_score = score_image(pred, target, mask8, Protocol(size=None, mask="soft"))
     assert soft_score.fmse == pytest.approx(27 * (128 / 255) / (3 * (1 + 128 / 255)))
     assert score_image(pred, target, mask8, NATIVE).fmse == pytest.approx(27 / 6)
 
@@ -75,7 +75,7 @@ def test_soft_mask_weights_fmse_by_mask_values():
 def test_soft_mask_after_resize_keeps_fractions_binary_does_not():
     mask = np.zeros((4, 4), bool)
     mask[:, 0] = True                         # left quarter of a 4x4 mask
-    soft = resize_mask(mask, 2, Protocol(size=2, soft_mask=True, resize_filter="bilinear"))
+    soft = resize_mask(mask, 2, Protocol(size=2, mask="soft", resize_filter="bilinear"))
     binary = resize_mask(mask, 2, Protocol(size=2))
     # 2x bilinear downscale averages column pairs: (1 + 0) / 2; nearest keeps column 0
     np.testing.assert_allclose(soft, [[0.5, 0.0], [0.5, 0.0]])
@@ -132,7 +132,7 @@ def test_ssim_identical_and_constant_images():
 
 def test_default_protocol_is_256_binary_peak_255():
     p = Protocol()
-    assert (p.size, p.psnr_peak, p.soft_mask) == (256, "255", False)
+    assert (p.size, p.psnr_peak, p.mask, p.raw_output, p.quantize) == (256, "255", "binary", False, "none")
     assert "256x256" in p.describe() and "PSNR peak 255" in p.describe()
     # a 512x512 image with a +4 error everywhere: MSE 16 at any evaluation size
     pred = np.full((512, 512, 3), 104, np.uint8); target = np.full((512, 512, 3), 100, np.uint8)

@@ -132,3 +132,19 @@ def test_a_resumed_run_validates_on_the_same_rows(tmp_path):
     # A run saved before --val-fraction existed trained on every train row, and so does its resume.
     legacy = {k: v for k, v in saved.items() if k != "val_fraction"}
     assert config_from_saved(resumed, legacy)[0].val_fraction == 0.0
+
+
+def test_charmnet_refuses_rendered_rows_in_two_style_tables(tmp_path):
+    m = write_rows(tmp_path, {"s1": ("rendered", "train", 2), "s2": ("rendered", "train", 2), "p1": ("real", "train", 2),
+                              "p2": ("real", "train", 2)})
+    df = pd.read_parquet(m)
+    df.loc[df["group_id"] == "s2", "source"] = "RdHarmony"   # release pairs, as an older manifest would hold them
+    write_manifest(df, m)
+    cfg = TrainConfig(model="charmnet", manifest=m, out=tmp_path / "run", max_steps=1, **TINY)
+    with pytest.raises(RdhError, match="two tables .2 pairs in the RdHarmony table, 2 pairs in the rdh table"):
+        select_rows(cfg)
+    # iDIH does not read the labels
+    assert len(select_rows(TrainConfig(model="idih", manifest=m, out=tmp_path / "r2", max_steps=1, **TINY)).train["all"]) >= 6
+    df["style_table"] = np.where(df["domain"] == "rendered", "rdh", None)   # mapped onto rdh's table
+    write_manifest(df, m)
+    assert len(select_rows(cfg).train["rendered"]) == 4

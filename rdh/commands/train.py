@@ -88,7 +88,7 @@ def train_cmd(
     lambda_sty_rd: float = typer.Option(1.0, "--lambda-sty-rd", help="lambda_sty^rd of eq. 6."),
     lambda_sty_rl: float = typer.Option(0.5, "--lambda-sty-rl", help="lambda_sty^rl of eq. 6."),
     margin: float = typer.Option(1.0, "--margin", help="m of eq. 5."),
-    sa_input_grad: bool = typer.Option(False, "--sa-input-grad", help="Let eq. 4-5 train P_in too (official code); default: P_in is a fixed reference."),
+    sa_loss: str = typer.Option("official", "--sa-loss", help="Style aggregation loss (eq. 4-5): official (the official code: the gradient reaches P_in, eq. 5 hinges the batch-mean entropies) or fixed-input (ablation: P_in detached, eq. 5 hinged per image)."),
     schedule: str = typer.Option("constant", "--schedule", help="Learning rate: constant (the papers) or cosine (linear warm-up, then cosine decay to 0 at the last step)."),
     warmup_steps: int = typer.Option(0, "--warmup-steps", help="With --schedule cosine: steps of linear warm-up from 0 to --lr."),
     blend_init: str = typer.Option("official", "--blend-init", help="Blending head start: official (random) or identity (output = 0.95 input + 0.05 to_rgb: starts at the composite)."),
@@ -111,7 +111,7 @@ def train_cmd(
                       val_every=val_every, val_max=val_max, val_fraction=val_fraction, depth=depth, width=width, unshared=unshared,
                       norm=norm, recon=recon, lambda_rec=lambda_rec, lambda_adv=lambda_adv,
                       lambda_sty_rd=lambda_sty_rd, lambda_sty_rl=lambda_sty_rl, margin=margin,
-                      sa_fixed_input=not sa_input_grad, schedule=schedule, warmup_steps=warmup_steps,
+                      sa_loss=sa_loss, schedule=schedule, warmup_steps=warmup_steps,
                       blend_init=blend_init, augment=not no_augment, log_every=log_every,
                       checkpoint_every=checkpoint_every, best_metric=best_metric,
                       channels_last=channels_last, compile=compile)
