@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from reality_gap.presets import CATEGORIES, DemoConfig  # noqa: E402
 from reality_gap.stages import Layout, run_demo  # noqa: E402
 
-PAIRS = (("charmnet", "idih_fusion"), ("idih_fusion", "idih_base"))
+PAIRS = (("charmnet", "idih_fusion"), ("idih_fusion", "idih_base"), ("charmnet", "charmnet_fixed_input"))
 
 
 def per_image(paths: Layout, method: str) -> pd.DataFrame:
@@ -58,12 +58,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bootstrap", type=int, default=2000, help="bootstrap draws")
+    ap.add_argument("--no-sa-ablation", action="store_true",
+                    help="skip the extra CharmNet run with --sa-loss fixed-input (by default both SA losses are reported)")
     args = ap.parse_args()
 
     summaries, frames, seconds = {}, {}, {}
     for seed in args.seeds:
         cfg = DemoConfig(out=args.out / f"{args.novel_category}_seed{seed}", quick=args.quick, seed=seed,
-                         novel_category=args.novel_category, device=args.device, steps=args.steps)
+                         novel_category=args.novel_category, device=args.device, steps=args.steps,
+                         extra_methods=() if args.no_sa_ablation else ("charmnet_fixed_input",))
         paths = Layout(cfg.out, cfg.novel_category)
         start = time.perf_counter()
         run_demo(cfg)
@@ -74,7 +77,7 @@ def main() -> None:
 
     methods = list(summaries[args.seeds[0]])
     print(f"\nnovel = {args.novel_category}, {len(args.seeds)} seeds {args.seeds}; fMSE on the stand-in real test sets")
-    print(f"{'method':<16}{'novel fMSE':>22}{'vs comp':>9}{'base fMSE':>22}{'vs comp':>9}")
+    print(f"{'method':<22}{'novel fMSE':>22}{'vs comp':>9}{'base fMSE':>22}{'vs comp':>9}")
     table = {}
     for m in methods:
         row = {}
@@ -87,7 +90,7 @@ def main() -> None:
         table[m] = row
         cells = "".join(f"{row[s]['mean']:>12.1f} ± {row[s]['std']:<7.1f}{row[s]['change_pct_mean']:>+8.1f}%"
                         for s in ("novel", "base"))
-        print(f"{m:<16}{cells}")
+        print(f"{m:<22}{cells}")
 
     rng = np.random.default_rng(0)
     comparisons = {}

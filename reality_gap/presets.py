@@ -59,6 +59,8 @@ class Method:
     stages: tuple[Stage, ...]
     data: str                   # what it trains on, in words
     quick: bool                 # kept by --quick
+    options: tuple[tuple[str, object], ...] = ()   # TrainConfig settings of this row (e.g. an ablation)
+    extra: bool = False         # not a Table 2 row: only when asked for (bench/reality_gap.py)
 
     def run_names(self) -> list[str]:
         return [self.name] if len(self.stages) == 1 else [f"{self.name}_{i + 1}" for i in range(len(self.stages))]
@@ -77,6 +79,9 @@ METHODS = (
            "rendered novel + real base, two domains", quick=True),
     Method("idih_upper", "iDIH + real novel (upper bound)", "idih", (Stage("domain=real"),),
            "real base + real novel", quick=False),
+    # CharmNet with P_in fixed in eq. 4-5 and a per-image hinge (the ablation of --sa-loss)
+    Method("charmnet_fixed_input", "CharmNet, SA loss fixed-input", "charmnet", (Stage(f"{RENDERED};{BASE_REAL}"),),
+           "rendered novel + real base, two domains", quick=False, options=(("sa_loss", "fixed-input"),), extra=True),
 )
 
 
@@ -98,6 +103,7 @@ class DemoConfig:
     device: str = "auto"
     workers: int = 2            # render worker processes
     steps: int | None = None    # override the preset's training steps
+    extra_methods: tuple[str, ...] = ()   # names of extra (non-Table 2) methods to run too
     size: DemoSize = field(default=FULL)
 
     def __post_init__(self):
@@ -112,4 +118,4 @@ class DemoConfig:
 
     @property
     def methods(self) -> tuple[Method, ...]:
-        return tuple(m for m in METHODS if m.quick or not self.size.quick)
+        return tuple(m for m in METHODS if (m.quick or not self.size.quick) and (not m.extra or m.name in self.extra_methods))

@@ -170,7 +170,7 @@ def train_config(cfg: DemoConfig, paths: Layout, method: Method, index: int):
     s = cfg.size
     runs = method.run_names()
     steps = stage_steps(method, s.steps)[index]
-    return TrainConfig(model=method.model, manifest=paths.manifest, out=paths.runs / runs[index], max_steps=steps,
+    return TrainConfig(**dict(method.options), model=method.model, manifest=paths.manifest, out=paths.runs / runs[index], max_steps=steps,
                        batch_size=s.batch_size, image_size=s.image_size, depth=s.depth, width=s.width,
                        unshared=s.unshared, device=cfg.device, workers=0, seed=cfg.seed,
                        filter=method.stages[index].filter, lr=s.lr, schedule="cosine",
