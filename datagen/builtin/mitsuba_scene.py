@@ -263,14 +263,6 @@ def sun_irradiance(light: StyleLight, samples: int = 64) -> np.ndarray:
     return np.clip(radiance, 0.0, None).mean(0) * lighting.SUN_SOLID_ANGLE
 
 
-def _emission(array: np.ndarray, sampling_weight: float = 1.0) -> dict:
-    """An area emitter whose radiance is an RGB array (values may exceed 1: raw, linear)."""
-    mi = _mi()
-    return {"type": "area", "sampling_weight": float(sampling_weight),
-            "radiance": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(array, np.float32)),
-                         "raw": True, "filter_type": "bilinear"}}
-
-
 def _envmap(sky: np.ndarray) -> dict:
     mi = _mi()
     return {"type": "envmap", "bitmap": mi.Bitmap(np.ascontiguousarray(sky, np.float32)),
@@ -324,11 +316,14 @@ def emitters(geo: SceneGeometry, light: StyleLight) -> tuple[dict, dict]:
         entries[f"lamp{k}__glow"] = make_mesh(f"lamp{k}__glow", glass, geo.cache,
                                               emitter={"type": "area", "radiance": _rgb(color * lighting.LAMP_GLOW),
                                                        "sampling_weight": GLOW_SAMPLING})
+    per_building: dict[str, int] = {}
+    for name, _ in geo.night_parts:
+        per_building[name.rsplit("__", 1)[0]] = per_building.get(name.rsplit("__", 1)[0], 0) + 1
     for name, p in geo.night_parts:
-        tex = p.emission["texture"]
-        lights = textures.window_lights(tex["seed"], tex["columns"], tex["rows"], tex["lit"])
-        entries[name] = make_mesh(name, p, geo.cache, emitter=_emission(lights * lighting.WINDOW_RADIANCE * light.window_scale,
-                                                                         WINDOW_SAMPLING))
+        radiance = np.asarray(p.emission["radiance"]) * lighting.WINDOW_RADIANCE * light.window_scale
+        share = WINDOW_SAMPLING / per_building[name.rsplit("__", 1)[0]]     # a building's windows share its light samples
+        entries[name] = make_mesh(name, p, geo.cache, emitter={"type": "area", "radiance": _rgb(radiance),
+                                                               "sampling_weight": share})
     return entries, values
 
 
