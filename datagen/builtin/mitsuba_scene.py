@@ -353,12 +353,3 @@ def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: in
     scene, values = beauty_scene(geo, light, resolution, spp)
     img = mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=int(spp))
     return np.array(img, np.float32)[..., :3], values
-
-
-def mask_scene(geo: SceneGeometry, resolution: int):
-    """The shape-index pass: one sample at each pixel center, box filter, no emitters."""
-    mi = _mi()
-    scene = {"type": "scene", "integrator": {"type": "aov", "aovs": "si:shape_index"},
-             "sensor": sensor_dict(geo.plan, resolution, {"type": "stratified", "sample_count": 1, "jitter": False})}
-    scene.update(geo.shapes)
-    return mi.load_dict(scene, optimize=False)
