@@ -22,7 +22,7 @@ from datagen.builtin.variant import activate, choose_variant
 from datagen.capture_store import list_scene_ids, read_scene, scenes_dir, validate_store
 from datagen.contact_sheet import OUTLINE, write_contact_sheet
 from datagen.imageio import read_gray, read_rgb
-from datagen.render_config import RenderConfig, render
+from datagen.render_config import BuiltinOptions, RenderConfig, render
 from manifests.errors import RdhError
 
 RES, SPP, SCENES, SEED = 64, 4, 3, 7
@@ -40,7 +40,7 @@ def scalar() -> None:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     out = tmp_path_factory.mktemp("captures")
-    cfg = RenderConfig(out=out, scenes=SCENES, seed=SEED, resolution=RES, spp=SPP, variant="scalar")
+    cfg = RenderConfig(out=out, scenes=SCENES, seed=SEED, resolution=RES, builtin=BuiltinOptions(spp=SPP, variant="scalar"))
     reported: list[int] = []
     summary = render(cfg, reported.append)
     return out, cfg, summary, reported
@@ -58,6 +58,7 @@ def test_store_validates_and_records_the_plan(store):
         meta = scene.meta
         assert meta["engine"] == "builtin" and meta["width"] == meta["height"] == RES
         assert meta["source"]["spp"] == SPP and meta["source"]["variant"] == "scalar_rgb"
+        assert (meta["source"]["sampler"], meta["source"]["denoiser"]) == ("multijitter", "oidn")
         assert meta["plan"]["scene_id"] == scene.scene_id and meta["plan"]["foreground"] == "fg0"
         assert meta["camera"]["fov"] > 0 and len(meta["camera"]["origin"]) == 3
         for entry in meta["styles"]:
@@ -144,7 +145,7 @@ def test_same_seed_gives_identical_images_and_shards_add_up(store, tmp_path):
     out, cfg, _, _ = store
     other = tmp_path / "sharded"
     for shard, workers in (((0, 2), 2), ((1, 2), 1)):       # shard 0/2 holds scenes 0 and 2: two processes
-        summary = render(RenderConfig(out=other, scenes=SCENES, seed=SEED, resolution=RES, spp=SPP, variant="scalar",
+        summary = render(RenderConfig(out=other, scenes=SCENES, seed=SEED, resolution=RES, builtin=BuiltinOptions(spp=SPP, variant="scalar"),
                                       shard=shard, workers=workers), lambda n: None)
         assert summary.failed == []
     assert list_scene_ids(other) == list_scene_ids(out)
@@ -160,8 +161,9 @@ def test_rendering_the_stored_plan_again_gives_the_same_scene(store):
     out = store[0]
     scalar()
     scene_dir = scenes_dir(out) / "scene000001"
-    plan, res, spp = plan_from_scene(scene_dir)
-    again = render_plan(plan, res, spp)
+    plan, res, opts = plan_from_scene(scene_dir)
+    assert (opts.spp, opts.sampler, opts.denoise) == (SPP, "multijitter", True)
+    again = render_plan(plan, res, opts)
     scene = read_scene(scene_dir)
     assert np.array_equal(again.mask, scene.load_mask(scene.foregrounds[0]))
     for sid in scene.style_ids:
@@ -252,7 +254,7 @@ def test_layouts_are_redrawn_until_the_foreground_fits(tmp_path):
     from datagen.builtin.engine import plan_options
     from datagen.builtin.scene_render import find_layout
 
-    cfg = RenderConfig(out=tmp_path / "big", scenes=2, seed=5, resolution=32, spp=1, styles=(2,), variant="scalar",
+    cfg = RenderConfig(out=tmp_path / "big", scenes=2, seed=5, resolution=32, styles=(2,), builtin=BuiltinOptions(spp=1, variant="scalar"),
                        min_fg_ratio=0.08, max_fg_ratio=0.6)
     summary = render(cfg, lambda n: None)
     assert summary.failed == [] and summary.redraws >= 1
@@ -274,7 +276,7 @@ from datagen.builtin.scene_render import find_layout
 from datagen.render_config import RenderConfig
 opts = plan_options(RenderConfig(out=sys.argv[2], styles=(10,)))
 plan, geo, _, _ = find_layout(0, 0, opts, 48, 0.01, 0.6)
-np.save(sys.argv[2], render_style(geo, plan.styles[0], 48, int(sys.argv[3]))[0])
+np.save(sys.argv[2], render_style(geo, plan.styles[0], 48, int(sys.argv[3])).hdr)
 """
 
 
@@ -298,7 +300,7 @@ def test_every_style_renders_finite_hdr():
     plan, geo, _, _ = find_layout(0, 0, plan_options(RenderConfig(out=Path("unused"))), 48, 0.01, 0.6)
     assert sum(o.kind == "building" for o in plan.objects) > 10   # lit windows everywhere: the case that gave NaN
     for light in plan.styles:
-        hdr, _ = render_style(geo, light, 48, 4)
+        hdr = render_style(geo, light, 48, 4, "multijitter").hdr
         assert np.isfinite(hdr).all(), light.name
         assert hdr.min() >= 0 and hdr.mean() > 0, light.name
 

@@ -336,20 +336,41 @@ def _disc(center, radius: float, sections: int = 16) -> tuple[np.ndarray, np.nda
     return v, f
 
 
-def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int):
+GUIDE_AOVS = "albedo:albedo,nn:sh_normal"   # the denoiser's guides, rendered with the beauty pass
+
+
+@dataclass
+class StyleRender:
+    hdr: np.ndarray                       # linear RGB, H x W x 3 float32
+    values: dict                          # derived lighting values to record in scene.json
+    spp: int                              # samples per pixel the sampler took (some round up to a square)
+    albedo: np.ndarray | None = None      # H x W x 3 in [0, 1], with guides
+    normal: np.ndarray | None = None      # H x W x 3 in [-1, 1], with guides
+
+
+def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
+                 guides: bool = False):
     """The Mitsuba scene of one style, and the derived lighting values to record."""
     mi = _mi()
     entries, values = emitters(geo, light)
-    scene = {"type": "scene", "integrator": {"type": "path", "max_depth": MAX_DEPTH},
-             "sensor": sensor_dict(geo.plan, resolution, {"type": "independent", "sample_count": int(spp)})}
+    integrator = {"type": "path", "max_depth": MAX_DEPTH}
+    if guides:
+        integrator = {"type": "aov", "aovs": GUIDE_AOVS, "integrator": integrator}
+    scene = {"type": "scene", "integrator": integrator,
+             "sensor": sensor_dict(geo.plan, resolution, {"type": sampler, "sample_count": int(spp)})}
     scene.update(geo.shapes)
     scene.update(entries)
     return mi.load_dict(scene, optimize=False), values
 
 
-def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int) -> tuple[np.ndarray, dict]:
-    """Linear RGB render (H x W x 3 float32) of one style, and its derived lighting values."""
+def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
+                 guides: bool = False) -> StyleRender:
+    """Render one style: linear RGB (and the denoiser's guides if asked), its lighting values."""
     mi = _mi()
-    scene, values = beauty_scene(geo, light, resolution, spp)
-    img = mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=int(spp))
-    return np.array(img, np.float32)[..., :3], values
+    scene, values = beauty_scene(geo, light, resolution, spp, sampler, guides)
+    taken = int(scene.sensors()[0].sampler().sample_count())
+    img = np.array(mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=taken), np.float32)
+    out = StyleRender(img[..., :3], values, taken)
+    if guides:                                             # the AOVs come last, in GUIDE_AOVS order
+        out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
+    return out
