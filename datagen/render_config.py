@@ -1,14 +1,15 @@
-"""Options of `rdh render-scenes`, shared by both engines, and the scene-index bookkeeping.
+"""Options of `rdh render-scenes`, split into what every engine shares (`RenderConfig`), the
+built-in engine's (`BuiltinOptions`) and Unity's (`UnityOptions`), and the scene-index
+bookkeeping. The CLI reads each option's default and help from these dataclasses.
 
-An engine is a module with `render_scenes(cfg: RenderConfig, progress) -> RenderSummary`
-(`datagen.builtin` on Mitsuba 3, `datagen.unity_engine` through unity_bridge). Both write the
-capture store of DESIGN.md; scene `i` of a run gets the id `scene_id(i)` and the seed
-`scene_seed(cfg.seed, i)`, so any scene can be rendered alone and shards never overlap.
+Scene `i` of a run gets the id `scene_id(i)` and the seed `scene_seed(cfg.seed, i)`, so any
+scene can be rendered alone, on any machine, and shards never overlap. `datagen.render` holds
+the engine protocol and the one run loop.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -17,44 +18,90 @@ import numpy as np
 from manifests.errors import RdhError
 
 CATEGORIES = ("human", "bottle", "cake", "motorcycle", "cow", "couch")
+SAMPLERS = ("independent", "stratified", "multijitter", "orthogonal", "ldsampler")
+EXECUTORS = ("local", "ray")
+
+
+def opt(default, help: str, **kw):
+    """A dataclass field with its CLI help (the CLI reads both from here)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+def help_of(cls, name: str) -> str:
+    return cls.__dataclass_fields__[name].metadata["help"]
+
+
+def default_of(cls, name: str):
+    f = cls.__dataclass_fields__[name]
+    return f.default_factory() if callable(f.default_factory) else f.default
+
+
+@dataclass
+class BuiltinOptions:
+    """The built-in engine (Mitsuba 3). The defaults beat --spp 64 --sampler independent
+    --no-denoise on every benchmark image at about a third of its time (bench/render.py)."""
+
+    spp: int = opt(16, "Samples per pixel of the beauty pass.")
+    sampler: str = opt("multijitter", f"Mitsuba sampler: {', '.join(SAMPLERS)}.")
+    denoise: bool = opt(True, "Denoise each style with Intel Open Image Denoise (pyoidn).")
+    guides: bool = opt(False, "Give the denoiser albedo and normal guides (an extra AOV pass; measured: no gain).")
+    variant: str = opt("auto", "Mitsuba variant: auto (llvm if libLLVM >= 16, else scalar), scalar or llvm.")
+    assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
 
 
 @dataclass
 class UnityOptions:
     """How to reach Unity: a player build to launch, or the Editor to attach to."""
 
-    build: Path | None = None          # --unity-build: player executable
-    editor: bool = False               # --unity-editor: attach to a running Editor (port 5004)
-    player_args: list[str] = field(default_factory=list)
-    log_dir: Path | None = None
-    base_port: int = 5005              # worker w listens on base_port + w (the Editor uses 5004)
-    bind_address: str = "127.0.0.1"    # loopback by default; another address only for a remote player
-    connect_timeout: float = 60.0
-    reply_timeout: float = 60.0
-    max_restarts: int = 3
-    settle_frames: int = 5
+    build: Path | None = opt(None, "Unity player executable to launch.")
+    editor: bool = opt(False, "Attach to a Unity Editor in Play mode on port 5004.")
+    player_args: list[str] = opt([], "Extra player argument; repeat for several.")
+    log_dir: Path | None = opt(None, "Folder for player logs (default OUT/.unity/logs).")
+    base_port: int = opt(5005, "Worker w listens on base port + w (the Editor uses 5004).")
+    bind_address: str = opt("127.0.0.1", "Address the bridge listens on; change only for a remote player.")
+    connect_timeout: float = opt(60.0, "Seconds to wait for a player to connect.")
+    reply_timeout: float = opt(60.0, "Seconds to wait for each reply.")
+    max_restarts: int = opt(3, "Restarts of a crashed player before giving up.")
+    settle_frames: int = opt(5, "Frames the sky settles before a capture.")
+
+
+@dataclass
+class RayOptions:
+    """--executor ray: each scene a Ray task on a cluster (or a local Ray started for the run)."""
+
+    address: str | None = opt(None, "Ray cluster to join (e.g. ray://head:10001 or auto); default: start a local one.")
+    cpus_per_scene: float = opt(1.0, "CPUs Ray reserves for each scene task.")
+    max_retries: int = opt(3, "Times a scene is retried after its worker died.")
 
 
 @dataclass
 class RenderConfig:
-    """Options of `rdh render-scenes`."""
+    """Options of `rdh render-scenes` that every engine shares, and each engine's own."""
 
     out: Path
-    engine: str = "builtin"            # builtin | unity
-    scenes: int = 10
-    seed: int = 0
-    resolution: int = 256
-    spp: int = 64
-    categories: tuple[str, ...] = CATEGORIES
-    styles: tuple[int, ...] = tuple(range(1, 11))
-    styles_file: Path | None = None
-    workers: int = 1
-    shard: tuple[int, int] = (0, 1)    # (i, N): render scene indices congruent to i mod N
-    variant: str = "auto"              # builtin: auto | scalar | llvm
-    min_fg_ratio: float = 0.01
-    max_fg_ratio: float = 0.6
-    assets_dir: Path | None = None     # builtin: user meshes (.obj/.ply) in <category>/ subfolders
+    engine: str = opt("builtin", "builtin (Mitsuba 3, no Unity needed) or unity.")
+    scenes: int = opt(10, "Number of 2D scenes in the whole run (all shards).")
+    seed: int = opt(0, "Base seed; scene i uses a seed derived from (seed, i).")
+    resolution: int = opt(256, "Image width and height in pixels.")
+    categories: tuple[str, ...] = opt(CATEGORIES, "Foreground categories, e.g. human,cow (default: all six).")
+    styles: tuple[int, ...] = opt(tuple(range(1, 11)), "Style ids or names, e.g. 1,2,10 (default: all 10).")
+    styles_file: Path | None = opt(None, "TOML file overriding the phase time ranges.")
+    workers: int = opt(1, "Parallel workers on this machine (builtin processes, or Unity players).")
+    shard: tuple[int, int] = opt((0, 1), "i/N: render only scene indices congruent to i mod N.")
+    min_fg_ratio: float = opt(0.01, "Re-draw scenes whose foreground covers less than this.")
+    max_fg_ratio: float = opt(0.6, "Re-draw scenes whose foreground covers more than this.")
+    executor: str = opt("local", "local (this machine, --workers processes) or ray (a Ray task per scene).")
+    builtin: BuiltinOptions = field(default_factory=BuiltinOptions)
     unity: UnityOptions = field(default_factory=UnityOptions)
+    ray: RayOptions = field(default_factory=RayOptions)
+    spp: InitVar[int | None] = None        # shorthand for builtin.spp, kept for RenderConfig(..., spp=8) callers
+
+    def __post_init__(self, spp: int | None) -> None:
+        self.out = Path(self.out)
+        if spp is not None:
+            self.builtin.spp = int(spp)
 
 
 @dataclass
@@ -110,23 +157,27 @@ def check_config(cfg: RenderConfig) -> None:
         raise RdhError(f"--scenes {cfg.scenes}: use 1 or more")
     if not 16 <= cfg.resolution <= 4096:
         raise RdhError(f"--resolution {cfg.resolution}: use 16..4096")
-    if cfg.spp < 1:
-        raise RdhError(f"--spp {cfg.spp}: use 1 or more")
     if cfg.workers < 1:
         raise RdhError(f"--workers {cfg.workers}: use 1 or more")
-    if cfg.variant not in ("auto", "scalar", "llvm"):
-        raise RdhError(f"--variant {cfg.variant!r}: use auto, scalar or llvm")
     if not cfg.styles:
         raise RdhError("--styles selects no style")
     if not 0 <= cfg.min_fg_ratio < cfg.max_fg_ratio <= 1:
         raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min < max <= 1")
+    if cfg.executor not in EXECUTORS:
+        raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
+    if cfg.ray.cpus_per_scene <= 0 or cfg.ray.max_retries < 0:
+        raise RdhError("--ray-cpus-per-scene must be > 0 and --ray-max-retries >= 0")
+    b = cfg.builtin
+    if b.spp < 1:
+        raise RdhError(f"--spp {b.spp}: use 1 or more")
+    if b.sampler not in SAMPLERS:
+        raise RdhError(f"--sampler {b.sampler!r}: use one of {', '.join(SAMPLERS)}")
+    if b.variant not in ("auto", "scalar", "llvm"):
+        raise RdhError(f"--variant {b.variant!r}: use auto, scalar or llvm")
 
 
 def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
-    """Render the scenes of cfg with its engine into the capture store cfg.out."""
-    check_config(cfg)
-    if cfg.engine == "builtin":
-        from datagen import builtin as engine
-    else:
-        from datagen import unity_engine as engine
-    return engine.render_scenes(cfg, progress or (lambda n: None))
+    """Render the scenes of cfg with its engine into the capture store cfg.out (see datagen.render)."""
+    from datagen.render import render as run
+
+    return run(cfg, progress)

@@ -18,18 +18,19 @@ BridgeError. Finished scenes are skipped by a rerun.
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from datagen.capture_store import rebuild_index, scene_exists, style_file, write_scene
+from datagen.capture_store import style_file, write_scene
 from datagen.imageio import read_mask
-from datagen.render_config import Progress, RenderConfig, RenderSummary, scene_id, scene_seed, shard_indices
+from datagen.render import SceneOutcome
+from datagen.render_config import Progress, RenderConfig, scene_id, scene_seed
 from datagen.styles import StyleConfig, format_time, load_style_config, style_by_id
 from manifests.errors import RdhError
 from unity_bridge.client import PlayerConnection
@@ -118,6 +119,7 @@ class Worker:
         self.run = run
         self.id = worker_id
         self.restarts = 0
+        self.redraws = 0                        # of the scene being rendered
         self.player: PlayerConnection | None = None
         self.loaded: str | None = None          # the Unity scene loaded in the current player
         self.staging = Path(run.cfg.out) / STATE_DIR / "staging" / f"w{worker_id}"
@@ -166,6 +168,7 @@ class Worker:
         sid = scene_id(index)
         folder = self.staging / sid
         shutil.rmtree(folder, ignore_errors=True)
+        self.redraws = 0
         try:
             player = self.connect()
             layout_rng, style_rng, seed = scene_streams(cfg.seed, index)
@@ -196,7 +199,7 @@ class Worker:
                 write_scene(cfg.out, meta, images, {0: mask_path}, move_files=True)
             except RdhError as exc:  # a file the player wrote is not a usable image or mask
                 raise ProtocolError(f"{player.who} wrote a file rdh cannot use: {exc}") from None
-            run.finished(len(styles))
+            run.finished(SceneOutcome(sid, len(styles), self.redraws))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -219,8 +222,8 @@ class Worker:
                 raise ProtocolError(f"{player.who} wrote a mask rdh cannot use: {exc}") from None
             if ratio > 0 and cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
                 return Layout(name, viewpoint, fg["name"], category or fg["category"], attempt, camera), shot["mask_path"]
-            self.run.redrawn()
-        self.run.failed(f"{sid}: no layout with a foreground covering {cfg.min_fg_ratio:g}..{cfg.max_fg_ratio:g} "
+            self.redraws += 1
+        self.run.failed(sid, self.redraws, f"no layout with a foreground covering {cfg.min_fg_ratio:g}..{cfg.max_fg_ratio:g} "
                         f"of the image in {MAX_LAYOUT_TRIES} draws")
         return None, None
 
@@ -232,23 +235,20 @@ class Worker:
 
 # -- the run ------------------------------------------------------------------------------------
 class UnityRun:
-    """Shared state of the workers: the queue of scene indices, the summary, the live players."""
+    """Shared state of the workers: the queue of scene indices, their outcomes, the live players."""
 
-    def __init__(self, cfg: RenderConfig, progress: Progress, todo: list[int]) -> None:
+    def __init__(self, cfg: RenderConfig, style_cfg: StyleConfig, progress: Progress, todo: list[int]) -> None:
         self.cfg = cfg
         self.spec = player_spec(cfg)
-        self.style_cfg = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
+        self.style_cfg = style_cfg
         self.progress = progress
         self.queue = deque(todo)
-        self.summary = RenderSummary()
+        self.outcomes: queue.Queue[SceneOutcome] = queue.Queue()
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.players: set[PlayerConnection] = set()
         self.catalog: SceneCatalog | None = None
         self.errors: list[BaseException] = []
-        missing = {style_by_id(s).weather for s in cfg.styles} - {"any"} - set(self.style_cfg.weathers)
-        if missing:
-            raise RdhError(f"{cfg.styles_file}: its weathers leave out {sorted(missing)}, which --styles needs")
 
     def next_index(self) -> int | None:
         with self.lock:
@@ -279,20 +279,14 @@ class UnityRun:
         with self.lock:
             self.players.discard(player)
 
-    def finished(self, images: int) -> None:
+    def finished(self, outcome: SceneOutcome) -> None:
         with self.lock:
-            self.summary.rendered += 1
-            self.summary.images += images
-            self.progress(images)
+            self.progress(outcome.images)
+        self.outcomes.put(outcome)
 
-    def redrawn(self) -> None:
-        with self.lock:
-            self.summary.redraws += 1
-
-    def failed(self, reason: str) -> None:
-        log.warning("scene not rendered: %s", reason)
-        with self.lock:
-            self.summary.failed.append(reason)
+    def failed(self, sid: str, redraws: int, reason: str) -> None:
+        log.warning("scene %s not rendered: %s", sid, reason)
+        self.outcomes.put(SceneOutcome(sid, redraws=redraws, error=reason))
 
     def run_worker(self, worker_id: int) -> None:
         try:
@@ -309,41 +303,50 @@ class UnityRun:
             player.close(grace=0.0)
 
 
-def render_scenes(cfg: RenderConfig, progress: Progress) -> RenderSummary:
-    """Render the scenes of this shard that are not in cfg.out yet, with cfg.workers Unity players."""
-    start = time.perf_counter()
-    spec = player_spec(cfg)
-    spec.check(cfg.workers)
-    if cfg.unity.max_restarts < 0:
-        raise RdhError(f"--max-restarts {cfg.unity.max_restarts}: use 0 or more")
-    if cfg.unity.settle_frames < 0:
-        raise RdhError(f"--settle-frames {cfg.unity.settle_frames}: use 0 or more")
-    indices = shard_indices(cfg)
-    todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]
-    run = UnityRun(cfg, progress, todo)
-    run.summary.skipped = len(indices) - len(todo)
-    if run.summary.skipped:
-        progress(run.summary.skipped * len(cfg.styles))
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    threads = [threading.Thread(target=run.run_worker, args=(w,), name=f"rdh-unity-worker-{w}", daemon=True)
-               for w in range(min(cfg.workers, len(todo)))]
-    try:
-        for t in threads:
-            t.start()
-        while any(t.is_alive() for t in threads):
+class UnityEngine:
+    """Unity players driven through unity_bridge, one per worker, each pulling scene indices."""
+
+    def __init__(self, cfg: RenderConfig) -> None:
+        self.cfg = cfg
+        self.style_cfg = StyleConfig()
+
+    def open(self) -> str:
+        cfg = self.cfg
+        player_spec(cfg).check(cfg.workers)
+        if cfg.unity.max_restarts < 0:
+            raise RdhError(f"--max-restarts {cfg.unity.max_restarts}: use 0 or more")
+        if cfg.unity.settle_frames < 0:
+            raise RdhError(f"--settle-frames {cfg.unity.settle_frames}: use 0 or more")
+        self.style_cfg = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
+        missing = {style_by_id(s).weather for s in cfg.styles} - {"any"} - set(self.style_cfg.weathers)
+        if missing:
+            raise RdhError(f"{cfg.styles_file}: its weathers leave out {sorted(missing)}, which --styles needs")
+        return "unity"
+
+    def render(self, todo: list[int], progress: Progress):
+        """Run min(workers, scenes) players in threads; yield each scene's outcome as it lands."""
+        cfg = self.cfg
+        run = UnityRun(cfg, self.style_cfg, progress, todo)
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        threads = [threading.Thread(target=run.run_worker, args=(w,), name=f"rdh-unity-worker-{w}", daemon=True)
+                   for w in range(min(cfg.workers, len(todo)))]
+        try:
             for t in threads:
-                t.join(timeout=0.2)
-    except BaseException:
-        run.stop.set()
-        run.kill_players()
-        for t in threads:
-            t.join(timeout=10)
-        raise
-    finally:
-        if any(Path(cfg.out).joinpath("scenes").glob("*/scene.json")):
-            rebuild_index(cfg.out)
-    if run.errors:
-        first = next((e for e in run.errors if not isinstance(e, PlayerCrashed)), run.errors[0])
-        raise first
-    run.summary.seconds = time.perf_counter() - start
-    return run.summary
+                t.start()
+            while any(t.is_alive() for t in threads) or not run.outcomes.empty():
+                try:
+                    yield run.outcomes.get(timeout=0.2)
+                except queue.Empty:
+                    pass
+        except BaseException:
+            run.stop.set()
+            run.kill_players()
+            for t in threads:
+                t.join(timeout=10)
+            raise
+        if run.errors:
+            first = next((e for e in run.errors if not isinstance(e, PlayerCrashed)), run.errors[0])
+            raise first
+
+    def task(self):
+        raise RdhError("the Unity engine has no per-scene task: use --executor local")

@@ -1,10 +1,10 @@
-"""`rdh render-scenes --engine builtin`: render the run's scenes into a capture store.
+"""The built-in engine behind `rdh render-scenes --engine builtin`: it renders scenes, and the run
+loop of `datagen.render` does the rest (shards, resume, progress, index, summary).
 
-A scene is the unit of work, of retry and of sharding: scene i gets its id and seed from
-(--seed, i) alone, the shard renders the indices congruent to i mod N, finished scenes are
-skipped, and each scene is written whole by `write_scene`. With --workers K > 1 the scenes go
-to K spawned processes (each with its own Mitsuba and 1/K of the cores); images are reported
-to `progress` as they finish.
+Scene i gets its id and seed from (--seed, i) alone and is written whole by `write_scene`. With
+--workers K > 1 the scenes go to K spawned processes (each with its own Mitsuba and 1/K of the
+cores); images are reported to `progress` as they finish. `task()` is the same one-scene
+function for executors that place scenes themselves (Ray).
 """
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ import multiprocessing as mp
 import os
 import queue
 import sys
-import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from datagen.builtin import assets
 from datagen.builtin.plan import PlanOptions
 from datagen.builtin.variant import VariantChoice, activate, choose_variant
-from datagen.capture_store import rebuild_index, scene_exists
-from datagen.render_config import Progress, RenderConfig, RenderSummary, scene_id, shard_indices
+from datagen.render import SceneOutcome
+from datagen.render_config import BuiltinOptions, Progress, RenderConfig, scene_id
 from datagen.styles import StyleConfig, load_style_config
 from manifests.errors import RdhError
 
@@ -32,25 +31,17 @@ class Job:
     out: str
     base_seed: int
     resolution: int
-    spp: int
     min_ratio: float
     max_ratio: float
-    opts: PlanOptions
-    variant: str
-
-
-@dataclass
-class Outcome:
-    scene_id: str
-    images: int = 0
-    redraws: int = 0
-    error: str = ""
+    plan: PlanOptions
+    render: BuiltinOptions
+    variant: VariantChoice
 
 
 def plan_options(cfg: RenderConfig) -> PlanOptions:
     """Check the categories, styles file and user meshes of a run; RdhError naming the fault."""
     style_config = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
-    users = assets.scan_user_meshes(cfg.assets_dir)
+    users = assets.scan_user_meshes(cfg.builtin.assets_dir)
     for path in (p for files in users.by_category.values() for p in files):
         assets.load_user_mesh(path)                     # a bad file fails the run now, not scene by scene
     for cat in cfg.categories:
@@ -64,54 +55,69 @@ def plan_options(cfg: RenderConfig) -> PlanOptions:
 _NOTES_SHOWN: set[str] = set()
 
 
-def render_scenes(cfg: RenderConfig, progress: Progress) -> RenderSummary:
-    """Render the scenes of this shard that are not finished yet; rebuild the store's index."""
-    start = time.perf_counter()
-    opts = plan_options(cfg)
-    choice = choose_variant(cfg.variant)
-    if choice.note and choice.note not in _NOTES_SHOWN:  # once a process: the demo renders three stores
-        _NOTES_SHOWN.add(choice.note)
-        print(f"rdh: {choice.note}", file=sys.stderr)
-    indices = shard_indices(cfg)
-    todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]
-    summary = RenderSummary(skipped=len(indices) - len(todo), variant=choice.variant)
-    job = Job(str(cfg.out), int(cfg.seed), int(cfg.resolution), int(cfg.spp), float(cfg.min_fg_ratio),
-              float(cfg.max_fg_ratio), opts, choice.variant)
-    if todo:
-        run = _run_in_process if cfg.workers == 1 or len(todo) == 1 else _run_in_pool
-        for outcome in run(job, todo, choice, cfg.workers, progress):
-            if outcome.error:
-                summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
-                print(f"rdh: scene {outcome.scene_id} failed: {outcome.error}", file=sys.stderr)
-                continue
-            summary.rendered += 1
-            summary.images += outcome.images
-            summary.redraws += outcome.redraws
-    if cfg.out.exists():
-        rebuild_index(cfg.out)
-    summary.seconds = time.perf_counter() - start
-    return summary
+class BuiltinEngine:
+    """Mitsuba 3 scenes from seeded plans (datagen.builtin.plan), rendered style by style."""
+
+    def __init__(self, cfg: RenderConfig) -> None:
+        self.cfg = cfg
+        self.job: Job | None = None
+
+    def open(self) -> str:
+        cfg = self.cfg
+        opts = plan_options(cfg)
+        if cfg.builtin.denoise:
+            from datagen.builtin.denoise import check_denoiser
+
+            check_denoiser()
+        choice = choose_variant(cfg.builtin.variant)
+        if choice.note and choice.note not in _NOTES_SHOWN:  # once a process: the demo renders three stores
+            _NOTES_SHOWN.add(choice.note)
+            print(f"rdh: {choice.note}", file=sys.stderr)
+        self.job = Job(str(cfg.out), int(cfg.seed), int(cfg.resolution), float(cfg.min_fg_ratio),
+                       float(cfg.max_fg_ratio), opts, cfg.builtin, choice)
+        return choice.variant
+
+    def render(self, todo: list[int], progress: Progress):
+        if self.cfg.workers == 1 or len(todo) == 1:
+            return _run_in_process(self.job, todo, progress)
+        return _run_in_pool(self.job, todo, self.cfg.workers, progress)
+
+    def task(self) -> "SceneTask":
+        return SceneTask(self.job)
 
 
-def render_index(job: Job, index: int, report: Progress) -> Outcome:
+@dataclass(frozen=True)
+class SceneTask:
+    """Render and write one scene of a job in whatever process calls it (picklable)."""
+
+    job: Job
+
+    def __call__(self, index: int, report: Progress) -> SceneOutcome:
+        activate(self.job.variant)
+        _quiet_mitsuba()
+        return render_index(self.job, index, report)
+
+
+def render_index(job: Job, index: int, report: Progress) -> SceneOutcome:
     """Render and write scene `index`; errors are returned, not raised, so a run goes on."""
     from datagen.builtin.scene_render import find_layout, render_plan, scene_meta
     from datagen.capture_store import write_scene
 
     sid = scene_id(index)
     try:
-        plan, geo, mask, redraws = find_layout(index, job.base_seed, job.opts, job.resolution, job.min_ratio, job.max_ratio)
-        scene = render_plan(plan, job.resolution, job.spp, geo=geo, mask=mask, progress=report)
-        write_scene(job.out, scene_meta(scene, job.resolution, job.spp, job.variant), scene.images, {0: scene.mask})
-        return Outcome(sid, len(scene.images), redraws)
+        plan, geo, mask, redraws = find_layout(index, job.base_seed, job.plan, job.resolution, job.min_ratio, job.max_ratio)
+        scene = render_plan(plan, job.resolution, job.render, geo=geo, mask=mask, progress=report)
+        write_scene(job.out, scene_meta(scene, job.resolution, job.render, job.variant.variant), scene.images,
+                    {0: scene.mask})
+        return SceneOutcome(sid, len(scene.images), redraws)
     except RdhError as exc:
-        return Outcome(sid, error=str(exc))
+        return SceneOutcome(sid, error=str(exc))
     except Exception as exc:  # a bug in one scene must not lose the others; the message names it
-        return Outcome(sid, error=f"{type(exc).__name__}: {exc}")
+        return SceneOutcome(sid, error=f"{type(exc).__name__}: {exc}")
 
 
-def _run_in_process(job: Job, todo: list[int], choice: VariantChoice, workers: int, progress: Progress):
-    activate(choice)
+def _run_in_process(job: Job, todo: list[int], progress: Progress):
+    activate(job.variant)
     _quiet_mitsuba()
     for index in todo:
         yield render_index(job, index, progress)
@@ -130,17 +136,17 @@ def _init_worker(choice: VariantChoice, threads: int, report_queue) -> None:
     _REPORT = report_queue
 
 
-def _worker(job: Job, index: int) -> Outcome:
+def _worker(job: Job, index: int) -> SceneOutcome:
     return render_index(job, index, lambda n: _REPORT.put(n))
 
 
-def _run_in_pool(job: Job, todo: list[int], choice: VariantChoice, workers: int, progress: Progress):
+def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
     ctx = mp.get_context("spawn")                          # Mitsuba's threads do not survive fork
     reports = ctx.Queue()
     workers = min(workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(choice, threads, reports)) as pool:
+                             initargs=(job.variant, threads, reports)) as pool:
         index_of = {pool.submit(_worker, job, i): i for i in todo}
         pending = set(index_of)
         while pending:
@@ -150,7 +156,7 @@ def _run_in_pool(job: Job, todo: list[int], choice: VariantChoice, workers: int,
                 try:
                     yield future.result()
                 except Exception as exc:  # a worker that died (out of memory, a crash in native code)
-                    yield Outcome(scene_id(index_of[future]), error=f"worker failed: {type(exc).__name__}: {exc}")
+                    yield SceneOutcome(scene_id(index_of[future]), error=f"worker failed: {type(exc).__name__}: {exc}")
     _drain(reports, progress)
 
 
@@ -163,7 +169,7 @@ def _drain(reports, progress: Progress) -> None:
 
 
 def _quiet_mitsuba() -> None:
-    """Mitsuba warns about texture values above 1 (our emission maps are linear radiance)."""
+    """Mitsuba warns about texture values above 1 (our ground maps are linear) and rounded sample counts."""
     import mitsuba as mi
 
     mi.set_log_level(mi.LogLevel.Error)

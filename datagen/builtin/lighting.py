@@ -313,9 +313,12 @@ def srgb_encode(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.clip(x, 0.0031308, None), 1 / 2.4) - 0.055)
 
 
-def tonemap(hdr: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Linear RGB render -> 8-bit sRGB image, and the exposure values used."""
+def tonemap(hdr: np.ndarray, denoiser=None) -> tuple[np.ndarray, dict]:
+    """Linear RGB render -> 8-bit sRGB image, and the exposure values used. A denoiser (linear RGB
+    -> linear RGB) runs after firefly removal: it would smear a firefly into a blotch."""
     clean = remove_fireflies(hdr)
+    if denoiser is not None:
+        clean = denoiser(clean)
     exposure, lavg = exposure_for(clean)
     img = srgb_encode(filmic(clean * exposure))
     return np.round(img * 255.0).astype(np.uint8), {"exposure": round(exposure, 6), "scene_log_luminance": round(lavg, 8)}

@@ -263,14 +263,6 @@ def sun_irradiance(light: StyleLight, samples: int = 64) -> np.ndarray:
     return np.clip(radiance, 0.0, None).mean(0) * lighting.SUN_SOLID_ANGLE
 
 
-def _emission(array: np.ndarray, sampling_weight: float = 1.0) -> dict:
-    """An area emitter whose radiance is an RGB array (values may exceed 1: raw, linear)."""
-    mi = _mi()
-    return {"type": "area", "sampling_weight": float(sampling_weight),
-            "radiance": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(array, np.float32)),
-                         "raw": True, "filter_type": "bilinear"}}
-
-
 def _envmap(sky: np.ndarray) -> dict:
     mi = _mi()
     return {"type": "envmap", "bitmap": mi.Bitmap(np.ascontiguousarray(sky, np.float32)),
@@ -324,11 +316,14 @@ def emitters(geo: SceneGeometry, light: StyleLight) -> tuple[dict, dict]:
         entries[f"lamp{k}__glow"] = make_mesh(f"lamp{k}__glow", glass, geo.cache,
                                               emitter={"type": "area", "radiance": _rgb(color * lighting.LAMP_GLOW),
                                                        "sampling_weight": GLOW_SAMPLING})
+    per_building: dict[str, int] = {}
+    for name, _ in geo.night_parts:
+        per_building[name.rsplit("__", 1)[0]] = per_building.get(name.rsplit("__", 1)[0], 0) + 1
     for name, p in geo.night_parts:
-        tex = p.emission["texture"]
-        lights = textures.window_lights(tex["seed"], tex["columns"], tex["rows"], tex["lit"])
-        entries[name] = make_mesh(name, p, geo.cache, emitter=_emission(lights * lighting.WINDOW_RADIANCE * light.window_scale,
-                                                                         WINDOW_SAMPLING))
+        radiance = np.asarray(p.emission["radiance"]) * lighting.WINDOW_RADIANCE * light.window_scale
+        share = WINDOW_SAMPLING / per_building[name.rsplit("__", 1)[0]]     # a building's windows share its light samples
+        entries[name] = make_mesh(name, p, geo.cache, emitter={"type": "area", "radiance": _rgb(radiance),
+                                                               "sampling_weight": share})
     return entries, values
 
 
@@ -341,29 +336,41 @@ def _disc(center, radius: float, sections: int = 16) -> tuple[np.ndarray, np.nda
     return v, f
 
 
-def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int):
+GUIDE_AOVS = "albedo:albedo,nn:sh_normal"   # the denoiser's guides, rendered with the beauty pass
+
+
+@dataclass
+class StyleRender:
+    hdr: np.ndarray                       # linear RGB, H x W x 3 float32
+    values: dict                          # derived lighting values to record in scene.json
+    spp: int                              # samples per pixel the sampler took (some round up to a square)
+    albedo: np.ndarray | None = None      # H x W x 3 in [0, 1], with guides
+    normal: np.ndarray | None = None      # H x W x 3 in [-1, 1], with guides
+
+
+def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
+                 guides: bool = False):
     """The Mitsuba scene of one style, and the derived lighting values to record."""
     mi = _mi()
     entries, values = emitters(geo, light)
-    scene = {"type": "scene", "integrator": {"type": "path", "max_depth": MAX_DEPTH},
-             "sensor": sensor_dict(geo.plan, resolution, {"type": "independent", "sample_count": int(spp)})}
+    integrator = {"type": "path", "max_depth": MAX_DEPTH}
+    if guides:
+        integrator = {"type": "aov", "aovs": GUIDE_AOVS, "integrator": integrator}
+    scene = {"type": "scene", "integrator": integrator,
+             "sensor": sensor_dict(geo.plan, resolution, {"type": sampler, "sample_count": int(spp)})}
     scene.update(geo.shapes)
     scene.update(entries)
     return mi.load_dict(scene, optimize=False), values
 
 
-def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int) -> tuple[np.ndarray, dict]:
-    """Linear RGB render (H x W x 3 float32) of one style, and its derived lighting values."""
+def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
+                 guides: bool = False) -> StyleRender:
+    """Render one style: linear RGB (and the denoiser's guides if asked), its lighting values."""
     mi = _mi()
-    scene, values = beauty_scene(geo, light, resolution, spp)
-    img = mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=int(spp))
-    return np.array(img, np.float32)[..., :3], values
-
-
-def mask_scene(geo: SceneGeometry, resolution: int):
-    """The shape-index pass: one sample at each pixel center, box filter, no emitters."""
-    mi = _mi()
-    scene = {"type": "scene", "integrator": {"type": "aov", "aovs": "si:shape_index"},
-             "sensor": sensor_dict(geo.plan, resolution, {"type": "stratified", "sample_count": 1, "jitter": False})}
-    scene.update(geo.shapes)
-    return mi.load_dict(scene, optimize=False)
+    scene, values = beauty_scene(geo, light, resolution, spp, sampler, guides)
+    taken = int(scene.sensors()[0].sampler().sample_count())
+    img = np.array(mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=taken), np.float32)
+    out = StyleRender(img[..., :3], values, taken)
+    if guides:                                             # the AOVs come last, in GUIDE_AOVS order
+        out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
+    return out

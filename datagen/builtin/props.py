@@ -11,6 +11,7 @@ import numpy as np
 from datagen.builtin.foregrounds import CHROME, diffuse, ground_parts, metal, pick, plastic, random_color, srgb
 from datagen.builtin.meshes import (Part, box, box_with_uv, cone, cylinder, displaced_blob, ellipsoid, part, rot_x,
                                     rounded_box, torus)
+from datagen.builtin.textures import lit_windows
 
 WALLS = [srgb(*c) for c in ((200, 190, 170), (170, 90, 70), (140, 140, 135), (225, 215, 190), (110, 100, 95),
                             (190, 160, 120), (90, 110, 130), (235, 235, 230), (150, 120, 95))]
@@ -43,12 +44,18 @@ def build_building(p: dict) -> list[Part]:
 
 
 def night_windows(p: dict) -> list[Part]:
-    """Emissive quads just in front of the four facades: the lit windows at night."""
-    v, f, uv = box_with_uv([p["width"] + 0.04, p["depth"] + 0.04, p["height"]], "unit")
-    side = f[:8]                                   # the four side faces (two triangles each)
-    texture = {"kind": "window_lights", "seed": p["seed"] + 1, "columns": p["columns"], "rows": p["rows"],
-               "lit": p["lit"]}
-    return [Part("windows", v, side, {"type": "black"}, smooth=False, uv=uv, emission={"texture": texture})]
+    """The lit windows at night: per window, four emissive quads of uniform radiance, one on each
+    facade, just in front of its glass. Uniform radiance, not an emission texture: Mitsuba 3.9's
+    scalar variant returns NaN when it samples an area light's bitmap with unlit texels."""
+    v, f, _ = box_with_uv([p["width"] + 0.04, p["depth"] + 0.04, p["height"]], "unit")
+    faces = [(v[4 * i], v[4 * i + 1] - v[4 * i], v[4 * i + 3] - v[4 * i]) for i in range(4)]   # origin, u edge, v edge
+    parts = []
+    for (u0, v0, u1, v1), color in lit_windows(p["seed"] + 1, p["columns"], p["rows"], p["lit"]):
+        quads = [o + a * np.array([[u0], [u1], [u1], [u0]]) + b * np.array([[v0], [v0], [v1], [v1]]) for o, a, b in faces]
+        tris = np.array([[k, k + 1, k + 2] for k in range(0, 16, 4)] + [[k, k + 2, k + 3] for k in range(0, 16, 4)])
+        parts.append(Part("windows", np.concatenate(quads), tris, {"type": "black"}, smooth=False,
+                          emission={"radiance": [float(c) for c in color]}))
+    return parts
 
 
 def draw_wall(rng: np.random.Generator) -> dict:

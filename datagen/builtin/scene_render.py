@@ -12,6 +12,7 @@ import numpy as np
 
 from datagen.builtin import lighting
 from datagen.builtin.plan import PlanOptions, ScenePlan, draw_plan
+from datagen.render_config import BuiltinOptions
 from manifests.errors import RdhError
 
 MAX_ATTEMPTS = 12
@@ -25,6 +26,7 @@ class RenderedScene:
     images: dict[int, np.ndarray]             # style id -> RGB uint8
     mask: np.ndarray                          # bool, the foreground's visible pixels
     values: dict[int, dict] = field(default_factory=dict)   # style id -> derived lighting values
+    spp: int | None = None                    # samples per pixel the sampler took
     redraws: int = 0
 
 
@@ -47,9 +49,11 @@ def find_layout(index: int, base_seed: int, opts: PlanOptions, resolution: int, 
                    f"[{min_ratio}, {max_ratio}] (got {seen}): widen --min-fg-ratio/--max-fg-ratio")
 
 
-def render_plan(plan: ScenePlan, resolution: int, spp: int, geo=None, mask=None,
+def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None, mask=None,
                 progress: Callable[[int], None] | None = None) -> RenderedScene:
-    """Render every style of a plan (and its mask, unless given). Needs an active variant."""
+    """Render every style of a plan (and its mask, unless given) with opts' sampler, spp and
+    denoiser. Needs an active variant."""
+    from datagen.builtin.denoise import denoise
     from datagen.builtin.masks import render_mask
     from datagen.builtin.mitsuba_scene import build_geometry, render_style
 
@@ -57,15 +61,23 @@ def render_plan(plan: ScenePlan, resolution: int, spp: int, geo=None, mask=None,
     mask = mask if mask is not None else render_mask(geo, resolution)
     out = RenderedScene(plan, {}, mask.mask)
     for light in plan.styles:
-        hdr, values = render_style(geo, light, resolution, spp)
-        out.images[light.id], exposure = lighting.tonemap(hdr)
-        out.values[light.id] = {**values, **exposure}
+        r = render_style(geo, light, resolution, opts.spp, opts.sampler, opts.guides)
+        denoiser = (lambda hdr: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
+        out.images[light.id], exposure = lighting.tonemap(r.hdr, denoiser)
+        out.values[light.id] = {**r.values, **exposure}
+        out.spp = r.spp
         if progress is not None:
             progress(1)
     return out
 
 
-def scene_meta(scene: RenderedScene, resolution: int, spp: int, variant: str) -> dict:
+def sampling_record(opts: BuiltinOptions, spp_taken: int | None = None) -> dict:
+    """How the styles were sampled and cleaned, as scene.json's source records it."""
+    return {"spp": int(spp_taken or opts.spp), "sampler": opts.sampler,
+            "denoiser": "oidn" if opts.denoise else "none", "denoiser_guides": bool(opts.denoise and opts.guides)}
+
+
+def scene_meta(scene: RenderedScene, resolution: int, opts: BuiltinOptions, variant: str) -> dict:
     """The scene.json content (rdh.capture/1 plus the plan) for write_scene."""
     import mitsuba as mi
 
@@ -81,19 +93,28 @@ def scene_meta(scene: RenderedScene, resolution: int, spp: int, variant: str) ->
     foreground = {"id": 0, "category": plan.category, "object": fg.name, "asset": fg.kind}
     if fg.kind == "user_mesh":
         foreground["mesh"] = fg.params["path"]
+    source = {"generator": GENERATOR, "renderer": f"mitsuba {mi.__version__}", "variant": variant,
+              **sampling_record(opts, scene.spp), "resolution": resolution, "integrator": "path",
+              "max_depth": MAX_DEPTH, "environment": plan.environment}
+    if opts.denoise:
+        source["denoiser_version"] = f"pyoidn {_dist_version('pyoidn')}"
     return {
         "scene_id": plan.scene_id, "engine": ENGINE, "seed": plan.base_seed, "scene_index": plan.index,
         "attempt": plan.attempt, "styles": styles, "foregrounds": [foreground],
         "camera": {**asdict(plan.camera), "fov_axis": "x", "resolution": resolution},
-        "source": {"generator": GENERATOR, "renderer": f"mitsuba {mi.__version__}", "variant": variant, "spp": spp,
-                   "resolution": resolution, "integrator": "path", "max_depth": MAX_DEPTH,
-                   "environment": plan.environment},
-        "plan": plan.to_dict(),
+        "source": source, "plan": plan.to_dict(),
     }
 
 
-def plan_from_scene(scene_dir: str | Path) -> tuple[ScenePlan, int, int]:
-    """(plan, resolution, spp) recorded in a builtin scene's scene.json."""
+def _dist_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def plan_from_scene(scene_dir: str | Path) -> tuple[ScenePlan, int, BuiltinOptions]:
+    """(plan, resolution, sampling options) recorded in a builtin scene's scene.json. Scenes
+    written before the sampler and denoiser were recorded used independent, no denoiser."""
     path = Path(scene_dir) / "scene.json"
     try:
         meta = json.loads(path.read_text())
@@ -104,4 +125,6 @@ def plan_from_scene(scene_dir: str | Path) -> tuple[ScenePlan, int, int]:
     if meta.get("engine") != ENGINE or "plan" not in meta:
         raise RdhError(f"{path}: not a scene of the builtin engine (no plan inside): only builtin scenes can be re-rendered")
     src = meta.get("source", {})
-    return ScenePlan.from_dict(meta["plan"]), int(src.get("resolution", meta["width"])), int(src.get("spp", 64))
+    opts = BuiltinOptions(spp=int(src.get("spp", 64)), sampler=str(src.get("sampler", "independent")),
+                          denoise=src.get("denoiser", "none") == "oidn", guides=bool(src.get("denoiser_guides", False)))
+    return ScenePlan.from_dict(meta["plan"]), int(src.get("resolution", meta["width"])), opts

@@ -89,11 +89,12 @@ def facade(seed: int, wall: list[float], glass: list[float], columns: int, rows:
     return img.astype(np.float32)
 
 
-def window_lights(seed: int, columns: int, rows: int, lit_fraction: float, window: float = 0.55,
-                  size: int = 128) -> np.ndarray:
-    """Night emission of a facade: 1 inside lit windows, 0 elsewhere (same layout as `facade`)."""
+def lit_windows(seed: int, columns: int, rows: int, lit_fraction: float, window: float = 0.55,
+                size: int = 128) -> list[tuple[tuple[float, float, float, float], np.ndarray]]:
+    """The lit windows of a facade at night: ((u0, v0, u1, v1) in the facade's unit UVs, RGB in
+    [0, 1]) for each, on the texel grid of a `size` texture (same layout as `facade`)."""
     rng = np.random.default_rng(seed)
-    img = np.zeros((size, size, 3), np.float32)
+    out = []
     cw, ch = size / columns, size / rows
     for c in range(columns):
         for r in range(rows):
@@ -102,7 +103,18 @@ def window_lights(seed: int, columns: int, rows: int, lit_fraction: float, windo
             x0, x1 = int(c * cw + cw * (1 - window) / 2), int((c + 1) * cw - cw * (1 - window) / 2)
             y0, y1 = int(r * ch + ch * 0.25), int((r + 1) * ch - ch * 0.15)
             warm = rng.uniform(0.0, 1.0)
-            img[y0:y1, x0:x1] = np.array([1.0, 0.78 + 0.12 * warm, 0.5 + 0.3 * warm]) * rng.uniform(0.5, 1.0)
+            color = np.array([1.0, 0.78 + 0.12 * warm, 0.5 + 0.3 * warm]) * rng.uniform(0.5, 1.0)
+            if x1 > x0 and y1 > y0:
+                out.append(((x0 / size, y0 / size, x1 / size, y1 / size), color))
+    return out
+
+
+def window_lights(seed: int, columns: int, rows: int, lit_fraction: float, window: float = 0.55,
+                  size: int = 128) -> np.ndarray:
+    """Night emission of a facade as a texture: 1 inside lit windows, 0 elsewhere."""
+    img = np.zeros((size, size, 3), np.float32)
+    for (u0, v0, u1, v1), color in lit_windows(seed, columns, rows, lit_fraction, window, size):
+        img[round(v0 * size):round(v1 * size), round(u0 * size):round(u1 * size)] = color
     return img
 
 
