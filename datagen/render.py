@@ -73,7 +73,7 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
         elif cfg.executor == "ray":
             from datagen.ray_executor import run_tasks
 
-            outcomes = run_tasks(engine.task(), todo, cfg.ray, progress, scene_id)
+            outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
         else:
             outcomes = engine.render(todo, progress)
         for outcome in outcomes:
