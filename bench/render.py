@@ -2,7 +2,7 @@
 in one run, against a high-spp reference of the same scenes (night included).
 
     .venv/bin/python bench/render.py                                   # 3 scenes x styles 1,2,5,10 at 256x256
-    .venv/bin/python bench/render.py --configs today,default,8:multijitter:oidn --ref-spp 512
+    .venv/bin/python bench/render.py --configs today,default,8:multijitter:oidn --ref-spp 512 --ref-cache /tmp/rdh-ref
 
 A configuration is `spp:sampler:denoiser` with denoiser none, oidn or oidn+guides; `today` is
 64:independent:none (the images before issue 12) and `default` is BuiltinOptions()'s. For each
@@ -10,7 +10,8 @@ image it times what a run does per style (bake the sky, build the scene, render,
 map) and scores PSNR (dB, 8-bit, after the engine's tone map, exposure included) against the
 reference (--ref-spp, independent sampler, no denoiser). It prints s/image and PSNR mean and
 worst per configuration, the mask pass per scene, and checks issue 12's targets: default >= 3x
-faster than today, PSNR mean >= today's + 1.5 dB and worst >= today's worst, mask < 0.3 s.
+faster than today, PSNR mean >= today's + 1.5 dB and worst >= today's worst, mask < 0.3 s,
+and with --ray-scenes N, scenes/min on a local Ray with 2 workers >= 1.7x that with 1.
 """
 from __future__ import annotations
 
@@ -63,10 +64,12 @@ def main() -> None:
     ap.add_argument("--styles", default="1,2,5,10")
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--configs", default="today,default")
+    ap.add_argument("--configs", default="today,default", help="comma-separated configurations, or none")
     ap.add_argument("--ref-spp", type=int, default=512)
     ap.add_argument("--variant", default="scalar", help="scalar or llvm, for the configurations")
     ap.add_argument("--ref-variant", default=None, help="variant of the reference (default: --variant)")
+    ap.add_argument("--ray-scenes", type=int, default=0, help="also time N scenes on a local Ray, 1 vs 2 workers")
+    ap.add_argument("--ref-cache", default=None, help="folder keeping reference images between runs (they cost the most)")
     args = ap.parse_args()
 
     from datagen.builtin.engine import plan_options
@@ -76,8 +79,11 @@ def main() -> None:
     from datagen.builtin.scene_render import find_layout
     from datagen.builtin.variant import activate, choose_variant
 
-    configs = [parse_config(c) for c in args.configs.split(",")]
     styles = tuple(parse_styles(args.styles))
+    if args.configs == "none":                          # only the Ray scaling
+        ray_scaling(args, styles)
+        return
+    configs = [parse_config(c) for c in args.configs.split(",")]
     opts = plan_options(RenderConfig(out=Path("unused"), styles=styles))
     res = args.resolution
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -99,18 +105,36 @@ def main() -> None:
     denoise(np.ones((8, 8, 3), np.float32))               # OIDN's first call sets up its device: not a render cost
     reference = {}
     ref_opts = BuiltinOptions(spp=args.ref_spp, sampler="independent", denoise=False)
-    for index, plan, geo in layouts(args.ref_variant or args.variant):
-        for light in plan.styles:
-            reference[index, light.id] = render_image(geo, light, res, ref_opts)
+    ref_dir = Path(args.ref_cache) if args.ref_cache else None
+    ref_variant = args.ref_variant or args.variant
+
+    def ref_path(index: int, style: int) -> Path | None:
+        return ref_dir / f"ref-{args.seed}-{index}-{style}-{res}-{args.ref_spp}-{ref_variant}.npy" if ref_dir else None
+
+    missing = [(i, s) for i in range(args.scenes) for s in styles if ref_path(i, s) is None or not ref_path(i, s).exists()]
+    if missing:
+        for index, plan, geo in layouts(ref_variant):
+            for light in plan.styles:
+                if (index, light.id) in missing:
+                    img = render_image(geo, light, res, ref_opts)
+                    if ref_dir is not None:
+                        ref_dir.mkdir(parents=True, exist_ok=True)
+                        np.save(ref_path(index, light.id), img)
+                    reference[index, light.id] = img
+    for i in range(args.scenes):
+        for s in styles:
+            if (i, s) not in reference:
+                reference[i, s] = np.load(ref_path(i, s))
     times = {name: [] for name, _ in configs}
     scores = {name: [] for name, _ in configs}
-    mask_s = []
+    mask_s, keys = [], []
     for index, plan, geo in layouts(args.variant):
         bare = build_geometry(draw_plan(index, args.seed, plan.attempt, opts), materials=False)
         t = time.perf_counter()
         render_mask(bare, res)
         mask_s.append(time.perf_counter() - t)
         for light in plan.styles:
+            keys.append((index, light.id))
             for name, cfg in configs:
                 t = time.perf_counter()
                 img = render_image(geo, light, res, cfg)
@@ -121,7 +145,7 @@ def main() -> None:
 
     print(f"\n{'configuration':28s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s}  (night)")
     for name, cfg in configs:
-        night = [s for s, (k, st) in zip(scores[name], reference) if st == 10] if 10 in styles else []
+        night = [s for s, (_, style) in zip(scores[name], keys) if style == 10]
         print(f"{name:28s} {np.mean(times[name]):8.2f} {np.mean(scores[name]):10.2f} {np.min(scores[name]):7.2f}  "
               + (f"({np.mean(night):.2f})" if night else ""))
     print(f"mask pass: {np.mean(mask_s):.3f} s/scene mean, {np.max(mask_s):.3f} max (target < 0.3)")
@@ -132,7 +156,34 @@ def main() -> None:
         better = sum(d > t for d, t in zip(scores["default"], scores["today"]))
         print(f"default vs today: {speed:.2f}x faster (target >= 3), PSNR mean {gain:+.2f} dB (target >= +1.5), "
               f"worst {worst:+.2f} dB (target >= 0), better on {better}/{len(scores['today'])} images")
+    if args.ray_scenes:
+        ray_scaling(args, styles)
     print("(timings on a shared machine; compare configurations within one run)")
+
+
+def ray_scaling(args, styles: tuple[int, ...]) -> None:
+    """Scenes per minute of --executor ray with 1 and 2 local workers (Ray's start not counted)."""
+    import tempfile
+
+    from datagen.ray_executor import ray_session
+    from datagen.render_config import RayOptions, render
+
+    rates = {}
+    with tempfile.TemporaryDirectory(prefix="rdh-bench-ray-") as tmp:
+        for workers in (1, 2):
+            cfg = RenderConfig(out=Path(tmp) / f"w{workers}", scenes=args.ray_scenes, seed=args.seed,
+                               resolution=args.resolution, styles=styles, executor="ray", workers=workers,
+                               builtin=BuiltinOptions(variant=args.variant))
+            with ray_session(RayOptions(), local_cpus=workers):
+                t = time.perf_counter()
+                summary = render(cfg)
+                seconds = time.perf_counter() - t
+            if summary.failed:
+                raise SystemExit(f"bench: scenes failed on Ray: {summary.failed}")
+            rates[workers] = 60 * summary.rendered / seconds
+            print(f"ray, {workers} worker(s): {rates[workers]:.2f} scenes/min ({summary.rendered} scenes of "
+                  f"{len(styles)} styles in {seconds:.1f} s)", flush=True)
+    print(f"ray speed-up of 2 workers over 1: {rates[2] / rates[1]:.2f}x (target >= 1.7)")
 
 
 if __name__ == "__main__":

@@ -173,8 +173,10 @@ def test_rendering_the_stored_plan_again_gives_the_same_scene(store):
 def test_a_rerun_skips_finished_scenes(store):
     out, cfg, _, _ = store
     stamps = {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
-    summary = render(cfg, lambda n: None)
+    reported: list[int] = []
+    summary = render(cfg, reported.append)
     assert (summary.rendered, summary.skipped, summary.images) == (0, SCENES, 0)
+    assert sum(reported) == SCENES * 10                        # finished scenes count: the bar reaches 100 %
     assert stamps == {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
 
 
@@ -232,10 +234,12 @@ def test_cli_renders_user_meshes_and_refuses_bad_input(tmp_path):
     runner = CliRunner()
     args = ["render-scenes", str(out), "--scenes", "1", "--styles", "2,10", "--resolution", "32", "--spp", "2",
             "--variant", "scalar", "--categories", "dog", "--assets", str(assets), "--seed", "3"]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args + ["--sampler", "stratified", "--no-denoise"])
     assert result.exit_code == 0, result.output
     scene = validate_store(out)[0]
     assert scene.style_ids == [2, 10]
+    src = scene.meta["source"]                                 # what was used: stratified rounds 2 spp up to 4
+    assert (src["sampler"], src["spp"], src["denoiser"]) == ("stratified", 4, "none")
     fg = scene.foregrounds[0]
     assert fg["category"] == "dog" and fg["asset"] == "user_mesh" and fg["area_ratio"] > 0.01
     height = scene.meta["plan"]["objects"][[o["name"] for o in scene.meta["plan"]["objects"]].index("fg0")]["params"]["height"]
