@@ -48,14 +48,20 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
-def render_image(geo, light, resolution: int, opts: BuiltinOptions) -> np.ndarray:
-    """One style as a run renders it: emitters, scene, render, denoise, tone map."""
+def render_image(renderer, light, opts: BuiltinOptions) -> np.ndarray:
+    """One style as a run renders it: emitters, scene (llvm: updated), render, denoise, tone map."""
     from datagen.builtin import lighting
     from datagen.builtin.denoise import denoise
-    from datagen.builtin.mitsuba_scene import render_style
 
-    r = render_style(geo, light, resolution, opts.spp, opts.sampler, opts.guides)
+    r = renderer.render(light)
     return lighting.tonemap(r.hdr, (lambda h: denoise(h, r.albedo, r.normal)) if opts.denoise else None)[0]
+
+
+def renderer_for(geo, resolution: int, opts: BuiltinOptions):
+    """A scene's StyleRenderer, as render_plan makes one per scene (llvm reuses its day scene)."""
+    from datagen.builtin.mitsuba_scene import StyleRenderer
+
+    return StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
 
 
 def main() -> None:
@@ -114,9 +120,10 @@ def main() -> None:
     missing = [(i, s) for i in range(args.scenes) for s in styles if ref_path(i, s) is None or not ref_path(i, s).exists()]
     if missing:
         for index, plan, geo in layouts(ref_variant):
+            renderer = renderer_for(geo, res, ref_opts)
             for light in plan.styles:
                 if (index, light.id) in missing:
-                    img = render_image(geo, light, res, ref_opts)
+                    img = render_image(renderer, light, ref_opts)
                     if ref_dir is not None:
                         ref_dir.mkdir(parents=True, exist_ok=True)
                         np.save(ref_path(index, light.id), img)
@@ -133,11 +140,12 @@ def main() -> None:
         t = time.perf_counter()
         render_mask(bare, res)
         mask_s.append(time.perf_counter() - t)
+        renderers = {name: renderer_for(geo, res, cfg) for name, cfg in configs}
         for light in plan.styles:
             keys.append((index, light.id))
             for name, cfg in configs:
                 t = time.perf_counter()
-                img = render_image(geo, light, res, cfg)
+                img = render_image(renderers[name], light, cfg)
                 times[name].append(time.perf_counter() - t)
                 scores[name].append(psnr(img, reference[index, light.id]))
             line = "  ".join(f"{n} {scores[n][-1]:5.1f} dB {times[n][-1]:5.2f} s" for n, _ in configs)

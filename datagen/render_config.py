@@ -47,7 +47,7 @@ class BuiltinOptions:
     spp: int = opt(12, "Samples per pixel of the beauty pass.")
     sampler: str = opt("multijitter", f"Mitsuba sampler: {', '.join(SAMPLERS)}.")
     denoise: bool = opt(True, "Denoise each style with Intel Open Image Denoise (pyoidn).")
-    guides: bool = opt(False, "Give the denoiser albedo and normal guides (an extra AOV pass; measured: no gain).")
+    guides: bool = opt(False, "Give the denoiser albedo and normal guides: ~2 dB better at equal spp, ~35x slower in scalar.")
     variant: str = opt("auto", "Mitsuba variant: auto (llvm if libLLVM >= 16, else scalar), scalar or llvm.")
     assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
 
