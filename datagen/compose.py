@@ -26,6 +26,7 @@ import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
 from datagen.imageio import encode, read_mask, read_rgb, write_mask
+from datagen.render_config import EXECUTORS, RayOptions
 from datagen.styles import K
 from manifests.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from manifests.errors import RdhError
@@ -54,6 +55,8 @@ class ComposeConfig:
     min_fg_change: float = 0.0       # mean |composite - gt| inside the mask (0-255) to keep a pair
     test_fraction: float = 0.0       # scenes sent to split=test
     workers: int = 1
+    executor: str = "local"          # local (worker processes) or ray (a Ray task per scene)
+    ray: RayOptions = field(default_factory=RayOptions)
     charmnet_list: str | None = None  # also write <out>/<name>_labeled.txt
     source: str | None = None        # manifest `source`; default rdh-<engine>
 
@@ -88,6 +91,8 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
     if cfg.workers < 1:
         raise RdhError(f"--workers {cfg.workers}: use 1 or more")
+    if cfg.executor not in EXECUTORS:
+        raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
     check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
 
 
@@ -343,6 +348,9 @@ def _natural(col: pd.Series) -> pd.Series:
 
 def _run(scenes: list[Scene], cfg: ComposeConfig) -> Iterable[SceneResult]:
     jobs = [(str(s.path), cfg) for s in scenes]
+    if cfg.executor == "ray" and jobs:
+        yield from _run_on_ray(jobs, cfg)
+        return
     if cfg.workers == 1 or len(jobs) <= 1:
         yield from map(_compose_job, jobs)
         return
@@ -351,6 +359,17 @@ def _run(scenes: list[Scene], cfg: ComposeConfig) -> Iterable[SceneResult]:
     ctx = mp.get_context("spawn" if os.name == "nt" else "fork")
     with ctx.Pool(min(cfg.workers, len(jobs))) as pool:
         yield from pool.imap_unordered(_compose_job, jobs)
+
+
+def _run_on_ray(jobs: list[tuple[str, ComposeConfig]], cfg: ComposeConfig) -> Iterable[SceneResult]:
+    """Each scene a Ray task (the same compose_scene, the same atomic writes as a local worker)."""
+    from datagen.ray_executor import map_unordered
+
+    for k, result in map_unordered(compose_scene, jobs, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene):
+        if isinstance(result, Exception):
+            raise RdhError(f"{jobs[k][0]}: its Ray task failed after {cfg.ray.max_retries} retries "
+                           f"({type(result).__name__}): rerun make-composites to redo it")
+        yield result
 
 
 def charmnet_line(row: pd.Series) -> str:

@@ -7,6 +7,7 @@ finished: `write_scene` is atomic), progress (finished scenes count at once), th
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Callable, Iterable, Protocol
 from datagen.capture_store import rebuild_index, scene_exists
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
 from manifests.errors import RdhError
+
+log = logging.getLogger("rdh.render")
 
 
 @dataclass
@@ -73,12 +76,14 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
         elif cfg.executor == "ray":
             from datagen.ray_executor import run_tasks
 
-            outcomes = run_tasks(engine.task(), todo, cfg.ray, progress, scene_id)
+            outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
         else:
             outcomes = engine.render(todo, progress)
         for outcome in outcomes:
             if outcome.error:
+                log.warning("scene %s not rendered: %s", outcome.scene_id, outcome.error)
                 summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
+                summary.redraws += outcome.redraws
                 continue
             summary.rendered += 1
             summary.images += outcome.images

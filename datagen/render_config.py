@@ -41,12 +41,13 @@ def default_of(cls, name: str):
 @dataclass
 class BuiltinOptions:
     """The built-in engine (Mitsuba 3). The defaults beat --spp 64 --sampler independent
-    --no-denoise on every benchmark image at about a third of its time (bench/render.py)."""
+    --no-denoise on every benchmark image at about a quarter of its time; 12 is the lowest spp
+    that does (8 and 9 fall short on some images; multijitter takes 12 for 10 and 11): bench/render.py."""
 
-    spp: int = opt(16, "Samples per pixel of the beauty pass.")
+    spp: int = opt(12, "Samples per pixel of the beauty pass.")
     sampler: str = opt("multijitter", f"Mitsuba sampler: {', '.join(SAMPLERS)}.")
     denoise: bool = opt(True, "Denoise each style with Intel Open Image Denoise (pyoidn).")
-    guides: bool = opt(False, "Give the denoiser albedo and normal guides (an extra AOV pass; measured: no gain).")
+    guides: bool = opt(False, "Give the denoiser albedo and normal guides: ~2 dB better at equal spp, ~35x slower in scalar.")
     variant: str = opt("auto", "Mitsuba variant: auto (llvm if libLLVM >= 16, else scalar), scalar or llvm.")
     assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
 

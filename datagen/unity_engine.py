@@ -285,7 +285,6 @@ class UnityRun:
         self.outcomes.put(outcome)
 
     def failed(self, sid: str, redraws: int, reason: str) -> None:
-        log.warning("scene %s not rendered: %s", sid, reason)
         self.outcomes.put(SceneOutcome(sid, redraws=redraws, error=reason))
 
     def run_worker(self, worker_id: int) -> None:

@@ -173,8 +173,10 @@ def test_rendering_the_stored_plan_again_gives_the_same_scene(store):
 def test_a_rerun_skips_finished_scenes(store):
     out, cfg, _, _ = store
     stamps = {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
-    summary = render(cfg, lambda n: None)
+    reported: list[int] = []
+    summary = render(cfg, reported.append)
     assert (summary.rendered, summary.skipped, summary.images) == (0, SCENES, 0)
+    assert sum(reported) == SCENES * 10                        # finished scenes count: the bar reaches 100 %
     assert stamps == {p: p.stat().st_mtime_ns for p in scenes_dir(out).rglob("*.png")}
 
 
@@ -232,10 +234,12 @@ def test_cli_renders_user_meshes_and_refuses_bad_input(tmp_path):
     runner = CliRunner()
     args = ["render-scenes", str(out), "--scenes", "1", "--styles", "2,10", "--resolution", "32", "--spp", "2",
             "--variant", "scalar", "--categories", "dog", "--assets", str(assets), "--seed", "3"]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args + ["--sampler", "stratified", "--no-denoise"])
     assert result.exit_code == 0, result.output
     scene = validate_store(out)[0]
     assert scene.style_ids == [2, 10]
+    src = scene.meta["source"]                                 # what was used: stratified rounds 2 spp up to 4
+    assert (src["sampler"], src["spp"], src["denoiser"]) == ("stratified", 4, "none")
     fg = scene.foregrounds[0]
     assert fg["category"] == "dog" and fg["asset"] == "user_mesh" and fg["area_ratio"] > 0.01
     height = scene.meta["plan"]["objects"][[o["name"] for o in scene.meta["plan"]["objects"]].index("fg0")]["params"]["height"]
@@ -315,3 +319,63 @@ def test_scalar_and_llvm_nights_agree_within_noise(tmp_path):
     assert abs(a.mean() - b.mean()) < 0.05 * b.mean()
     blur = lambda x: x.reshape(12, 4, 12, 4, 3).mean((1, 3))  # noqa: E731  (4x4 blocks average the noise)
     assert np.abs(blur(a) - blur(b)).mean() < 0.1 * b.mean()
+
+
+def test_denoising_brings_a_low_spp_render_closer_to_the_reference():
+    from datagen.builtin import lighting
+    from datagen.builtin.denoise import denoise
+    from datagen.builtin.engine import plan_options
+    from datagen.builtin.mitsuba_scene import render_style
+    from datagen.builtin.scene_render import find_layout
+
+    scalar()
+    plan, geo, _, _ = find_layout(1, 0, plan_options(RenderConfig(out=Path("unused"), styles=(5, 10))), 48, 0.01, 0.6)
+    for light in plan.styles:
+        ref = lighting.tonemap(render_style(geo, light, 48, 256).hdr)[0].astype(float)
+        noisy = render_style(geo, light, 48, 4, "multijitter").hdr
+        plain = lighting.tonemap(noisy)[0].astype(float)
+        clean = lighting.tonemap(noisy, denoise)[0].astype(float)
+        assert ((clean - ref) ** 2).mean() < 0.6 * ((plain - ref) ** 2).mean(), light.name
+
+
+def test_denoise_without_pyoidn_is_a_user_error(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyoidn", None)            # import pyoidn now raises ImportError
+    with pytest.raises(RdhError, match="--no-denoise"):
+        render(RenderConfig(out=tmp_path / "o", scenes=1, resolution=32, builtin=BuiltinOptions(variant="scalar")))
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(RdhError, match="--sampler"):
+        render(RenderConfig(out=tmp_path / "o", builtin=BuiltinOptions(sampler="sobol")))
+
+
+LLVM_SCRIPT = """
+import sys, numpy as np
+from datagen.builtin.variant import activate, choose_variant
+activate(choose_variant("llvm"))
+from datagen.builtin.engine import plan_options
+from datagen.builtin.mitsuba_scene import StyleRenderer, render_style
+from datagen.builtin.scene_render import find_layout
+from datagen.render_config import RenderConfig
+plan, geo, _, _ = find_layout(0, 0, plan_options(RenderConfig(out=sys.argv[1], styles=(1, 2, 7, 10))), 32, 0.01, 0.6)
+renderer = StyleRenderer(geo, 32, 4, "multijitter")
+once = [renderer.render(light).hdr for light in plan.styles]
+fresh = [render_style(geo, light, 32, 4, "multijitter").hdr for light in plan.styles]
+np.save(sys.argv[1], np.stack([once, fresh]))
+"""
+
+
+def test_llvm_updating_one_day_scene_per_style_gives_the_images_of_a_scene_per_style(tmp_path):
+    import subprocess
+    import sys
+
+    from datagen.builtin.variant import find_llvm
+
+    if find_llvm() is None:
+        pytest.skip("no libLLVM >= 16 here (apt-get install libllvm19): the llvm variant cannot run")
+    out = tmp_path / "llvm.npy"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-c", LLVM_SCRIPT, str(out)], check=True, env=env)
+    once, fresh = np.load(out)
+    assert np.isfinite(once).all() and once.mean() > 0
+    np.testing.assert_allclose(once, fresh, rtol=1e-4, atol=1e-7)

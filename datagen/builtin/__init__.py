@@ -5,9 +5,11 @@
 
 Modules: `plan` (seeded, serializable scene plans), `assets`/`foregrounds`/`props`/`meshes`/
 `textures` (procedural geometry and materials), `lighting` (styles -> sky, sun, clouds, night
-lights; exposure and tone mapping), `mitsuba_scene` (plan -> Mitsuba scenes), `masks`
-(shape-index masks), `variant` (scalar or LLVM, never libLLVM 15), `scene_render` (one scene),
-`denoise` (Open Image Denoise), `engine` (scenes in this process, worker processes or a task). Mitsuba is imported only when something renders.
+lights; exposure and tone mapping), `mitsuba_scene` (plan -> Mitsuba scenes, rendered style by
+style), `masks` (exact foreground masks), `denoise` (Open Image Denoise), `variant` (scalar or
+LLVM, never libLLVM 15), `scene_render` (one scene), `engine` (the engine of `datagen.render`:
+scenes in this process, in worker processes, or as tasks). Mitsuba is imported only when
+something renders.
 """
 from __future__ import annotations
 

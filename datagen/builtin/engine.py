@@ -83,18 +83,23 @@ class BuiltinEngine:
         return _run_in_pool(self.job, todo, self.cfg.workers, progress)
 
     def task(self) -> "SceneTask":
-        return SceneTask(self.job)
+        return SceneTask(self.job, max(1, int(self.cfg.ray.cpus_per_scene)))
 
 
 @dataclass(frozen=True)
 class SceneTask:
-    """Render and write one scene of a job in whatever process calls it (picklable)."""
+    """Render and write one scene of a job in whatever process calls it (picklable), on
+    `threads` render threads (the CPUs the executor reserved for it)."""
 
     job: Job
+    threads: int = 1
 
     def __call__(self, index: int, report: Progress) -> SceneOutcome:
         activate(self.job.variant)
         _quiet_mitsuba()
+        import drjit as dr
+
+        dr.set_thread_count(self.threads)
         return render_index(self.job, index, report)
 
 

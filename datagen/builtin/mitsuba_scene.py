@@ -8,6 +8,7 @@ foreground's shapes are those whose object is the plan's foreground. Call only a
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,23 +216,42 @@ def sunsky_dict(light: StyleLight, sun: bool = True, sky: bool = True) -> dict:
             "sky_scale": float(light.sky_scale) if sky else 0.0, "albedo": 0.2}
 
 
-def _eval_directions(emitter, dirs: np.ndarray) -> np.ndarray:
-    """RGB radiance an environment emitter sends from each world direction (n, 3)."""
+@contextmanager
+def scalar_variant():
+    """The scalar variant for a while (a no-op when it is active): leaving another variant
+    reloads Mitsuba's modules (~0.25 s), so callers bake a whole scene's skies in one go."""
+    mi = _mi()
+    if mi.variant().startswith("scalar"):
+        yield
+        return
+    with mi.variant_context("scalar_rgb"):
+        yield
+
+
+def bake_sunsky(lights: list[StyleLight]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Style id -> (sky map, sun irradiance) of each day style, in one visit to the scalar variant."""
+    with scalar_variant():
+        return {light.id: (sky_map(light), sun_irradiance(light)) for light in lights if light.model == "sunsky"}
+
+
+def _eval_directions(emitter: dict, dirs: np.ndarray) -> np.ndarray:
+    """RGB radiance an environment emitter (a dict) sends from each world direction (n, 3).
+
+    Always in the scalar variant: the same numbers whichever variant renders, and no JIT
+    compile per style in llvm (sunsky's values would be baked into each kernel)."""
     import drjit as dr
     mi = _mi()
 
-    si = dr.zeros(mi.SurfaceInteraction3f)
-    if mi.variant().startswith("scalar"):
-        out = np.empty((len(dirs), 3))
+    out = np.empty((len(dirs), 3))
+    with scalar_variant():
+        emitter = mi.load_dict(emitter)
+        si = dr.zeros(mi.SurfaceInteraction3f)
+        vector, evaluate = mi.Vector3f, emitter.eval        # bound once: attribute lookups switch variants
         for k, (x, y, z) in enumerate((-dirs).tolist()):
-            si.wi = mi.Vector3f(x, y, z)
-            c = emitter.eval(si)
+            si.wi = vector(x, y, z)
+            c = evaluate(si)
             out[k] = (c[0], c[1], c[2])
-        return out
-    si = dr.zeros(mi.SurfaceInteraction3f, len(dirs))
-    si.wi = mi.Vector3f(mi.Float(-dirs[:, 0]), mi.Float(-dirs[:, 1]), mi.Float(-dirs[:, 2]))
-    color = emitter.eval(si)
-    return np.stack([np.array(color[i], np.float64) for i in range(3)], 1)
+    return out
 
 
 def sky_map(light: StyleLight, width: int = SKY_MAP_WIDTH) -> np.ndarray:
@@ -240,16 +260,14 @@ def sky_map(light: StyleLight, width: int = SKY_MAP_WIDTH) -> np.ndarray:
     Row r, column c look toward theta = (r + .5) / H * pi from the zenith and
     phi = (c + .5) / W * 2 pi, i.e. world (sin t sin p, sin t cos p, cos t) (envmap's own
     y-up convention turned by +90 degrees about x)."""
-    mi = _mi()
     height = width // 2
     dirs = lighting.sky_directions(width, height).reshape(-1, 3).astype(np.float64)
-    sky = _eval_directions(mi.load_dict(sunsky_dict(light, sun=False)), dirs)
+    sky = _eval_directions(sunsky_dict(light, sun=False), dirs)
     return np.clip(sky, 0.0, None).reshape(height, width, 3).astype(np.float32)
 
 
 def sun_irradiance(light: StyleLight, samples: int = 64) -> np.ndarray:
     """RGB irradiance of sunsky's sun disc at normal incidence (its radiance integrated over the disc)."""
-    mi = _mi()
     axis = np.asarray(lighting.direction(light.sun_elevation, light.sun_azimuth))
     half = np.radians(SUN_APERTURE / 2) * 0.999
     k = np.arange(samples) + 0.5
@@ -259,7 +277,7 @@ def sun_irradiance(light: StyleLight, samples: int = 64) -> np.ndarray:
     u /= np.linalg.norm(u)
     v = np.cross(axis, u)
     dirs = (np.cos(r)[:, None] * axis + np.sin(r)[:, None] * (np.cos(a)[:, None] * u + np.sin(a)[:, None] * v))
-    radiance = _eval_directions(mi.load_dict(sunsky_dict(light, sky=False)), dirs)
+    radiance = _eval_directions(sunsky_dict(light, sky=False), dirs)
     return np.clip(radiance, 0.0, None).mean(0) * lighting.SUN_SOLID_ANGLE
 
 
@@ -269,7 +287,7 @@ def _envmap(sky: np.ndarray) -> dict:
             "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], 90)}
 
 
-def emitters(geo: SceneGeometry, light: StyleLight) -> tuple[dict, dict]:
+def emitters(geo: SceneGeometry, light: StyleLight, baked: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict, dict]:
     """(Mitsuba scene entries that light the style, derived values to record in scene.json).
 
     Day: sunsky's sky baked into an environment map with the cloud layer composited over it,
@@ -279,8 +297,8 @@ def emitters(geo: SceneGeometry, light: StyleLight) -> tuple[dict, dict]:
     values: dict[str, object] = {}
     if light.model == "sunsky":
         sun_dir = np.asarray(lighting.direction(light.sun_elevation, light.sun_azimuth))
-        sky = lighting.upsample_sky(sky_map(light))
-        sun = sun_irradiance(light)
+        sky_raw, sun = baked if baked is not None else bake_sunsky([light])[light.id]
+        sky = lighting.upsample_sky(sky_raw)
         values["sun_irradiance"] = [round(float(x), 6) for x in sun]
         values["sky_zenith"] = [round(float(x), 6) for x in sky[0].mean(0)]
         transmittance = 1.0
@@ -351,8 +369,12 @@ class StyleRender:
 def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
                  guides: bool = False):
     """The Mitsuba scene of one style, and the derived lighting values to record."""
-    mi = _mi()
     entries, values = emitters(geo, light)
+    return _load_scene(geo, entries, resolution, spp, sampler, guides), values
+
+
+def _load_scene(geo: SceneGeometry, entries: dict, resolution: int, spp: int, sampler: str, guides: bool):
+    mi = _mi()
     integrator = {"type": "path", "max_depth": MAX_DEPTH}
     if guides:
         integrator = {"type": "aov", "aovs": GUIDE_AOVS, "integrator": integrator}
@@ -360,17 +382,58 @@ def beauty_scene(geo: SceneGeometry, light: StyleLight, resolution: int, spp: in
              "sensor": sensor_dict(geo.plan, resolution, {"type": sampler, "sample_count": int(spp)})}
     scene.update(geo.shapes)
     scene.update(entries)
-    return mi.load_dict(scene, optimize=False), values
+    return mi.load_dict(scene, optimize=False)
+
+
+class StyleRenderer:
+    """Renders the styles of one scene.
+
+    Scalar loads a Mitsuba scene per style (loading is cheap there and nothing compiles). LLVM
+    loads the day scene once, sun included, and each day style only updates its emitters (sky
+    texels, sun irradiance and direction), so Dr.Jit traces and compiles the render kernel once
+    per scene instead of once per style; night, with its lamps and windows, loads its own."""
+
+    def __init__(self, geo: SceneGeometry, resolution: int, spp: int, sampler: str = "independent",
+                 guides: bool = False) -> None:
+        self.geo, self.resolution, self.spp, self.sampler, self.guides = geo, resolution, spp, sampler, guides
+        self.day = None                                    # llvm: (scene, its parameters)
+        self.baked = None                                  # llvm: the plan's skies, baked at once
+
+    def scene(self, light: StyleLight):
+        mi = _mi()
+        if mi.variant().startswith("scalar") or light.model != "sunsky":
+            return beauty_scene(self.geo, light, self.resolution, self.spp, self.sampler, self.guides)
+        if self.baked is None:
+            self.baked = bake_sunsky(self.geo.plan.styles)
+        entries, values = emitters(self.geo, light, self.baked.get(light.id))
+        sun = entries.get("sun") or {"type": "directional", "direction": [0.0, 0.0, -1.0], "irradiance": _rgb([0, 0, 0])}
+        if self.day is None:
+            scene = _load_scene(self.geo, {"sky": entries["sky"], "sun": sun}, self.resolution, self.spp,
+                                self.sampler, self.guides)
+            self.day = scene, mi.traverse(scene)
+            return scene, values
+        scene, params = self.day
+        sky = np.asarray(entries["sky"]["bitmap"], np.float32)
+        params["sky.data"] = mi.TensorXf(np.concatenate([sky[:, -1:], sky, sky[:, :1]], 1))   # envmap wraps a column each side
+        params["sun.irradiance.value"] = mi.Color3f(*sun["irradiance"]["value"])
+        params["sun.to_world"] = mi.Transform4f().look_at(origin=[0, 0, 0], target=sun["direction"],
+                                                          up=[0, 1, 0] if abs(sun["direction"][2]) > 0.99 else [0, 0, 1])
+        params.update()
+        return scene, values
+
+    def render(self, light: StyleLight) -> StyleRender:
+        """One style: linear RGB (and the denoiser's guides if asked), its lighting values."""
+        mi = _mi()
+        scene, values = self.scene(light)
+        taken = int(scene.sensors()[0].sampler().sample_count())
+        img = np.array(mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=taken), np.float32)
+        out = StyleRender(img[..., :3], values, taken)
+        if self.guides:                                    # the AOVs come last, in GUIDE_AOVS order
+            out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
+        return out
 
 
 def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
                  guides: bool = False) -> StyleRender:
-    """Render one style: linear RGB (and the denoiser's guides if asked), its lighting values."""
-    mi = _mi()
-    scene, values = beauty_scene(geo, light, resolution, spp, sampler, guides)
-    taken = int(scene.sensors()[0].sampler().sample_count())
-    img = np.array(mi.render(scene, seed=int(light.render_seed) & 0xFFFFFFFF, spp=taken), np.float32)
-    out = StyleRender(img[..., :3], values, taken)
-    if guides:                                             # the AOVs come last, in GUIDE_AOVS order
-        out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
-    return out
+    """Render one style on its own (StyleRenderer renders a scene's styles in turn)."""
+    return StyleRenderer(geo, resolution, spp, sampler, guides).render(light)

@@ -55,13 +55,14 @@ def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None
     denoiser. Needs an active variant."""
     from datagen.builtin.denoise import denoise
     from datagen.builtin.masks import render_mask
-    from datagen.builtin.mitsuba_scene import build_geometry, render_style
+    from datagen.builtin.mitsuba_scene import StyleRenderer, build_geometry
 
     geo = geo if geo is not None else build_geometry(plan)
     mask = mask if mask is not None else render_mask(geo, resolution)
     out = RenderedScene(plan, {}, mask.mask)
+    renderer = StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
     for light in plan.styles:
-        r = render_style(geo, light, resolution, opts.spp, opts.sampler, opts.guides)
+        r = renderer.render(light)
         denoiser = (lambda hdr: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
         out.images[light.id], exposure = lighting.tonemap(r.hdr, denoiser)
         out.values[light.id] = {**r.values, **exposure}

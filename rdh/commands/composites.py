@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from datagen.render_config import RayOptions, default_of, help_of
 from rdh.commands.console import console, out, progress_bar, rate_text
 
 HELP = """Paste the foreground of one style onto another style inside each scene.
@@ -44,6 +45,10 @@ def make_composites_cmd(
     masks: Optional[Path] = typer.Option(None, "--masks", help="With --from-photos: folder of masks named <photo>.png or <photo>_<id>.png."),
     variants: int = typer.Option(1, "--variants", help="With --from-photos: composites per mask."),
     category: str = typer.Option("unknown", "--category", help="With --from-photos: the foreground category of these photos."),
+    executor: str = typer.Option("local", "--executor", help="local (--workers processes) or ray (a Ray task per scene; pip install 'rdh[ray]')."),
+    ray_address: Optional[str] = typer.Option(default_of(RayOptions, "address"), "--ray-address", help=help_of(RayOptions, "address")),
+    ray_cpus: float = typer.Option(default_of(RayOptions, "cpus_per_scene"), "--ray-cpus-per-scene", help=help_of(RayOptions, "cpus_per_scene")),
+    ray_retries: int = typer.Option(default_of(RayOptions, "max_retries"), "--ray-max-retries", help=help_of(RayOptions, "max_retries")),
 ) -> None:
     from datagen.compose import SKIP_FG_RATIO, ComposeConfig, make_composites
     from manifests.errors import RdhError
@@ -66,7 +71,8 @@ def make_composites_cmd(
     cfg = ComposeConfig(captures=paths[0], out=paths[1], format=format or "png", quality=quality, max_side=max_side,
                         min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
                         seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
-                        workers=workers, charmnet_list=charmnet_list)
+                        workers=workers, charmnet_list=charmnet_list, executor=executor,
+                        ray=RayOptions(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
     import time
 
     from datagen.capture_store import list_scene_ids, read_scene

@@ -1,0 +1,88 @@
+"""`--executor ray`: each scene a Ray task, for `rdh render-scenes` and `rdh make-composites`.
+
+A task writes its scene folder atomically into the shared output folder, exactly as a local
+worker does, so a rerun (or a Ray retry) skips or redoes whole scenes and the bytes are the
+same as a local run. A task whose worker process dies (a killed node, out of memory) is
+retried by Ray up to --ray-max-retries times. Without --ray-address a local Ray is started for
+the run, bound to loopback, with (workers x cpus per scene) CPUs, and stopped at its end. Ray
+is the optional extra `rdh[ray]`; it is imported only here.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from datagen.render_config import RayOptions
+from manifests.errors import RdhError
+
+
+def ray_module():
+    try:
+        import ray
+    except ImportError:
+        raise RdhError("--executor ray needs Ray: pip install 'rdh[ray]' (or pip install ray), "
+                       "or use --executor local") from None
+    return ray
+
+
+@contextmanager
+def ray_session(opts: RayOptions, local_cpus: float):
+    """Join the cluster at opts.address, reuse a Ray this process already started, or start a
+    local one on 127.0.0.1 for the duration."""
+    ray = ray_module()
+    if ray.is_initialized():
+        yield ray
+        return
+    root = str(Path(__file__).resolve().parents[1])       # workers import datagen the way this process does
+    path = [root] + [p for p in sys.path if p and p != root]
+    env = {"env_vars": {"PYTHONPATH": ":".join(path)}}
+    try:
+        if opts.address:
+            ray.init(address=opts.address, runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, int(round(local_cpus))), include_dashboard=False, runtime_env=env,
+                     _node_ip_address="127.0.0.1", log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--ray-address {opts.address}" if opts.address else "a local Ray"
+        raise RdhError(f"{where}: Ray did not start ({exc}): check the address, or drop --ray-address") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _call(fn, *args):
+    return fn(*args)
+
+
+def map_unordered(fn: Callable, args: Sequence[tuple], opts: RayOptions, local_cpus: float) -> Iterator[tuple[int, object]]:
+    """Run fn(*a) for each a as a Ray task; yield (position in args, result or the Ray error) as tasks end."""
+    with ray_session(opts, local_cpus) as ray:
+        remote = ray.remote(num_cpus=opts.cpus_per_scene, max_retries=opts.max_retries)(_call)
+        pending = {remote.remote(fn, *a): k for k, a in enumerate(args)}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                k = pending.pop(ref)
+                try:
+                    yield k, ray.get(ref)
+                except ray.exceptions.RayError as exc:  # retries spent, or the task itself failed
+                    yield k, exc
+
+
+def run_tasks(task, todo: list[int], opts: RayOptions, local_cpus: float, progress, name_of) -> Iterator:
+    """Render scenes `todo` with a SceneTask on Ray; yield a SceneOutcome per scene as it ends."""
+    from datagen.render import SceneOutcome
+
+    for k, result in map_unordered(task, [(i, _no_progress) for i in todo], opts, local_cpus):
+        if isinstance(result, Exception):
+            result = SceneOutcome(name_of(todo[k]), error=f"ray task failed after {opts.max_retries} retries: "
+                                                          f"{type(result).__name__}: {str(result).splitlines()[0]}")
+        progress(result.images)
+        yield result
+
+
+def _no_progress(n: int) -> None:
+    """Images inside a remote scene are not reported one by one: the scene counts when it ends."""
