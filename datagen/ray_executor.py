@@ -9,6 +9,7 @@ is the optional extra `rdh[ray]`; it is imported only here.
 """
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,10 +41,10 @@ def ray_session(opts: RayOptions, local_cpus: float):
     env = {"env_vars": {"PYTHONPATH": ":".join(path)}}
     try:
         if opts.address:
-            ray.init(address=opts.address, runtime_env=env, log_to_driver=False)
+            ray.init(address=opts.address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
         else:
             ray.init(num_cpus=max(1, int(round(local_cpus))), include_dashboard=False, runtime_env=env,
-                     _node_ip_address="127.0.0.1", log_to_driver=False)
+                     _node_ip_address="127.0.0.1", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"--ray-address {opts.address}" if opts.address else "a local Ray"
         raise RdhError(f"{where}: Ray did not start ({exc}): check the address, or drop --ray-address") from None
