@@ -50,7 +50,7 @@ def make_composites_cmd(
     ray_cpus: float = typer.Option(default_of(RayOptions, "cpus_per_scene"), "--ray-cpus-per-scene", help=help_of(RayOptions, "cpus_per_scene")),
     ray_retries: int = typer.Option(default_of(RayOptions, "max_retries"), "--ray-max-retries", help=help_of(RayOptions, "max_retries")),
 ) -> None:
-    from datagen.compose import SKIP_FG_RATIO, ComposeConfig, make_composites
+    from datagen.compose import ComposeConfig, make_composites
     from manifests.errors import RdhError
 
     if from_photos is not None:
