@@ -282,7 +282,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
     looks = {}
     for scene, style, ss in plan:
         rng = np.random.default_rng(ss)
-        look = draw_look(rng, cfg.ranges)
+        look = draw_look(rng, cfg.ranges)   # drawn in both modes: it advances rng, whose rest is the photo's noise
         if cfg.composites == "relight":
             look = draw_look(np.random.default_rng(scene_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
                              cfg.ranges)

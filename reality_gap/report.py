@@ -97,15 +97,13 @@ def curves(cfg: DemoConfig, paths: Layout) -> None:
     plot_runs(runs, paths.curves, title=f"rdh demo: learning curves (fMSE, 0-255), novel = {cfg.novel_category}")
 
 
-def pick_examples(cfg: DemoConfig, paths: Layout, per_group: int = 3):
+def pick_examples(cfg: DemoConfig, paths: Layout, manifest, per_group: int = 3):
     """Test pairs for the grid, per group (novel, base): the composites at the 90th, 70th and 50th
     percentile of fMSE, one pair per target photo."""
     import pandas as pd
 
-    from manifests.schema import read_manifest
-
     df = pd.read_csv(paths.per_image(cfg.methods[0].name))
-    targets = read_manifest(paths.manifest, columns=["pair_id", "target_path"])
+    targets = manifest[["pair_id", "target_path"]]
     df = df.merge(targets, on="pair_id").sort_values(["composite_fmse", "pair_id"]).drop_duplicates("target_path")
     picks = []
     for flag in (True, False):
@@ -117,16 +115,16 @@ def pick_examples(cfg: DemoConfig, paths: Layout, per_group: int = 3):
     return picks["pair_id"].tolist(), dict(zip(picks["pair_id"], picks["novel"].astype(bool)))
 
 
-def write_grid(cfg: DemoConfig, paths: Layout) -> None:
+def write_grid(cfg: DemoConfig, paths: Layout, manifest) -> None:
     """composite | every model | target, one row per pair, titled, with the stand-in notice."""
     import cv2
     import numpy as np
 
     from datagen.imageio import read_gray, read_rgb, write_image
-    from manifests.schema import read_manifest, resolve_paths
+    from manifests.schema import resolve_paths
 
-    pair_ids, novel = pick_examples(cfg, paths)
-    df = resolve_paths(read_manifest(paths.manifest), paths.manifest).set_index("pair_id")
+    pair_ids, novel = pick_examples(cfg, paths, manifest)
+    df = resolve_paths(manifest, paths.manifest).set_index("pair_id")
     cell, label_w = 128, 60
     titles = ["composite", *[m.name.removeprefix("idih_") for m in cfg.methods], "target"]
     rows = []
@@ -158,11 +156,8 @@ def write_grid(cfg: DemoConfig, paths: Layout) -> None:
     write_image(paths.grid, np.concatenate([header, body, footer], axis=0))
 
 
-def data_counts(paths: Layout) -> dict[str, int]:
-    from manifests.schema import read_manifest
-
-    df = read_manifest(paths.manifest, columns=["domain", "split", "novel"])
-    counts = df.groupby(["domain", "split", "novel"]).size()
+def data_counts(manifest) -> dict[str, int]:
+    counts = manifest.groupby(["domain", "split", "novel"]).size()
 
     def count(domain, split, novel):
         return int(counts.get((domain, split, novel), 0))
@@ -179,13 +174,16 @@ def method_line(cfg: DemoConfig, m: Method) -> str:
 
 def write_report(cfg: DemoConfig, paths: Layout, times: dict[str, float]) -> None:
     """summary.json first (the numbers), then the figures and report.md, which are made from it."""
+    from manifests.schema import read_manifest
+
     rows = summary_rows(cfg, paths)
     write_summary(cfg, paths, rows)
-    write_grid(cfg, paths)
+    manifest = read_manifest(paths.manifest)   # read once for the grid and the counts
+    write_grid(cfg, paths, manifest)
     curves(cfg, paths)
     first = json.loads(paths.result(cfg.methods[0].name).read_text())
     s = cfg.size
-    counts = data_counts(paths)
+    counts = data_counts(manifest)
     values = dict(
         quick_title=" (--quick)" if s.quick else "", novel=cfg.novel_category, base=", ".join(cfg.base_categories),
         table=markdown_table(cfg, rows), reading=reading(cfg, rows), novel_count=rows[0]["novel"]["count"],
