@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from datagen.imageio import write_image, write_mask
+from rdhcore.imageio import write_image, write_mask
 from harmonize.blocks import UNetSpec
 from harmonize.checkpoint import Harmonizer
 from harmonize.evaluate import EvalConfig, evaluate

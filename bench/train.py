@@ -30,7 +30,7 @@ def make_pairs(root: Path, n: int, width: int = 512, height: int = 384) -> Path:
     """n rendered + n real JPEG pairs (smooth shapes, a box foreground) and their manifest."""
     import pandas as pd
 
-    from datagen.imageio import write_image, write_mask
+    from rdhcore.imageio import write_image, write_mask
     from manifests.schema import write_manifest
 
     rng = np.random.default_rng(0)

@@ -22,10 +22,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from datagen.imageio import read_mask, read_rgb, write_image, write_mask
+from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.styles import K, style_by_id
-from manifests.atomic import atomic_dir, atomic_path
-from manifests.errors import RdhError
+from rdhcore.atomic import atomic_dir, atomic_path
+from rdhcore.errors import RdhError
 
 CAPTURE_SCHEMA = "rdh.capture/1"
 SCENE_ID_RE = re.compile(r"[a-z0-9]+")

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
-from datagen.imageio import encode, read_mask, read_rgb, write_mask
+from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.render_config import EXECUTORS, RayOptions
 from datagen.styles import K
-from manifests.atomic import atomic_path, write_bytes_atomic, write_text_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from rdhcore.errors import RdhError
 from manifests.importers import onehot, soft_label
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split

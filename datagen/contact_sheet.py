@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from datagen.capture_store import list_scene_ids, read_scene
-from datagen.imageio import write_image
+from rdhcore.imageio import write_image
 from datagen.styles import STYLES
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 OUTLINE = (255, 0, 255)          # magenta: rare in rendered streets and parks
 BACKGROUND = (24, 24, 24)

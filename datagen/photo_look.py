@@ -39,10 +39,10 @@ import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene
 from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan, scene_seed
-from datagen.imageio import encode, read_mask, read_rgb, write_mask
+from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.photos import lab_stats, transfer_foreground
-from manifests.atomic import write_bytes_atomic, write_text_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_bytes_atomic, write_text_atomic
+from rdhcore.errors import RdhError
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from datagen.compose import ComposeSummary, check_out_not_inside, resize_to_max_side, scene_seed
-from datagen.imageio import encode, read_mask, read_rgb, write_mask
-from manifests.atomic import write_bytes_atomic
-from manifests.errors import RdhError
+from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
+from rdhcore.atomic import write_bytes_atomic
+from rdhcore.errors import RdhError
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 

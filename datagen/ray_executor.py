@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from datagen.render_config import RayOptions
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 def ray_module():

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Protocol
 
 from datagen.capture_store import rebuild_index, scene_exists
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 log = logging.getLogger("rdh.render")
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 CATEGORIES = ("human", "bottle", "cake", "motorcycle", "cow", "couch")
 SAMPLERS = ("independent", "stratified", "multijitter", "orthogonal", "ldsampler")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 GRID_MINUTES = 5
 DAY_START = 5 * 60

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from datagen.capture_store import style_file, write_scene
-from datagen.imageio import read_mask
+from rdhcore.imageio import read_mask
 from datagen.render import SceneOutcome
 from datagen.render_config import Progress, RenderConfig, scene_id, scene_seed
 from datagen.styles import StyleConfig, format_time, load_style_config, style_by_id
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from unity_bridge.client import PlayerConnection
 from unity_bridge.errors import BridgeError, PlayerCrashed, ProtocolError
 from unity_bridge.launcher import PlayerSpec

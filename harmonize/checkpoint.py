@@ -28,8 +28,8 @@ import torch
 
 from harmonize.models import MODEL_NAMES, generator_from_config
 from harmonize.normalization import MEAN, STD
-from manifests.atomic import atomic_path
-from manifests.errors import RdhError
+from rdhcore.atomic import atomic_path
+from rdhcore.errors import RdhError
 
 FORMAT = "rdh.checkpoint/1"
 

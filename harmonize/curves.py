@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmonize.runlog import read_records
-from manifests.atomic import write_bytes_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_bytes_atomic
+from rdhcore.errors import RdhError
 
 # The training fMSE key per model: iDIH logs "fmse"; CharmNet's real batch ("fmse_rl") is the
 # domain it is for, the rendered one ("fmse_rd") is a fallback for older logs.

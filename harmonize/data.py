@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import K, read_manifest, resolve_paths
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")

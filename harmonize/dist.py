@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 @dataclass(frozen=True)

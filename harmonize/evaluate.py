@@ -19,11 +19,11 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from datagen.imageio import encode, read_gray, read_rgb
+from rdhcore.imageio import encode, read_gray, read_rgb
 from harmonize.data import apply_filter
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
-from manifests.atomic import write_bytes_atomic, write_text_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_bytes_atomic, write_text_atomic
+from rdhcore.errors import RdhError
 from manifests.schema import SPLITS, read_manifest, resolve_paths
 
 EVAL_SCHEMA = "rdh.eval/1"

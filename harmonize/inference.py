@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 import torch
 
-from datagen.imageio import read_gray, read_rgb, write_image
-from manifests.errors import RdhError
+from rdhcore.imageio import read_gray, read_rgb, write_image
+from rdhcore.errors import RdhError
 
 # Gaussian reach (in model pixels) used to extend the foreground's correction past its edge.
 EXTEND_SIGMA = 3.0

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 import cv2
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 PSNR_PEAKS = ("255", "target-max", "pred-range")
 RESIZE_FILTERS = {

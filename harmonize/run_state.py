@@ -15,7 +15,7 @@ import torch
 from harmonize.checkpoint import model_payload
 from harmonize.data import DomainStream
 from harmonize.train_config import TrainConfig, config_to_dict
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 def rng_state() -> dict:

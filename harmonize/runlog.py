@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from manifests.atomic import write_text_atomic
+from rdhcore.atomic import write_text_atomic
 
 
 class RunLog:

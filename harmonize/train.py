@@ -41,7 +41,7 @@ from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainC
                                     config_from_saved, lr_factor, spec_of, weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import K
 
 
@@ -375,7 +375,7 @@ def _worker_error(exc: Exception) -> str:
     """The original message of an RdhError raised inside a DataLoader worker (last line of its text)."""
     lines = [line for line in str(exc).splitlines() if line.strip()]
     last = lines[-1] if lines else str(exc)
-    for prefix in ("manifests.errors.RdhError: ", "RdhError: "):
+    for prefix in ("rdhcore.errors.RdhError: ", "RdhError: "):
         if last.startswith(prefix):
             return last[len(prefix):]
     return last

@@ -13,7 +13,7 @@ import pandas as pd
 
 from harmonize.data import check_files, load_rows, pick_validation
 from harmonize.train_config import TrainConfig
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.splits import assign_group_split
 from manifests.style_tables import check_one_table
 

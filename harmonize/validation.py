@@ -8,8 +8,8 @@ import torch
 
 from harmonize.batch_metrics import image_errors, to_255
 from harmonize.steps import to_batch
-from manifests.atomic import write_bytes_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_bytes_atomic
+from rdhcore.errors import RdhError
 
 
 def branch(domain: str) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from manifests.categories import UNKNOWN, assign_categories, read_categories
 from manifests.checks import (FileIndex, Problem, Progress, default_workers, image_sizes, mask_stats,
                               raise_problems)
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
 from manifests.paths import relative_all

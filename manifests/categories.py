@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 UNKNOWN = "unknown"
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 Progress = Callable[[str, int, int], None]  # (stage, items done now, stage total)
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)

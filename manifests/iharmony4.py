@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from manifests.checks import FileIndex, Problem
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.importers import RowBuilder
 
 SUBSETS = ("HCOCO", "HAdobe5k", "HFlickr", "Hday2night")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from manifests.checks import Problem
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.paths import absolute, absolute_all
 from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, read_manifest, validate_manifest
 

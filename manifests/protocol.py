@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from manifests.checks import SHOWN_PROBLEMS, Problem
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import SPLITS
 from manifests.splits import assign_group_split, group_score
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from manifests.checks import FileIndex, Problem
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.importers import RowBuilder, onehot, parse_label
 from manifests.paths import absolute
 from manifests.schema import K

@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from manifests.atomic import atomic_path
-from manifests.errors import RdhError
+from rdhcore.atomic import atomic_path
+from rdhcore.errors import RdhError
 
 SCHEMA_VERSION = "rdh.manifest/1"
 K = 10

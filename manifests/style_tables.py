@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 COLUMN = "style_table"
 RDH = "rdh"                   # DESIGN.md's table

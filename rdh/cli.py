@@ -42,7 +42,7 @@ for module in (render, composites, manifest, train, evaluate, harmonize_cmd, dem
 
 def main() -> None:
     """Entry point: user errors print one line and exit 2; bugs keep their traceback."""
-    from manifests.errors import RdhError
+    from rdhcore.errors import RdhError
     from unity_bridge.errors import BridgeError
 
     try:

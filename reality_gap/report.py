@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from string import Template
 
-from manifests.atomic import write_text_atomic
+from rdhcore.atomic import write_text_atomic
 from reality_gap.presets import DemoConfig, Method
 from reality_gap.stages import Layout
 
@@ -120,7 +120,7 @@ def write_grid(cfg: DemoConfig, paths: Layout, manifest) -> None:
     import cv2
     import numpy as np
 
-    from datagen.imageio import read_gray, read_rgb, write_image
+    from rdhcore.imageio import read_gray, read_rgb, write_image
     from manifests.schema import resolve_paths
 
     pair_ids, novel = pick_examples(cfg, paths, manifest)

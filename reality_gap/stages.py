@@ -19,8 +19,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Protocol
 
-from manifests.atomic import write_text_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_text_atomic
+from rdhcore.errors import RdhError
 from reality_gap.presets import DemoConfig, Method, stage_steps
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from datagen.capture_store import (list_scene_ids, read_scene, rebuild_index, validate_scene,
                                    validate_store, write_scene)
-from datagen.imageio import read_rgb
-from manifests.errors import RdhError
+from rdhcore.imageio import read_rgb
+from rdhcore.errors import RdhError
 from tests.synth import make_store
 
 

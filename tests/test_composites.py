@@ -7,8 +7,8 @@ import pytest
 
 from datagen.capture_store import read_scene
 from datagen.compose import ComposeConfig, make_composites, rows_path
-from datagen.imageio import read_mask, read_rgb
-from manifests.errors import RdhError
+from rdhcore.imageio import read_mask, read_rgb
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest
 from tests.cli import error_line, rdh
 from tests.synth import make_store
@@ -162,18 +162,18 @@ def garbage(scene):
 
 def resize_style(scene):
     img = read_rgb(scene / "02.png")
-    from datagen.imageio import write_image
+    from rdhcore.imageio import write_image
     write_image(scene / "02.png", img[:-2])
 
 
 def soft_mask(scene):
-    from datagen.imageio import write_image
+    from rdhcore.imageio import write_image
     m = read_mask(scene / "fg_0.png").astype(np.uint8) * 200
     write_image(scene / "fg_0.png", m)
 
 
 def empty_mask(scene):
-    from datagen.imageio import write_mask
+    from rdhcore.imageio import write_mask
     write_mask(scene / "fg_0.png", np.zeros_like(read_mask(scene / "fg_0.png")))
 
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from datagen.imageio import read_rgb
+from rdhcore.imageio import read_rgb
 from manifests.schema import read_manifest
 
 

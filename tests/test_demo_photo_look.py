@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datagen.imageio import read_mask, read_rgb
+from rdhcore.imageio import read_mask, read_rgb
 from datagen.photo_look import (NOTICE, SOURCE, Look, PhotoLookConfig, apply_look, draw_look, make_photo_look_pairs,
                                 tone_curve)
 from manifests.schema import read_manifest, resolve_paths, validate_manifest
@@ -163,7 +163,7 @@ def test_relight_pairs_paste_one_style_photo_onto_another_of_the_same_scene(capt
 
 
 def test_stand_in_refuses_an_unknown_composite_kind(captures, tmp_path):
-    from manifests.errors import RdhError
+    from rdhcore.errors import RdhError
 
     with pytest.raises(RdhError, match="relight or transfer"):
         make_photo_look_pairs(PhotoLookConfig(captures=captures, out=tmp_path / "x", composites="poisson"))

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from datagen.compose import ComposeConfig, make_composites
-from datagen.imageio import read_rgb, write_image
+from rdhcore.imageio import read_rgb, write_image
 from harmonize.evaluate import EvalConfig, evaluate, fg_bin
 from harmonize.metrics import PSNR_EPS, Protocol
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest, resolve_paths, write_manifest
 from tests.synth import make_store
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from datagen.imageio import read_rgb, write_image, write_mask
+from rdhcore.imageio import read_rgb, write_image, write_mask
 from harmonize.blocks import UNetSpec
 from harmonize.checkpoint import model_payload, save_checkpoint
 from harmonize.idih import IDIH
 from harmonize.inference import HarmonizeConfig, find_mask, harmonize_files, harmonize_image
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 class ShiftModel:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from manifests.build import BuildConfig, build_manifest
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest
 from tests.test_manifest_trees import soft_mask, write_jpg, write_png_mask
 

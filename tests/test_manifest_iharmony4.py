@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from manifests.build import BuildConfig, build_manifest
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest, resolve_paths
 from tests.test_manifest_trees import make_iharmony4, write_jpg
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from datagen.compose import ComposeConfig, make_composites
-from datagen.imageio import read_mask
+from rdhcore.imageio import read_mask
 from manifests.build import BuildConfig, build_manifest
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest, resolve_paths
 from tests.synth import make_store
 from tests.test_manifest_trees import make_iharmony4, make_rdharmony

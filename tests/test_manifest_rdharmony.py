@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from manifests.build import BuildConfig, build_manifest
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.rdharmony import name_parts, parse_list_line
 from manifests.schema import read_manifest
 from tests.test_manifest_trees import make_rdharmony

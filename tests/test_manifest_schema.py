@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import read_manifest, validate_manifest, write_manifest
 from manifests.stats import manifest_stats
 

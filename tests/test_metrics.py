@@ -8,7 +8,7 @@ import pytest
 
 from harmonize.metrics import (PSNR_EPS, Protocol, fmse, mse, psnr, psnr_peak, resize_image, resize_mask,
                                score_image, ssim)
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 NATIVE = Protocol(size=None)
 

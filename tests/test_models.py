@@ -10,7 +10,7 @@ from harmonize.classifiers import StyleClassifier
 from harmonize.discriminator import DomainDiscriminator
 from harmonize.idih import IDIH
 from harmonize.steps import Batch, CharmNetStep, StepSettings
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 TINY = UNetSpec(depth=5, width=8)
 

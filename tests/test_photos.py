@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datagen.imageio import read_mask, read_rgb, write_image, write_mask
+from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.photos import PhotoConfig, make_photo_pairs, transfer_foreground
 from manifests.schema import read_manifest
 from tests.cli import error_line, rdh

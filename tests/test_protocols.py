@@ -15,7 +15,7 @@ import pytest
 
 from harmonize.evaluate import score_row
 from harmonize.metrics import PROTOCOLS, Protocol, preset_of, protocol_from
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 EPS = 1e-6   # PSNR's epsilon on the MSE (iDIH's; rdh uses it under every preset)
 
@@ -195,7 +195,7 @@ class Recorder:
 def test_raw_output_feeds_the_network_the_mask_it_scores_with(tmp_path, name, soft):
     from dataclasses import replace
 
-    from datagen.imageio import write_image
+    from rdhcore.imageio import write_image
     from harmonize.evaluate import EvalConfig, _raw_from_model
     import pandas as pd
 

@@ -13,7 +13,7 @@ from datagen.builtin.plan import PlanOptions, ScenePlan, draw_plan, placed_parts
 from datagen.builtin.props import PROPS
 from datagen.render_config import CATEGORIES
 from datagen.styles import StyleConfig, style_by_id
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 ALL = PlanOptions(categories=CATEGORIES, styles=tuple(range(1, 11)))
 

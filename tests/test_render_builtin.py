@@ -21,9 +21,9 @@ from datagen.builtin.plan import Placed, placed_parts
 from datagen.builtin.variant import activate, choose_variant
 from datagen.capture_store import list_scene_ids, read_scene, scenes_dir, validate_store
 from datagen.contact_sheet import OUTLINE, write_contact_sheet
-from datagen.imageio import read_gray, read_rgb
+from rdhcore.imageio import read_gray, read_rgb
 from datagen.render_config import BuiltinOptions, RenderConfig, render
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 RES, SPP, SCENES, SEED = 64, 4, 3, 7
 

@@ -13,7 +13,7 @@ import pytest
 
 from datagen.builtin import variant
 from datagen.builtin.variant import LLVM, SCALAR, choose_variant, elf_soname, find_llvm, llvm_version, version_from_name
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 def touch(path: Path) -> Path:

@@ -9,7 +9,7 @@ import torch
 
 from harmonize.train import TrainConfig, build_step
 from harmonize.train_config import check_config, config_from_saved
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 SMALL = dict(image_size=32, depth=4, width=8, unshared=2, batch_size=2)
 

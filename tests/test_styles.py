@@ -3,7 +3,7 @@ import pytest
 
 from datagen.styles import (DEFAULT_PHASES, K, STYLES, StyleConfig, format_time, load_style_config,
                             parse_styles, style_by_id)
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import STYLE_NAMES
 
 

@@ -13,7 +13,7 @@ from harmonize import losses
 from harmonize.checkpoint import load_harmonizer
 from harmonize.data import PairDataset, load_rows
 from harmonize.train import TrainConfig, train
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from tests.cli import error_line, rdh
 from tests.test_train_support import make_real, make_rendered, merged_manifest
 

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 import torch
 
-from datagen.imageio import write_image, write_mask
+from rdhcore.imageio import write_image, write_mask
 from harmonize.data import (Augment, DomainStream, PairDataset, apply_filter, load_rows, make_train_loader,
                             random_resized_crop)
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import write_manifest
 
 

@@ -12,7 +12,7 @@ import torch
 from harmonize.train import TrainConfig, train
 from harmonize.train_config import config_from_saved
 from harmonize.train_rows import select_rows
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from manifests.schema import write_manifest
 from tests.test_train_support import make_real
 

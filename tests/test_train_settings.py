@@ -13,7 +13,7 @@ from harmonize.blocks import BlendingHead
 from harmonize.curves import plot_runs, read_curves
 from harmonize.train import TrainConfig, build_step
 from harmonize.train_config import check_config, lr_factor
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 from tests.test_train_support import make_real
 
 SMALL = dict(image_size=32, depth=4, width=8, unshared=2, batch_size=2)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.compose import ComposeConfig, make_composites
-from datagen.imageio import write_image, write_mask
+from rdhcore.imageio import write_image, write_mask
 from datagen.photos import PhotoConfig, make_photo_pairs
 from manifests.schema import read_manifest, write_manifest
 from tests.synth import box_mask, make_store, style_image

@@ -16,7 +16,7 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
     warnings.simplefilter("ignore", DeprecationWarning)
     import mlagents_envs.environment  # noqa: F401
 
-from datagen.imageio import read_mask, read_rgb
+from rdhcore.imageio import read_mask, read_rgb
 from unity_bridge.client import PlayerConnection
 from unity_bridge.errors import (BridgeError, PlayerCrashed, PlayerLaunchError, PlayerNotConnected,
                                  PlayerReportedError, PlayerTimeout, ProtocolError)

@@ -18,7 +18,7 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
 
 from datagen.capture_store import list_scene_ids, read_scene, validate_store
 from datagen.compose import ComposeConfig, make_composites
-from datagen.imageio import read_mask, read_rgb
+from rdhcore.imageio import read_mask, read_rgb
 from datagen.render_config import RenderConfig, UnityOptions, render
 from datagen.styles import StyleConfig, parse_time, style_by_id
 from manifests.schema import read_manifest

@@ -17,7 +17,7 @@ import numpy as np
 from datagen.builtin.foregrounds import FOREGROUNDS, TYPICAL_HEIGHT, ground_parts, random_color
 from datagen.builtin.meshes import Part, rot_x, rot_z
 from datagen.builtin.props import PROPS
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 USER_MESH = "user_mesh"
 MESH_SUFFIXES = (".obj", ".ply")

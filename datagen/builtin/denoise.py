@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 def check_denoiser() -> None:

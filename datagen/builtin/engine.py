@@ -21,7 +21,7 @@ from datagen.builtin.variant import VariantChoice, activate, choose_variant
 from datagen.render import SceneOutcome
 from datagen.render_config import BuiltinOptions, Progress, RenderConfig, scene_id
 from datagen.styles import StyleConfig, load_style_config
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.builtin.mitsuba_scene import SceneGeometry, sensor_dict
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 @dataclass

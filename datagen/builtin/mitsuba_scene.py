@@ -18,7 +18,7 @@ from datagen.builtin.lighting import StyleLight
 from datagen.builtin.meshes import Part, corner_normals
 from datagen.builtin.plan import ScenePlan, placed_parts
 from datagen.builtin.props import lamp_light, night_windows
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 MAX_DEPTH = 3           # direct light and one bounce
 SKY_MAP_WIDTH = 128     # sunsky is evaluated on 128 x 64 directions (it is smooth), then upsampled

@@ -20,7 +20,7 @@ from datagen.builtin.meshes import Part
 from datagen.builtin.props import OCCLUDERS, STREET_PROPS
 from datagen.render_config import scene_id, scene_seed
 from datagen.styles import StyleConfig, style_by_id
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 PLAN_SCHEMA = "rdh.builtin-plan/1"
 ENVIRONMENTS = ("street", "avenue", "plaza", "park")   # avenue: looking along a street lined with buildings

@@ -13,7 +13,7 @@ import numpy as np
 from datagen.builtin import lighting
 from datagen.builtin.plan import PlanOptions, ScenePlan, draw_plan
 from datagen.render_config import BuiltinOptions
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 MAX_ATTEMPTS = 12
 ENGINE = "builtin"

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 
 def periodic_noise(size: int, feature: float, rng: np.random.Generator, octaves: int = 4) -> np.ndarray:

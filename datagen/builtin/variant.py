@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from manifests.errors import RdhError
+from rdhcore.errors import RdhError
 
 MIN_LLVM = 16
 SCALAR = "scalar_rgb"

@@ -51,7 +51,7 @@ def make_composites_cmd(
     ray_retries: int = typer.Option(default_of(RayOptions, "max_retries"), "--ray-max-retries", help=help_of(RayOptions, "max_retries")),
 ) -> None:
     from datagen.compose import ComposeConfig, make_composites
-    from manifests.errors import RdhError
+    from rdhcore.errors import RdhError
 
     if from_photos is not None:
         if len(paths) != 1 or masks is None:

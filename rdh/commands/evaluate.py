@@ -74,7 +74,7 @@ def evaluate_cmd(
 ) -> None:
     from harmonize.evaluate import EvalConfig, evaluate
     from harmonize.metrics import protocol_from
-    from manifests.errors import RdhError
+    from rdhcore.errors import RdhError
 
     if save_outputs is not None and checkpoint is None:
         raise RdhError("--save-outputs needs --checkpoint: with --predictions the images exist already")

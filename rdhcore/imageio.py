@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from manifests.atomic import write_bytes_atomic
-from manifests.errors import RdhError
+from rdhcore.atomic import write_bytes_atomic
+from rdhcore.errors import RdhError
 
 cv2.setNumThreads(1)  # workers parallelize across items; per-call threads only oversubscribe
 try:  # a corrupt file is reported once, by us, with its name; silence libpng's own warnings
