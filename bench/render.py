@@ -173,7 +173,8 @@ def ray_scaling(args, styles: tuple[int, ...]) -> None:
     import tempfile
 
     from datagen.ray_executor import ray_session
-    from datagen.render_config import RayOptions, render
+    from datagen.render import render
+    from datagen.render_config import RayOptions
 
     rates = {}
     with tempfile.TemporaryDirectory(prefix="rdh-bench-ray-") as tmp:

@@ -31,18 +31,19 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene
-from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan, scene_seed
+from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.photos import lab_stats, transfer_foreground
 from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress
+from rdhcore.seeds import derive_seed
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -212,7 +213,7 @@ def plan_photos(scenes: list[Scene], cfg: PhotoLookConfig) -> list[tuple[Scene, 
     """(scene, style, seed) of every stand-in photo; each scene's draw depends only on its id."""
     plan = []
     for scene in scenes:
-        ss = scene_seed(cfg.seed, f"photo-look/{scene.scene_id}")
+        ss = derive_seed(cfg.seed, f"photo-look/{scene.scene_id}")
         rng = np.random.default_rng(ss)
         styles = [s for s in scene.style_ids if cfg.styles is None or s in cfg.styles]
         if not styles:
@@ -259,7 +260,7 @@ def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int, val_fra
     return split
 
 
-def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
+def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Progress | None = None) -> ComposeSummary:
     """Write the stand-in real pair dataset; a rerun keeps files that exist. Returns the counts."""
     start = time.perf_counter()
     if cfg.composites not in COMPOSITE_KINDS:
@@ -284,7 +285,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
         rng = np.random.default_rng(ss)
         look = draw_look(rng, cfg.ranges)   # drawn in both modes: it advances rng, whose rest is the photo's noise
         if cfg.composites == "relight":
-            look = draw_look(np.random.default_rng(scene_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
+            look = draw_look(np.random.default_rng(derive_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
                              cfg.ranges)
         looks[(scene.scene_id, style)] = look
         path = out / "real_images" / f"{photo_name(scene.scene_id, style)}.jpg"
@@ -329,7 +330,7 @@ def _foregrounds(cfg: PhotoLookConfig, scene: Scene, shape: tuple[int, int]):
 
 
 def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
-                 progress: Callable[[int], None] | None) -> list[dict]:
+                 progress: Progress | None) -> list[dict]:
     """Hday2night-like composites: inside a scene, the foreground of the photo of style f pasted
     onto the photo of style b (f != b; all ordered pairs, or `per_target` f per b)."""
     rows = []
@@ -340,7 +341,7 @@ def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: Co
         scene = items[0][0]
         photos = {style: read_rgb(out / "real_images" / f"{photo_name(scene_id, style)}.jpg") for _, style in items}
         styles = sorted(photos)
-        pairs = pair_plan(styles, cfg.per_target, scene_seed(cfg.seed, f"photo-look-relight/{scene_id}"))
+        pairs = pair_plan(styles, cfg.per_target, derive_seed(cfg.seed, f"photo-look-relight/{scene_id}"))
         for fg, category, mask in _foregrounds(cfg, scene, photos[styles[0]].shape[:2]):
             mask_rel = f"masks/{scene_id}_{fg['id']}.png"
             if not (out / mask_rel).exists():
@@ -368,7 +369,7 @@ def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: Co
 
 
 def transfer_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
-                  progress: Callable[[int], None] | None) -> list[dict]:
+                  progress: Progress | None) -> list[dict]:
     """HCOCO-like composites: the foreground moved toward another stand-in photo's Lab statistics."""
     rows = []
     photos = [(scene.scene_id, style) for scene, style, _ in plan]
@@ -376,7 +377,7 @@ def transfer_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: C
         name = photo_name(scene.scene_id, style)
         gt_rel = f"real_images/{name}.jpg"
         photo = read_rgb(out / gt_rel)
-        rng = np.random.default_rng(scene_seed(cfg.seed, f"photo-look-composites/{name}"))
+        rng = np.random.default_rng(derive_seed(cfg.seed, f"photo-look-composites/{name}"))
         others = [p for p in photos if p[0] != scene.scene_id]
         for fg, category, mask in _foregrounds(cfg, scene, photo.shape[:2]):
             mask_rel = f"masks/{name}_{fg['id']}.png"

@@ -22,10 +22,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from datagen.compose import ComposeSummary, check_out_not_inside, resize_to_max_side, scene_seed
+from datagen.compose import ComposeSummary, check_out_not_inside
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
+from rdhcore.resize import fit_max_side
+from rdhcore.seeds import derive_seed
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -119,7 +121,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
     if len(photos) < 2:
         raise RdhError(f"--from-photos {cfg.images}: need at least 2 photos, one serves as the color reference of another")
     # Decode and check everything first, so bad input leaves nothing in OUT.
-    decoded = {p: resize_to_max_side(read_rgb(p), cfg.max_side) for p in photos}
+    decoded = {p: fit_max_side(read_rgb(p), cfg.max_side) for p in photos}
     loaded = []
     for photo, mask_id, mask_path in items:
         mask = read_mask(mask_path)
@@ -128,7 +130,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
             raise RdhError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, photo {photo.name} is {full_w}x{full_h}: make them the same size")
         if not mask.any():
             raise RdhError(f"{mask_path}: mask is empty: draw the foreground or remove the file")
-        mask = resize_to_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
+        mask = fit_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
         loaded.append((photo, mask_id, mask))
     out = Path(cfg.out)
     summary = ComposeSummary(scenes=len(photos), out=out)
@@ -140,7 +142,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         if not cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
             summary.skipped["fg_ratio out of bounds"] += cfg.variants
             continue
-        rng = np.random.default_rng(scene_seed(cfg.seed, f"{name}_{mask_id}"))
+        rng = np.random.default_rng(derive_seed(cfg.seed, f"{name}_{mask_id}"))
         gt_rel = f"real_images/{name}.{cfg.format}"
         mask_rel = f"masks/{name}_{mask_id}.png"
         others = [p for p in photos if p != photo]

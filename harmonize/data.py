@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
+from rdhcore.resize import mask_to_square, to_square
 from manifests.schema import K, read_manifest, resolve_paths
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
@@ -126,21 +127,6 @@ def random_resized_crop(rng: np.random.Generator, height: int, width: int, scale
     return (height - h) // 2, (width - w) // 2, h, w
 
 
-def resize_image(img: np.ndarray, size: int) -> np.ndarray:
-    if img.shape[0] == size and img.shape[1] == size:
-        return img
-    shrink = img.shape[0] > size and img.shape[1] > size
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """Bool mask -> bool mask of size x size (area-weighted, then >= half covered)."""
-    if mask.shape[0] == size and mask.shape[1] == size:
-        return mask
-    soft = resize_image(mask.astype(np.float32), size)
-    return soft >= 0.5
-
-
 @dataclass(frozen=True)
 class Augment:
     """One random resized crop (scale 0.5-1) and one horizontal flip, the same for the three images."""
@@ -155,8 +141,8 @@ class Augment:
             top, left, ch, cw = random_resized_crop(rng, h, w, self.scale)
             if mask[top:top + ch, left:left + cw].any():
                 break
-        images = [resize_image(im[top:top + ch, left:left + cw], size) for im in images]
-        mask = resize_mask(mask[top:top + ch, left:left + cw], size)
+        images = [to_square(im[top:top + ch, left:left + cw], size) for im in images]
+        mask = mask_to_square(mask[top:top + ch, left:left + cw], size)
         if self.flip and rng.random() < 0.5:
             images = [im[:, ::-1] for im in images]
             mask = mask[:, ::-1]
@@ -229,8 +215,8 @@ class PairDataset(Dataset):
         if rng is not None and self.augment is not None:
             (comp, target), mask = self.augment(rng, [comp, target], mask, self.image_size)
         else:
-            comp, target = resize_image(comp, self.image_size), resize_image(target, self.image_size)
-            mask = resize_mask(mask, self.image_size)
+            comp, target = to_square(comp, self.image_size), to_square(target, self.image_size)
+            mask = mask_to_square(mask, self.image_size)
         lab_in, lab_out = self._labels_in[row], self._labels_out[row]
         has = lab_in is not None and lab_out is not None
         zeros = np.zeros(K, np.float32)

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from manifests.categories import UNKNOWN, assign_categories, read_categories
-from manifests.checks import (FileIndex, Problem, Progress, default_workers, image_sizes, mask_stats,
+from manifests.checks import (FileIndex, Problem, default_workers, image_sizes, mask_stats,
                               raise_problems)
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, as_progress
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
 from manifests.paths import relative_all
@@ -131,12 +132,13 @@ def import_sources(cfg: BuildConfig, files: FileIndex, progress: Progress | None
             + [lambda r=r, lst=lst, c=c: import_rdharmony(r, lst, files, c) for r, lst, c in rdharmony_jobs(cfg)]
             + [lambda p=p: import_csv(p) for p in cfg.csv])
     frames, problems = [], []
+    progress = as_progress(progress)
+    progress.start(len(jobs), stage="read sources")
     for job in jobs:
         frame, found = job()
         frames.append(frame)
         problems.extend(found)
-        if progress:
-            progress("read sources", 1, len(jobs))
+        progress(1)
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(), problems

@@ -19,7 +19,8 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
 from datagen.capture_store import list_scene_ids, read_scene, validate_store
 from datagen.compose import ComposeConfig, make_composites
 from rdhcore.imageio import read_mask, read_rgb
-from datagen.render_config import RenderConfig, UnityOptions, render
+from datagen.render import render
+from datagen.render_config import RenderConfig, UnityOptions
 from datagen.styles import StyleConfig, parse_time, style_by_id
 from manifests.schema import read_manifest
 from tests.cli import error_line, rdh

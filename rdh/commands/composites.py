@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from datagen.render_config import RayOptions, default_of, help_of
-from rdh.commands.console import console, out, progress_bar, rate_text
+from rdh.commands.console import ProgressBar, console, out
 
 HELP = """Paste the foreground of one style onto another style inside each scene.
 
@@ -73,29 +73,8 @@ def make_composites_cmd(
                         seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
                         workers=workers, charmnet_list=charmnet_list, executor=executor,
                         ray=RayOptions(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
-    import time
-
-    from datagen.capture_store import list_scene_ids, read_scene
-    from datagen.compose import pair_plan, rows_path, scene_seed
-
-    total = 0
-    for sid in list_scene_ids(cfg.captures):
-        if not rows_path(cfg.out, sid).exists():
-            try:
-                scene = read_scene(cfg.captures, sid)
-            except RdhError:
-                continue  # reported with its file by make_composites
-            total += len(scene.foregrounds) * len(pair_plan(scene.style_ids, per_target, scene_seed(seed, sid)))
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("composites", total=total, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            done = bar.tasks[0].completed
-            bar.update(task, rate=rate_text(done, time.perf_counter() - start, "pairs"))
-
-        summary = make_composites(cfg, progress=advance)
+    with ProgressBar("composites", "pairs") as progress:
+        summary = make_composites(cfg, progress)
     _print_summary(summary, "pairs")
 
 

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from rdh.commands.console import console, out, progress_bar, rate_text
+from rdh.commands.console import ProgressBar, console, out
 from reality_gap.presets import CATEGORIES, FULL, QUICK
 
 HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and write OUT/report.md, OUT/summary.json, OUT/grid.png and OUT/curves.png: render scenes (the novel category as renders only), build a STAND-IN real domain from base-category renders (a photographic look per scene and relit composites: not real photos), train every row for the same budget and evaluate on the novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, and the upper bound (iDIH with real novel pairs added).
@@ -35,17 +34,14 @@ class RichReporter:
 
     @contextlib.contextmanager
     def task(self, description: str, total: int | None):
-        bar = progress_bar()
-        task = bar.add_task(description, total=total, rate="")
-        start = time.perf_counter()
+        with ProgressBar(description, total=total, show=rate_of) as progress:
+            yield progress
 
-        def update(completed: int | None = None, advance: int = 0, total: int | None = None, note: str = "") -> None:
-            bar.update(task, completed=completed, advance=advance or None, total=total)
-            done = bar.tasks[0].completed
-            bar.update(task, rate=note or rate_text(done, time.perf_counter() - start, "items"))
 
-        with bar:
-            yield update
+def rate_of(stats: dict) -> str:
+    """A training step's figures, as the demo shows them: its speed."""
+    rate = stats.get("images_per_s")
+    return f"{rate:.1f} images/s" if rate else ""
 
 
 def register(app: typer.Typer) -> None:

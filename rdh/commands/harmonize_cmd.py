@@ -1,12 +1,11 @@
 """`rdh harmonize`: harmonize your own composites (one image or a folder) with a trained checkpoint."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 
-from rdh.commands.console import console, out, progress_bar, rate_text
+from rdh.commands.console import ProgressBar, console, out
 
 HELP = """Harmonize a composite image with its foreground mask, at any resolution.
 
@@ -43,15 +42,8 @@ def harmonize_cmd(
 
     cfg = HarmonizeConfig(checkpoint=checkpoint, composite=composite, mask=mask, out=output,
                           batch_size=batch_size, device=device, format=format, overwrite=overwrite)
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("harmonize", total=None, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            bar.update(task, rate=rate_text(bar.tasks[0].completed, time.perf_counter() - start, "images"))
-
-        summary = harmonize_files(cfg, progress=advance, started=lambda total: bar.update(task, total=total))
+    with ProgressBar("harmonize", "images") as progress:
+        summary = harmonize_files(cfg, progress)
     if len(summary.written) == 1 and not summary.skipped:
         out.print(f"wrote {summary.written[0]}")
     else:

@@ -1,4 +1,4 @@
-"""`rdh build-manifest` (sources -> one Parquet manifest) and `rdh inspect` (what a manifest holds)."""
+"""`rdh build-manifest`: sources -> one Parquet manifest (manifests.build does the work)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,20 +24,8 @@ no manifest is written.
   rdh build-manifest data/mine.parquet --csv my_pairs.csv --test-fraction 0.1 --verify-images
 """
 
-INSPECT_HELP = """Print what a manifest holds: counts by domain, source, category, split and novel; the
-fg_ratio distribution (0-5%, 5-15%, 15-100%); the style distribution of rendered pairs.
-
-[bold]Examples[/bold]
-
-  rdh inspect data/train.parquet
-
-  rdh inspect pairs/ --json > stats.json
-"""
-
-
 def register(app: typer.Typer) -> None:
     app.command("build-manifest", help=BUILD_HELP, no_args_is_help=True)(build_manifest_cmd)
-    app.command("inspect", help=INSPECT_HELP, no_args_is_help=True)(inspect_cmd)
 
 
 def _split_names(values: Optional[List[str]]) -> Optional[List[str]]:
@@ -66,10 +54,8 @@ def build_manifest_cmd(
     verify_images: bool = typer.Option(False, "--verify-images", help="Decode every image and check its size against its mask (slower)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Threads for file checks and decoding (default: 2 x CPU cores, at most 16)."),
 ) -> None:
-    import time
-
     from manifests.build import BuildConfig, build_manifest
-    from rdh.commands.console import console, progress_bar, rate_text
+    from rdh.commands.console import ProgressBar, console
 
     cfg = BuildConfig(
         out=out_path, pairs=list(pairs or []), prefix_pairs=prefix_pairs, iharmony4=list(iharmony4 or []),
@@ -80,19 +66,8 @@ def build_manifest_cmd(
         rendered_categories=_split_names(rendered_categories), test_fraction=test_fraction, seed=seed,
         sample_rendered=sample_rendered, verify_images=verify_images, workers=workers,
     )
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, n: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, rate="")
-            task = tasks[stage]
-            bar.advance(task, n)
-            done = bar.tasks[task].completed
-            bar.update(task, rate=rate_text(done, time.perf_counter() - start, "files" if stage != "read sources" else "sources"))
-
-        summary = build_manifest(cfg, progress=progress)
+    with ProgressBar("build-manifest", "files") as progress:
+        summary = build_manifest(cfg, progress)
     _print_build_summary(summary)
     if summary.category_keys_unmatched:
         console.print(f"[yellow]note:[/yellow] {summary.category_keys_unmatched} key(s) of {categories} named no pair")
@@ -120,55 +95,3 @@ def _print_build_summary(summary) -> None:
         table.add_row("images decoded", str(summary.images_decoded))
     table.add_row("time", f"{summary.seconds:.1f} s")
     out.print(table)
-
-
-def inspect_cmd(
-    manifest: Path = typer.Argument(..., metavar="MANIFEST", help="A manifest file, or a pair dataset folder holding pairs.parquet."),
-    as_json: bool = typer.Option(False, "--json", help="Print the same numbers as JSON on stdout."),
-) -> None:
-    import json
-
-    from manifests.schema import read_manifest
-    from manifests.stats import manifest_stats
-
-    columns = ["domain", "source", "category", "split", "fg_ratio", "fg_style", "bg_style"]
-    df = read_manifest(manifest)
-    stats = manifest_stats(df[[c for c in [*columns, "novel"] if c in df.columns]])
-    stats = {"manifest": str(manifest), **stats}
-    if as_json:
-        print(json.dumps(stats, indent=2))
-        return
-    _print_stats(stats)
-
-
-def _print_stats(stats: dict) -> None:
-    from rich.table import Table
-
-    from rdh.commands.console import out
-
-    out.print(f"[bold]{stats['manifest']}[/bold]: {stats['pairs']} pairs")
-    for column, counts in stats["counts"].items():
-        table = Table(title=f"by {column}")
-        names = (column, "total") if column == "split" else (column, "total", *stats["splits"])
-        for name in names:
-            table.add_column(name, justify="left" if name == column else "right")
-        for value, row in counts.items():
-            table.add_row(value, *(str(row[name]) for name in names[1:]))
-        out.print(table)
-    table = Table(title="fg_ratio (foreground / image area)")
-    domains = list(stats["fg_ratio"]["by_domain"])
-    for name in ("bin", "all", "%", *domains):
-        table.add_column(name, justify="left" if name == "bin" else "right")
-    for i, b in enumerate(stats["fg_ratio"]["bins"]):
-        per_domain = [str(stats["fg_ratio"]["by_domain"][d][i]["count"]) for d in domains]
-        table.add_row(b["bin"], str(b["count"]), f"{100 * b['fraction']:.1f}", *per_domain)
-    out.print(table)
-    if stats["styles"]["rendered_pairs"]:
-        table = Table(title=f"styles of the {stats['styles']['rendered_pairs']} rendered pairs")
-        for name in ("id", "style", "as foreground", "as background"):
-            table.add_column(name, justify="left" if name == "style" else "right")
-        for s in stats["styles"]["by_style"]:
-            table.add_row(str(s["id"]), s["name"], str(s["fg"]), str(s["bg"]))
-        out.print(table)
-    else:
-        out.print("no rendered pairs: no style distribution")
