@@ -18,6 +18,8 @@ from datagen.ray_executor import ray_session, run_tasks  # noqa: E402
 from datagen.render import render  # noqa: E402
 from datagen.render_config import BuiltinOptions, RayOptions, RenderConfig, scene_id  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Mitsuba renders on a local Ray
+
 SCENES = 3
 
 

@@ -26,6 +26,8 @@ from datagen.render import render
 from datagen.render_config import BuiltinOptions, RenderConfig
 from rdhcore.errors import RdhError
 
+pytestmark = pytest.mark.slow  # Mitsuba renders
+
 RES, SPP, SCENES, SEED = 64, 4, 3, 7
 
 

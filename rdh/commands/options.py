@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import MISSING
 
-import click
 import typer
 
 from rdhcore.errors import RdhError
@@ -26,12 +25,13 @@ def option(cls, name: str, flags: str | None = None, panel: str | None = None, d
                         rich_help_panel=panel, **kw)
 
 
-def refuse_inapplicable(ctx: click.Context, chosen: dict[str, str]) -> None:
+def refuse_inapplicable(ctx: typer.Context, chosen: dict[str, str]) -> None:
     """RdhError for an option given on the command line, away from its default, that needs
     another value of a setting in `chosen` (e.g. {"model": "idih"})."""
     for param in ctx.command.params:
         flag = param.opts[0] if param.opts else ""
-        if flag not in APPLIES or ctx.get_parameter_source(param.name) is not click.core.ParameterSource.COMMANDLINE:
+        source = ctx.get_parameter_source(param.name)
+        if flag not in APPLIES or getattr(source, "name", "") != "COMMANDLINE":  # typer's click or click's
             continue
         setting, needed = APPLIES[flag]
         value, default = ctx.params[param.name], param.default
