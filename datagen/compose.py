@@ -32,6 +32,7 @@ from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
 from manifests.importers import onehot, soft_label
+from manifests.rows import PairRow
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -157,7 +158,6 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
         if not cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
             result.skipped[SKIP_FG_RATIO] += len(plan)
             continue
-        h, w = mask.shape
         mask_rel = f"masks/{x}.png"
         if not (out / mask_rel).exists():
             write_mask(out / mask_rel, mask)
@@ -181,14 +181,11 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
                 composite = np.where(m3, images[fg], images[bg])
                 write_bytes_atomic(out / comp_rel, encode(composite, ext, cfg.quality))
                 result.written += 1
-            result.rows.append({
-                "pair_id": f"{x}-{bg}_{fg}", "domain": "rendered", "source": source,
-                "category": str(fg_meta["category"]), "split": "train", "group_id": scene.scene_id,
-                "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-                "width": w, "height": h, "fg_ratio": ratio, "fg_style": fg, "bg_style": bg,
-                "composite_label": soft_label(fg, bg, ratio), "target_label": onehot(bg),
-                "fg_delta": delta, "scene_id": scene.scene_id, "fg_id": str(fg_meta["id"]),
-            })
+            result.rows.append(PairRow(
+                f"{x}-{bg}_{fg}", "rendered", source, str(fg_meta["category"]), scene.scene_id, comp_rel, gt_rel,
+                mask_rel, mask, fg_style=fg, bg_style=bg, composite_label=soft_label(fg, bg, ratio),
+                target_label=onehot(bg), extra={"fg_delta": delta, "scene_id": scene.scene_id, "fg_id": str(fg_meta["id"])},
+            ).to_dict())
     write_rows(out, scene.scene_id, result.rows)
     return result
 

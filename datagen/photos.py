@@ -18,16 +18,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
+from datagen.color_transfer import transfer_foreground
 from datagen.compose import ComposeSummary, check_out_not_inside
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
+from manifests.rows import PairRow
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -53,30 +54,6 @@ class PhotoConfig:
     category: str = "unknown"
     test_fraction: float = 0.0
     seed: int = 0
-
-
-def lab_stats(lab: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of float Lab pixels (inside mask if given)."""
-    pixels = lab[mask] if mask is not None else lab.reshape(-1, 3)
-    return pixels.mean(axis=0), pixels.std(axis=0) + 1e-6
-
-
-def transfer_foreground(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, strength: float) -> np.ndarray:
-    """The photo with its foreground's Lab mean/std moved `strength` of the way to the reference's."""
-    lab = cv2.cvtColor(photo.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    ref_lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    mu, sd = lab_stats(lab, mask)
-    ref_mu, ref_sd = lab_stats(ref_lab)
-    target_mu = mu + strength * (ref_mu - mu)
-    target_sd = sd + strength * (ref_sd - sd)
-    moved = (lab[mask] - mu) / sd * target_sd + target_mu
-    moved[:, 0] = np.clip(moved[:, 0], 0, 100)
-    out_lab = lab.copy()
-    out_lab[mask] = moved
-    rgb = cv2.cvtColor(out_lab, cv2.COLOR_LAB2RGB)
-    result = photo.copy()
-    result[mask] = np.clip(rgb[mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return result
 
 
 def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
@@ -164,15 +141,9 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
                 write_bytes_atomic(out / gt_rel, encode(img, cfg.format, cfg.quality))
             if not (out / mask_rel).exists():
                 write_mask(out / mask_rel, mask)
-            h, w = mask.shape
-            rows.append({
-                "pair_id": f"{name}_{mask_id}_{k}", "domain": "real", "source": "photos",
-                "category": cfg.category, "split": "train", "group_id": name,
-                "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-                "width": w, "height": h, "fg_ratio": ratio, "fg_style": None, "bg_style": None,
-                "composite_label": None, "target_label": None, "fg_delta": delta,
-                "reference": ref.name, "strength": strength,
-            })
+            rows.append(PairRow(f"{name}_{mask_id}_{k}", "real", "photos", cfg.category, name, comp_rel, gt_rel,
+                                mask_rel, mask, extra={"fg_delta": delta, "reference": ref.name, "strength": strength},
+                                ).to_dict())
     if not rows:
         raise RdhError(f"{cfg.images}: every pair was filtered out ({dict(summary.skipped)}): relax the filters")
     df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
