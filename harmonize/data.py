@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
+from rdhcore.imageio import read_gray, read_rgb
 from rdhcore.resize import mask_to_square, to_square
 from manifests.schema import K, read_manifest, resolve_paths
 
@@ -151,20 +152,25 @@ class Augment:
 
 # ---------------------------------------------------------------- dataset
 
+def _unreadable(path: str, what: str, pair_id: str) -> RdhError:
+    return RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
+                    "rebuild the pair dataset or drop the pair from the manifest")
+
+
 def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
-                       "rebuild the pair dataset or drop the pair from the manifest")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    """rdhcore.imageio.read_rgb, with an error that names the pair."""
+    try:
+        return read_rgb(path)
+    except RdhError:
+        raise _unreadable(path, what, pair_id) from None
 
 
 def read_mask_file(path: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise RdhError(f"{path}: cannot read the mask of pair {pair_id!r} (missing or corrupt image): "
-                       "rebuild the pair dataset or drop the pair from the manifest")
-    return img > 127
+    """The pair's mask as bool (> 127: iHarmony4 masks are not strictly 0/255)."""
+    try:
+        return read_gray(path) > 127
+    except RdhError:
+        raise _unreadable(path, "mask", pair_id) from None
 
 
 def _label(value) -> np.ndarray | None:

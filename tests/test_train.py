@@ -160,6 +160,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(manifest, tmp_path, m
 
 
 SMALL = ["--image-size", "64", "--depth", "5", "--width", "8", "--unshared", "3", "--workers", "0"]
+SMALL_IDIH = [a for a in SMALL if a not in ("--unshared", "3")]  # --unshared is refused with --model idih
 
 
 def test_bad_input_stops_with_one_line(manifest, tmp_path):
@@ -172,19 +173,19 @@ def test_bad_input_stops_with_one_line(manifest, tmp_path):
     victim = sorted((tmp_path / "data" / "real" / "composite_images").iterdir())[1]
     victim.unlink()
     line = error_line(rdh_process("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "1",
-                          *SMALL))
+                          *SMALL_IDIH))
     assert victim.name in line and "not found" in line
     assert not (tmp_path / "r2" / "last.pt").exists()
     # An unreadable image, met by a loader worker: the worker's message, on one line.
     victim.write_bytes(b"not a png")
     line = error_line(rdh_process("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "2",
-                          *SMALL, "--workers", "1"))
+                          *SMALL_IDIH, "--workers", "1"))
     assert f"{victim.name}: cannot read the composite" in line and "Traceback" not in line
     assert not (tmp_path / "r2" / "last.pt").exists()
     # A checkpoint of another kind of file.
     (tmp_path / "junk.pt").write_bytes(b"junk")
     line = error_line(rdh_process("train", "--model", "idih", "--manifest", manifest, "--out", tmp_path / "r3",
-                          "--max-steps", "1", *SMALL, "--init-from", tmp_path / "junk.pt"))
+                          "--max-steps", "1", *SMALL_IDIH, "--init-from", tmp_path / "junk.pt"))
     assert "junk.pt: not a torch checkpoint" in line
 
 
