@@ -110,7 +110,7 @@ def references(args, styles, opts) -> dict:
 def report(configs, times, scores, keys, mask_s) -> None:
     """Speed and PSNR against the reference of each configuration, and the mask pass."""
     print(f"\n{'configuration':28s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s}  (night)")
-    for name, cfg in configs:
+    for name, _ in configs:
         night = [s for s, (_, style) in zip(scores[name], keys) if style == 10]
         print(f"{name:28s} {np.mean(times[name]):8.2f} {np.mean(scores[name]):10.2f} {np.min(scores[name]):7.2f}  "
               + (f"({np.mean(night):.2f})" if night else ""))

@@ -353,7 +353,7 @@ def transfer_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: C
     """HCOCO-like composites: the foreground moved toward another stand-in photo's Lab statistics."""
     rows = []
     photos = [(scene.scene_id, style) for scene, style, _ in plan]
-    for scene, style, ss in plan:
+    for scene, style, _ in plan:
         name = photo_name(scene.scene_id, style)
         gt_rel = f"real_images/{name}.jpg"
         photo = read_rgb(out / gt_rel)

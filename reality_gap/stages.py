@@ -168,7 +168,7 @@ def stage_train(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     from harmonize.train import train
 
     for method in cfg.methods:
-        for index, run in enumerate(method.run_names()):
+        for index in range(len(method.run_names())):
             tcfg = train_config(cfg, paths, method, index)
             done = finished_steps(tcfg.out)
             if done >= tcfg.max_steps:

@@ -2,7 +2,6 @@ import json
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from datagen.capture_store import read_scene

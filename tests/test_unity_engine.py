@@ -1,6 +1,5 @@
 """`rdh render-scenes --engine unity` end to end, with stand-in players over real gRPC on loopback."""
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
 
 from datagen.capture_store import list_scene_ids, read_scene, validate_store
 from datagen.compose import ComposeConfig, make_composites
-from rdhcore.imageio import read_mask, read_rgb
+from rdhcore.imageio import read_rgb
 from datagen.render import render
 from datagen.render_config import RenderConfig, UnityOptions
 from datagen.styles import StyleConfig, parse_time, style_by_id

@@ -63,7 +63,7 @@ def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None
     renderer = StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
     for light in plan.styles:
         r = renderer.render(light)
-        denoiser = (lambda hdr: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
+        denoiser = (lambda hdr, r=r: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
         out.images[light.id], exposure = lighting.tonemap(r.hdr, denoiser)
         out.values[light.id] = {**r.values, **exposure}
         out.spp = r.spp
