@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
+from datagen.pair_options import ComposeConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.render_config import EXECUTORS, RayOptions
+from datagen.render_config import EXECUTORS
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
@@ -39,34 +40,6 @@ from manifests.splits import assign_group_split
 STATE_DIR = ".rdh"
 SKIP_FG_RATIO = "fg_ratio out of bounds"
 SKIP_SMALL_CHANGE = "foreground change below threshold"
-
-
-@dataclass
-class ComposeConfig:
-    """Options of `rdh make-composites` for rendered scenes."""
-
-    captures: Path
-    out: Path
-    format: str = "png"              # png (exact) or jpg
-    quality: int = 95                # jpg quality
-    max_side: int | None = None      # downscale so that the longer side is at most this
-    min_fg_ratio: float = 0.0
-    max_fg_ratio: float = 1.0
-    per_target: int | None = None    # fg styles per ground truth; None = all other styles
-    seed: int = 0
-    min_fg_change: float = 0.0       # mean |composite - gt| inside the mask (0-255) to keep a pair
-    test_fraction: float = 0.0       # scenes sent to split=test
-    workers: int = 1
-    executor: str = "local"          # local (worker processes) or ray (a Ray task per scene)
-    ray: RayOptions = field(default_factory=RayOptions)
-    charmnet_list: str | None = None  # also write <out>/<name>_labeled.txt
-    source: str | None = None        # manifest `source`; default rdh-<engine>
-
-    def output_options(self) -> dict:
-        """The options that decide the content of the output; a rerun must match them."""
-        keys = ("format", "quality", "max_side", "min_fg_ratio", "max_fg_ratio", "per_target",
-                "seed", "min_fg_change", "source")
-        return {k: getattr(self, k) for k in keys}
 
 
 @dataclass

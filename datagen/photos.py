@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 
 from datagen.color_transfer import transfer_foreground
 from datagen.compose import ComposeSummary, check_out_not_inside
+from datagen.pair_options import PhotoConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
@@ -34,26 +34,6 @@ from manifests.splits import assign_group_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-@dataclass
-class PhotoConfig:
-    """Options of `rdh make-composites --from-photos`."""
-
-    images: Path
-    masks: Path
-    out: Path
-    variants: int = 1               # composites per mask, each toward another reference photo
-    strength: tuple[float, float] = (0.6, 1.0)  # fraction of the full statistics transfer
-    format: str = "jpg"
-    quality: int = 95
-    max_side: int | None = None
-    min_fg_ratio: float = 0.0
-    max_fg_ratio: float = 1.0
-    min_fg_change: float = 0.0
-    category: str = "unknown"
-    test_fraction: float = 0.0
-    seed: int = 0
 
 
 def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harmonize.data import apply_filter
-from harmonize.eval_options import EvalConfig
+from harmonize.options import EvalConfig
 from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
 from rdhcore.atomic import write_bytes_atomic, write_text_atomic

@@ -25,6 +25,7 @@ import torch
 from harmonize.checkpoint import build_generator_from, checkpoint_file, load_checkpoint
 from harmonize.dist import pick_device
 from harmonize.normalization import MEAN, STD
+from harmonize.options import HarmonizeConfig
 from rdhcore.errors import RdhError
 from rdhcore.imageio import read_gray, read_rgb, write_image
 from rdhcore.progress import Progress, as_progress
@@ -166,20 +167,6 @@ def harmonize_image(harmonizer: Harmonizer, composite: np.ndarray, mask: np.ndar
 # ---- files and folders: `rdh harmonize` ----
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-@dataclass
-class HarmonizeConfig:
-    """Options of `rdh harmonize`."""
-
-    checkpoint: Path
-    composite: Path                  # an image, or a folder of images
-    mask: Path                       # its mask, or a folder of masks named like the composites
-    out: Path                        # an image file, or a folder
-    batch_size: int = 4
-    device: str = "auto"
-    format: str = "png"              # for outputs written into a folder
-    overwrite: bool = False          # folder mode: redo outputs that exist
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 from harmonize import losses
 from harmonize.blocks import NORMS, UNetSpec
 from harmonize.models import MODEL_NAMES
-from harmonize.train_options import TrainConfig
+from harmonize.options import TrainConfig
 from rdhcore.errors import RdhError
 
 BEST_METRICS = ("fmse", "mse", "psnr")

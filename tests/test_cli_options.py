@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 
 from datagen.render_config import BuiltinOptions, UnityOptions
-from harmonize.train_options import TrainConfig
+from harmonize.options import TrainConfig
 from rdhcore import __version__
 from tests.cli import error_line, rdh_process
 

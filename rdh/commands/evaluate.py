@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from harmonize.eval_options import EvalConfig as E
+from harmonize.options import EvalConfig as E
 from harmonize.metrics import Protocol as P
 from rdh.commands.console import ProgressBar, console, out
 from rdh.commands.options import option

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from harmonize.train_options import TrainConfig as C
+from harmonize.options import TrainConfig as C
 from rdh.commands.console import ProgressBar
 from rdh.commands.console import out as stdout
 from rdh.commands.options import option, refuse_inapplicable

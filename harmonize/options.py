@@ -1,10 +1,12 @@
-"""The options of `rdh train` (TrainConfig): each field's default and help, read by the CLI
-without importing torch. harmonize.train_config checks them and resolves a resumed run's."""
+"""The options of the harmonize commands, each field with its default and its help: TrainConfig
+(`rdh train`), EvalConfig (`rdh evaluate`) and HarmonizeConfig (`rdh harmonize`). Torch-free, so
+the CLI reads them without importing torch; harmonize.train_config checks TrainConfig."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from harmonize.metrics import Protocol
 from rdhcore.options import opt
 
 CHARMNET = ("model", "charmnet")  # the CLI refuses these options with --model idih
@@ -66,3 +68,38 @@ class TrainConfig:
     compile: bool = opt(False, "torch.compile the training module.")
     tensorboard: bool = opt(False, "Also write TensorBoard event files to RUN/tensorboard (pip install "
                                    "'rdh[tensorboard]'): losses, validation metrics, sample grids.")
+
+
+@dataclass
+class EvalConfig:
+    """Options of `rdh evaluate`."""
+
+    manifest: Path = opt(help="Manifest (.parquet) or pair-dataset folder.")
+    checkpoint: Path | None = opt(None, "Model checkpoint to run: a file, or a run folder (its last.pt).")
+    predictions: Path | None = opt(None, "Folder of <pair_id>.png at the target's size (at --eval-size with "
+                                         "--raw-output), instead of a model.")
+    protocol: Protocol = field(default_factory=Protocol)
+    split: str = opt("test", "Rows to score: test, val, train or all.")
+    filter: str | None = opt(None, "Keep matching rows: COLUMN=VALUE or COLUMN!=VALUE (VALUE may be A|B); ',' ANDs "
+                                   "terms, ';' ORs groups, e.g. domain=real,novel=true or domain=rendered;novel=false.")
+    novel: tuple[str, ...] = opt((), "Categories counted as novel when the manifest has no novel column, e.g. human.")
+    batch_size: int = opt(8, "Images per model call.")
+    device: str = opt("auto", "auto, cpu or cuda[:N].")
+    save_outputs: Path | None = opt(None, "With --checkpoint: write harmonized images as <pair_id>.png here.")
+    best: bool = opt(False, "With a run folder as --checkpoint: score best.pt (chosen on validation rows) "
+                            "instead of last.pt.")
+    limit: int | None = opt(None, "Score only the first N selected rows.")
+
+
+@dataclass
+class HarmonizeConfig:
+    """Options of `rdh harmonize`."""
+
+    checkpoint: Path = opt(help="Model checkpoint (RUN/best.pt of `rdh train`).")
+    composite: Path = opt(help="Composite image, or a folder of them.")
+    mask: Path = opt(help="Foreground mask (white = foreground), or a folder of masks named like the composites.")
+    out: Path = opt(help="Output image (.png/.jpg), or a folder.")
+    batch_size: int = opt(4, "Images per model call.")
+    device: str = opt("auto", "auto, cpu or cuda[:N].")
+    format: str = opt("png", "Format of outputs written into a folder: png or jpg.")
+    overwrite: bool = opt(False, "Folder mode: redo outputs that exist.")
