@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from manifests.categories import UNKNOWN, assign_categories, read_categories
+from manifests.build_options import BuildConfig
 from manifests.checks import (FileIndex, Problem, default_workers, image_sizes, mask_stats,
                               raise_problems)
 from rdhcore.errors import RdhError
@@ -33,30 +34,6 @@ from manifests.schema import write_manifest
 from manifests import style_tables
 
 PATH_COLUMNS = (("composite_path", "composite"), ("target_path", "target"), ("mask_path", "mask"))
-
-
-@dataclass
-class BuildConfig:
-    """Options of `rdh build-manifest`."""
-
-    out: Path
-    pairs: list[Path] = field(default_factory=list)
-    prefix_pairs: bool = False      # pair_id/group_id of --pairs sources become '<folder>/<id>'
-    iharmony4: list[Path] = field(default_factory=list)
-    iharmony4_subsets: list[str] | None = None
-    rdharmony: list[Path] = field(default_factory=list)
-    rdharmony_lists: list[Path] = field(default_factory=list)
-    rdharmony_categories: list[str] = field(default_factory=list)
-    rdharmony_style_map: str | None = None   # "1=4,2=5,..." (release id = rdh id) or "same": see manifests.style_tables
-    csv: list[Path] = field(default_factory=list)
-    categories: Path | None = None
-    novel_categories: list[str] = field(default_factory=list)
-    rendered_categories: list[str] | None = None
-    test_fraction: float = 0.0
-    seed: int = 0
-    sample_rendered: int | None = None
-    verify_images: bool = False
-    workers: int | None = None
 
 
 @dataclass

@@ -6,8 +6,9 @@ import time
 from typing import Callable
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+from rich.progress import (BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import Progress as RichProgress  # drawn here; rdhcore.progress.Progress is what it shows
 
 console = Console(stderr=True)
 out = Console()
@@ -24,7 +25,7 @@ class ProgressBar:
     def __init__(self, description: str, unit: str = "items", total: int | None = None,
                  show: Callable[[dict], str] | None = None):
         self.description, self.unit, self.show = description, unit, show
-        self.bar = Progress(
+        self.bar = RichProgress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
             console=console, transient=False, disable=not console.is_terminal,

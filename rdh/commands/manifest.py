@@ -6,6 +6,10 @@ from typing import List, Optional
 
 import typer
 
+from manifests.build_options import BuildConfig as B
+from rdh.commands.options import option
+from rdhcore.options import help_of
+
 BUILD_HELP = """Merge pair sources into one Parquet manifest (schema rdh.manifest/1) with a split column.
 
 Every source option can be repeated. Paths in the manifest are relative to its folder. Every
@@ -35,29 +39,29 @@ def _split_names(values: Optional[List[str]]) -> Optional[List[str]]:
 
 
 def build_manifest_cmd(
-    out_path: Path = typer.Argument(..., metavar="OUT.parquet", help="The manifest file to write."),
-    pairs: Optional[List[Path]] = typer.Option(None, "--pairs", help="A pair dataset from `rdh make-composites` (folder or pairs.parquet), or a manifest."),
-    prefix_pairs: bool = typer.Option(False, "--prefix-pairs", help="Prefix pair and group ids of --pairs sources with their folder name (to merge separate render runs)."),
-    iharmony4: Optional[List[Path]] = typer.Option(None, "--iharmony4", help="iHarmony4 root with HCOCO/ HAdobe5k/ HFlickr/ Hday2night/ (or one subset folder)."),
-    iharmony4_subsets: Optional[List[str]] = typer.Option(None, "--iharmony4-subsets", help="Only these subsets, comma-separated (default: all present)."),
-    rdharmony: Optional[List[Path]] = typer.Option(None, "--rdharmony", help="RdHarmony release root (the list's paths are relative to it)."),
-    rdharmony_list: Optional[List[Path]] = typer.Option(None, "--rdharmony-list", help="RdHarmony list: path<TAB>soft label joined by _<TAB>harmonized style id."),
-    rdharmony_category: Optional[List[str]] = typer.Option(None, "--rdharmony-category", help="Category of the pairs of each --rdharmony-list (one for all, or one per list)."),
-    rdharmony_style_map: Optional[str] = typer.Option(None, "--rdharmony-style-map", help="Map the release's style ids onto rdh's (RELEASE_ID=RDH_ID for all ten, e.g. 1=1,2=4,..., or 'same'); needed to mix release pairs with rdh-rendered ones (docs/manifests.md)."),
-    csv: Optional[List[Path]] = typer.Option(None, "--csv", help="CSV with composite,target,mask columns (+ optional category, split, domain, ...)."),
-    categories: Optional[Path] = typer.Option(None, "--categories", help="CSV of (path or image id, category) for pairs without one; others get 'unknown'."),
-    novel_category: Optional[List[str]] = typer.Option(None, "--novel-category", help="Add a boolean 'novel' column: category is one of these (e.g. human)."),
-    rendered_categories: Optional[List[str]] = typer.Option(None, "--rendered-categories", help="Keep only rendered pairs of these categories, comma-separated."),
-    test_fraction: float = typer.Option(0.0, "--test-fraction", help="Pairs without a split: this fraction of groups (scenes/photos) per source goes to test."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the group split and of --sample-rendered."),
-    sample_rendered: Optional[int] = typer.Option(None, "--sample-rendered", help="Keep N rendered training pairs, drawn from --seed (the paper: 65000)."),
-    verify_images: bool = typer.Option(False, "--verify-images", help="Decode every image and check its size against its mask (slower)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Threads for file checks and decoding (default: 2 x CPU cores, at most 16)."),
+    out_path: Path = typer.Argument(..., metavar="OUT.parquet", help=help_of(B, "out")),
+    pairs: Optional[List[Path]] = option(B, "pairs", default=None),
+    prefix_pairs: bool = option(B, "prefix_pairs"),
+    iharmony4: Optional[List[Path]] = option(B, "iharmony4", default=None),
+    iharmony4_subsets: Optional[List[str]] = option(B, "iharmony4_subsets"),
+    rdharmony: Optional[List[Path]] = option(B, "rdharmony", default=None),
+    rdharmony_list: Optional[List[Path]] = option(B, "rdharmony_lists", "--rdharmony-list", default=None),
+    rdharmony_category: Optional[List[str]] = option(B, "rdharmony_categories", "--rdharmony-category", default=None),
+    rdharmony_style_map: Optional[str] = option(B, "rdharmony_style_map"),
+    csv: Optional[List[Path]] = option(B, "csv", default=None),
+    categories: Optional[Path] = option(B, "categories"),
+    novel_category: Optional[List[str]] = option(B, "novel_categories", "--novel-category", default=None),
+    rendered_categories: Optional[List[str]] = option(B, "rendered_categories"),
+    test_fraction: float = option(B, "test_fraction"),
+    seed: int = option(B, "seed"),
+    sample_rendered: Optional[int] = option(B, "sample_rendered"),
+    verify_images: bool = option(B, "verify_images"),
+    workers: Optional[int] = option(B, "workers", "--workers|-j"),
 ) -> None:
-    from manifests.build import BuildConfig, build_manifest
+    from manifests.build import build_manifest
     from rdh.commands.console import ProgressBar, console
 
-    cfg = BuildConfig(
+    cfg = B(
         out=out_path, pairs=list(pairs or []), prefix_pairs=prefix_pairs, iharmony4=list(iharmony4 or []),
         iharmony4_subsets=_split_names(iharmony4_subsets), rdharmony=list(rdharmony or []),
         rdharmony_lists=list(rdharmony_list or []), rdharmony_categories=list(rdharmony_category or []),
