@@ -28,7 +28,7 @@ from unity_bridge.testing.frames import DEFAULT_CATALOG, draw, lighting
 from unity_bridge.testing.player import pack_side_channel, unpack_side_channel, write_launcher
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # slow: Unity players
 
 
 def spec_for(tmp_path: Path, *player_args: str, connect_timeout: float = 30.0, reply_timeout: float = 15.0,
