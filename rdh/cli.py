@@ -6,6 +6,7 @@ them, so `rdh --help` stays fast.
 """
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -48,11 +49,46 @@ def main() -> None:
     try:
         app()
     except (RdhError, BridgeError) as exc:
-        print(f"rdh: error: {exc}", file=sys.stderr)
+        print(f"rdh: error: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:
+            raise
+        print(f"rdh: error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         sys.exit(130)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+OS_ERROR_HINTS = {
+    errno.EACCES: "permission denied: fix the permissions or choose another path",
+    errno.EPERM: "operation not permitted: fix the permissions or choose another path",
+    errno.EROFS: "read-only filesystem: choose a writable output path",
+    errno.ENOSPC: "no space left on the device: free some space, then rerun (finished work is kept)",
+    errno.EDQUOT: "disk quota exceeded: free some space, then rerun (finished work is kept)",
+    errno.EISDIR: "is a folder where a file is needed: pass a file path",
+    errno.ENOTDIR: "a part of this path is a file where a folder is needed: choose another path",
+    errno.EEXIST: "exists already and is in the way: remove it or choose another path",
+    errno.ELOOP: "symlink loop: fix or remove the link",
+    errno.ENAMETOOLONG: "file name too long: shorten the path or the ids",
+    errno.ENOENT: "no such file or folder: check the path",
+}
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """One line for an OSError a user causes (permissions, a file where a folder goes, a loop); None for others."""
+    hint = OS_ERROR_HINTS.get(exc.errno)
+    if hint is None:
+        return None
+    where = exc.filename if exc.filename is not None else "a path"
+    other = f" -> {exc.filename2}" if getattr(exc, "filename2", None) else ""
+    return f"{where}{other}: {hint}"
 
 
 if __name__ == "__main__":
