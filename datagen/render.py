@@ -7,15 +7,21 @@ finished: `write_scene` is atomic), progress (finished scenes count at once), th
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from datagen.capture_store import rebuild_index, scene_exists
+from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
+from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.imageio import read_regular
+from rdhcore.locks import output_lock
 
 log = logging.getLogger("rdh.render")
 
@@ -59,8 +65,63 @@ def make_engine(cfg: RenderConfig) -> Engine:
 
 
 def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
-    """Render the scenes of this shard of cfg that are not in the capture store cfg.out yet."""
+    """Render the scenes of this shard of cfg that are not in the capture store cfg.out yet.
+
+    The shard's lock is held throughout (shards of one store may run side by side); the store's
+    recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    i, n = cfg.shard
+    with output_lock(cfg.out, "rdh render-scenes", part="" if n == 1 else f"shard-{i}-of-{n}"):
+        for sid in map(scene_id, shard_indices(cfg)):  # only this shard's leftovers: others may be writing
+            for tmp in scenes_dir(cfg.out).glob(f".{sid}{TEMP_MARK}*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        if n == 1:  # alone in the store: the index's leftovers are ours too
+            clean_temp(cfg.out, recursive=False)
+        check_rerun_options(cfg)
+        return _render(cfg, progress)
+
+
+def render_options_path(out: Path) -> Path:
+    return Path(out) / ".rdh" / "render-options.json"
+
+
+def check_rerun_options(cfg: RenderConfig) -> None:
+    """Record the options that decide a scene's pixels, or refuse a rerun whose options differ."""
+    path, wanted = render_options_path(cfg.out), render_options(cfg)
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise RdhError(f"{path}: damaged options record: use a new OUT, or delete the file if you know the store's options") from None
+        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+        if changed:
+            shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+            raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
+                           "or the same options to add scenes to this store")
+    elif any(scenes_dir(cfg.out).glob("*/scene.json")):
+        pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
+    else:
+        write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True))
+
+
+def render_options(cfg: RenderConfig) -> dict:
+    """The options that decide what a scene looks like (not how many, where or how fast)."""
+    styles_text = None
+    if cfg.styles_file is not None:
+        styles_text = hashlib.sha256(read_regular(cfg.styles_file, "styles file")).hexdigest()
+    opts = {"engine": cfg.engine, "seed": cfg.seed, "resolution": cfg.resolution,
+            "categories": list(cfg.categories), "styles": list(cfg.styles), "styles_file_sha256": styles_text,
+            "min_fg_ratio": cfg.min_fg_ratio, "max_fg_ratio": cfg.max_fg_ratio}
+    if cfg.engine == "builtin":
+        b = cfg.builtin
+        opts.update(spp=b.spp, sampler=b.sampler, denoise=b.denoise, guides=b.guides,
+                    assets_dir=None if b.assets_dir is None else str(b.assets_dir))
+    else:
+        opts.update(settle_frames=cfg.unity.settle_frames)
+    return opts
+
+
+def _render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
     progress = progress or (lambda n: None)
     start = time.perf_counter()
     engine = make_engine(cfg)

@@ -109,6 +109,9 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("batch_size", "val_every", "val_max", "log_every"):
         if getattr(cfg, name) < 1:
             raise RdhError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.norm == "batch" and cfg.batch_size < 2:
+        raise RdhError(f"--batch-size {cfg.batch_size} with --norm batch: BatchNorm needs at least 2 images a batch "
+                       "(its deepest features are 1x1): use --batch-size 2 or more, or --norm instance")
     if cfg.workers < 0:
         raise RdhError("--workers must be 0 or more")
     if not cfg.lr > 0:

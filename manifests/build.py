@@ -22,7 +22,9 @@ import pandas as pd
 from manifests.categories import UNKNOWN, assign_categories, read_categories
 from manifests.checks import (FileIndex, Problem, Progress, default_workers, image_sizes, mask_stats,
                               raise_problems)
+from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
+from rdhcore.locks import output_lock
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
 from manifests.paths import relative_all
@@ -235,6 +237,13 @@ def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildS
     start = time.perf_counter()
     check_config(cfg)
     out = Path(os.path.abspath(cfg.out))
+    with output_lock(out, "rdh build-manifest", is_file=True):
+        clean_temp_of(out)
+        return _build(cfg, out, start, progress)
+
+
+def _build(cfg: BuildConfig, out: Path, start: float, progress: Progress | None) -> BuildSummary:
+    """build_manifest under the lock of its output file."""
     workers = cfg.workers or default_workers()
     files = FileIndex(workers)
     summary = BuildSummary(out=out)

@@ -70,6 +70,26 @@ def clean_temp(folder: str | Path, recursive: bool = True) -> int:
     return removed
 
 
+def clean_temp_of(target: str | Path) -> int:
+    """Remove the temporaries of one output file (`.<name>.rdh-tmp-*` beside it), under its lock."""
+    target = Path(target)
+    removed = 0
+    if target.parent.is_dir():
+        for tmp in target.parent.glob(f".{glob_escape(target.name)}{TEMP_MARK}*"):
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
 def make_dirs(path: str | Path) -> Path:
     """mkdir -p (the umask gives the mode); returns the path."""
     path = Path(path)

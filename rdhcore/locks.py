@@ -23,10 +23,13 @@ from rdhcore.errors import RdhError
 LOCK_NAME = ".rdh-lock"
 
 
-def lock_file_for(target: str | Path, is_file: bool = False) -> Path:
-    """The lock of an output folder (`folder/.rdh-lock`), or of an output file (`.<name>.rdh-lock` beside it)."""
+def lock_file_for(target: str | Path, is_file: bool = False, part: str = "") -> Path:
+    """The lock of an output folder (`folder/.rdh-lock`), or of an output file (`.<name>.rdh-lock` beside it).
+
+    `part` names a share of a folder that writers may fill side by side (a render shard)."""
     target = Path(target)
-    return target.parent / f".{target.name}{LOCK_NAME}" if is_file else target / LOCK_NAME
+    tail = f"-{part}" if part else ""
+    return target.parent / f".{target.name}{LOCK_NAME}{tail}" if is_file else target / f"{LOCK_NAME}{tail}"
 
 
 def _start_time(pid: int) -> str | None:
@@ -88,7 +91,7 @@ class OutputLock:
                 self.created.rmdir()
 
 
-def acquire(target: str | Path, command: str = "rdh", is_file: bool = False) -> OutputLock:
+def acquire(target: str | Path, command: str = "rdh", is_file: bool = False, part: str = "") -> OutputLock:
     """Take the lock of an output folder (or file); RdhError if another live run holds it."""
     target = Path(target)
     folder = target.parent if is_file else target
@@ -96,7 +99,7 @@ def acquire(target: str | Path, command: str = "rdh", is_file: bool = False) -> 
         raise RdhError(f"{target}: exists and is not a folder: give a folder to write into (or remove the file)")
     created = None if folder.is_dir() else folder
     make_dirs(folder)
-    path = lock_file_for(target, is_file)
+    path = lock_file_for(target, is_file, part)
     host = socket.gethostname()
     token = f"{host}:{os.getpid()}:{time.time_ns()}"
     content = json.dumps({"pid": os.getpid(), "host": host, "command": command, "since": time.time(),
@@ -168,9 +171,9 @@ def _take_over(path: Path, stale: dict) -> bool:
 
 
 @contextlib.contextmanager
-def output_lock(target: str | Path, command: str = "rdh", is_file: bool = False) -> Iterator[OutputLock]:
-    """Hold the lock of an output folder (or file) for the block."""
-    lock = acquire(target, command, is_file)
+def output_lock(target: str | Path, command: str = "rdh", is_file: bool = False, part: str = "") -> Iterator[OutputLock]:
+    """Hold the lock of an output folder (or file, or a part of a folder) for the block."""
+    lock = acquire(target, command, is_file, part)
     try:
         yield lock
     finally:
