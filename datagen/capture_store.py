@@ -26,7 +26,7 @@ from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.styles import K, style_by_id
 from rdhcore.atomic import atomic_dir, atomic_path
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_regular
+from rdhcore.files import read_regular
 from rdhcore.names import confined
 
 CAPTURE_SCHEMA = "rdh.capture/1"

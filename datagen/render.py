@@ -20,7 +20,7 @@ from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
 from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_regular
+from rdhcore.files import read_regular
 from rdhcore.locks import output_lock
 
 log = logging.getLogger("rdh.render")

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
+from rdhcore.imageio import mask_levels, read_image_bytes
 from manifests.schema import K, read_manifest, resolve_paths
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
@@ -165,20 +166,26 @@ class Augment:
 
 # ---------------------------------------------------------------- dataset
 
-def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+def _decode(path: str, what: str, pair_id: str, flags: int) -> np.ndarray:
+    """A whole image file decoded (truncated files refused: libjpeg only warns about them)."""
+    try:
+        data = read_image_bytes(path)
+    except RdhError as exc:
+        raise RdhError(f"{exc} (the {what} of pair {pair_id!r}): rebuild the pair dataset or drop the pair") from None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None:
         raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
                        "rebuild the pair dataset or drop the pair from the manifest")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
+    return cv2.cvtColor(_decode(path, what, pair_id, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_mask_file(path: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise RdhError(f"{path}: cannot read the mask of pair {pair_id!r} (missing or corrupt image): "
-                       "rebuild the pair dataset or drop the pair from the manifest")
-    return img > 127
+    """Foreground = value > 127; a mask stored as 0/1 counts its 1s (never read as empty)."""
+    return mask_levels(_decode(path, "mask", pair_id, cv2.IMREAD_GRAYSCALE)) > 127
 
 
 def _label(value) -> np.ndarray | None:

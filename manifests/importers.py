@@ -8,6 +8,8 @@ The iHarmony4 and RdHarmony importers live in their own modules.
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 import posixpath
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 
 from manifests.checks import Problem
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 from manifests.paths import absolute, absolute_all
 from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, read_manifest, validate_manifest
 
@@ -144,7 +147,7 @@ def import_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     path = Path(path)
     if not path.is_file():
         raise RdhError(f"--csv {path}: no such file")
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(path, "CSV file"), newline="") as f:
         reader = csv.reader(f)
         try:
             header = [h.strip().lower() for h in next(reader)]
@@ -217,9 +220,12 @@ def _style(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        value = int(float(text))
+        number = float(text)
     except ValueError:
         raise ValueError(f"style id {text!r} is not a number 1..{K}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"style id {text!r} is not a whole number 1..{K}")
+    value = int(number)
     if not 1 <= value <= K:
         raise ValueError(f"style id {value} out of range 1..{K}")
     return value

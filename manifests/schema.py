@@ -143,9 +143,7 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
     if ratio.isna().any() or ((ratio < 0) | (ratio > 1)).any():
         raise RdhError(f"{name}: fg_ratio must be a number in [0, 1]")
     for col in ("fg_style", "bg_style"):
-        values = pd.to_numeric(df[col], errors="coerce").dropna()
-        if ((values < 1) | (values > K)).any():
-            raise RdhError(f"{name}: {col} out of range: style ids are 1..{K}")
+        _check_style_ids(df, col, name)
     for col in ("composite_label", "target_label"):
         _check_labels(df, col, name)
     if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
@@ -156,6 +154,37 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         found = [s for s in SPLITS if s in set(straddling.iloc[0])]
         where = f"both {found[0]} and {found[1]}" if len(found) == 2 else f"{', '.join(found[:-1])} and {found[-1]}"
         raise RdhError(f"{name}: group {straddling.index[0]!r} appears in {where}: split by group")
+
+
+def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:
+    """Style ids: empty (null, or NaN as pandas shows a null), or whole numbers 1..K; not booleans,
+    text, inf or fractions."""
+    column = df[col]
+    if pd.api.types.is_bool_dtype(column):
+        raise RdhError(f"{name}: {col} holds true/false: style ids are whole numbers 1..{K}")
+    if pd.api.types.is_integer_dtype(column):
+        values = pd.to_numeric(column).dropna()
+        bad = (values < 1) | (values > K)
+    else:
+        bad = pd.Series([not _style_ok(v) for v in column], index=column.index, dtype=bool)
+    if bad.any():
+        i = bad[bad].index[0]
+        raise RdhError(f"{name}: {col} {column.loc[i]!r} in pair {df.loc[i, 'pair_id']!r}: style ids are whole numbers "
+                       f"1..{K} (or empty for real pairs)")
+
+
+def _style_ok(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    if np.isnan(number):
+        return True  # a null read into a float column
+    return bool(np.isfinite(number) and number == int(number) and 1 <= number <= K)
 
 
 def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
@@ -171,9 +200,12 @@ def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
     if (lengths != K).any():
         pid = df.loc[present, "pair_id"].iloc[int(np.argmax(lengths != K))]
         raise RdhError(f"{name}: {col} of pair {pid!r} has length {lengths[lengths != K][0]}, expected {K}")
-    labels = np.stack([np.asarray(v, np.float64) for v in values])
+    try:
+        labels = np.stack([np.asarray(v, np.float64) for v in values])
+    except (TypeError, ValueError):
+        raise RdhError(f"{name}: {col} holds values that are not numbers: labels are {K} numbers summing to 1") from None
     sums = labels.sum(axis=1)
-    bad = (np.abs(sums - 1) > 1e-5) | (labels < 0).any(axis=1)
+    bad = ~np.isfinite(labels).all(axis=1) | (np.abs(sums - 1) > 1e-5) | (labels < 0).any(axis=1)
     if bad.any():
         pid = df.loc[present, "pair_id"].iloc[int(np.argmax(bad))]
         raise RdhError(f"{name}: {col} of pair {pid!r} sums to {sums[bad][0]:.6f}: labels must be non-negative and sum to 1")

@@ -1,8 +1,6 @@
 """Image reading and writing with OpenCV, RGB in memory, with errors that name the file."""
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import cv2
@@ -10,6 +8,7 @@ import numpy as np
 
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
+from rdhcore.files import read_regular
 
 cv2.setNumThreads(1)  # workers parallelize across items; per-call threads only oversubscribe
 try:  # a corrupt file is reported once, by us, with its name; silence libpng's own warnings
@@ -72,24 +71,6 @@ def read_image_bytes(path: str | Path) -> bytes:
     if reason:
         raise RdhError(f"{path}: cannot decode image: truncated ({reason}): re-render or replace the file")
     return data
-
-
-def read_regular(path: str | Path, what: str = "file") -> bytes:
-    """The bytes of a regular file; RdhError when missing or not a regular file (never blocks on a FIFO)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise RdhError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise RdhError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise RdhError(f"{path}: is a folder, expected an {what}")
-    if not stat.S_ISREG(st.st_mode):
-        raise RdhError(f"{path}: not a regular file (a pipe, socket or device): pass an {what}")
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise RdhError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
