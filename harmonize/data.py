@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
 from rdhcore.imageio import mask_levels, read_image_bytes
-from manifests.schema import K, read_manifest, resolve_paths
+from manifests.schema import K, read_manifest, resolve_paths, validate_manifest
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
 DOMAIN_SALT = {"rendered": 1, "real": 2, "all": 3}
@@ -83,6 +83,7 @@ def apply_filter(df: pd.DataFrame, expr: str | None, name: str = "manifest") -> 
 def load_rows(manifest: str | Path, filter_expr: str | None = None) -> pd.DataFrame:
     """Read a manifest, resolve its paths to absolute ones and apply --filter."""
     df = read_manifest(manifest)
+    validate_manifest(df, name=str(manifest))  # NaN labels or a style id of true must not reach a loss
     df = resolve_paths(df, manifest)
     return apply_filter(df, filter_expr, name=str(manifest)).reset_index(drop=True)
 

@@ -28,7 +28,7 @@ from rdhcore.atomic import clean_temp, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
-from manifests.schema import SPLITS, read_manifest, resolve_paths
+from manifests.schema import SPLITS, read_manifest, resolve_paths, validate_manifest
 
 EVAL_SCHEMA = "rdh.eval/1"
 GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
@@ -253,7 +253,9 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
         raise RdhError("evaluate needs exactly one of --checkpoint CKPT or --predictions DIR")
     if cfg.batch_size < 1:
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
-    rows = select_rows(resolve_paths(read_manifest(cfg.manifest), cfg.manifest), cfg)
+    manifest = read_manifest(cfg.manifest)
+    validate_manifest(manifest, name=str(cfg.manifest))
+    rows = select_rows(resolve_paths(manifest, cfg.manifest), cfg)
     if cfg.predictions is not None:
         if protocol.raw_output and protocol.size is None:
             raise RdhError("--raw-output with --predictions scores files at the network's size: "

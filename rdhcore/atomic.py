@@ -8,7 +8,6 @@ with the permissions the umask gives (0644 / 0755 under umask 022), not mkstemp'
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import stat
@@ -19,9 +18,16 @@ from typing import Iterator
 TEMP_MARK = ".rdh-tmp-"
 
 
-@functools.lru_cache(maxsize=1)
 def umask() -> int:
-    """The process umask (read once: os.umask can only be read by setting it)."""
+    """The process umask, read without changing it where /proc allows (os.umask can only be read by
+    setting it, which would race with other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
