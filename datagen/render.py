@@ -7,6 +7,7 @@ finished: `write_scene` is atomic), progress (finished scenes count at once), th
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
+from datagen.styles import load_style_config
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
 from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
@@ -70,6 +72,8 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    if cfg.styles_file is not None:
+        load_style_config(cfg.styles_file)  # a bad styles file stops the run before OUT is touched
     i, n = cfg.shard
     with output_lock(cfg.out, "rdh render-scenes", part="" if n == 1 else f"shard-{i}-of-{n}"):
         for sid in map(scene_id, shard_indices(cfg)):  # only this shard's leftovers: others may be writing
@@ -78,7 +82,15 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
         if n == 1:  # alone in the store: the index's leftovers are ours too
             clean_temp(cfg.out, recursive=False)
         check_rerun_options(cfg)
-        return _render(cfg, progress)
+        try:
+            return _render(cfg, progress)
+        except BaseException:
+            if not any(scenes_dir(cfg.out).glob("*/scene.json")):  # nothing rendered: leave no record either
+                render_options_path(cfg.out).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    render_options_path(cfg.out).parent.rmdir()
+                    scenes_dir(cfg.out).rmdir()
+            raise
 
 
 def render_options_path(out: Path) -> Path:
@@ -88,7 +100,8 @@ def render_options_path(out: Path) -> Path:
 def check_rerun_options(cfg: RenderConfig) -> None:
     """Record the options that decide a scene's pixels, or refuse a rerun whose options differ."""
     path, wanted = render_options_path(cfg.out), render_options(cfg)
-    if path.exists():
+    rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
+    if path.exists() and rendered:  # options of a run that rendered nothing bind nothing
         try:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError):
@@ -98,7 +111,7 @@ def check_rerun_options(cfg: RenderConfig) -> None:
             shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
             raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
                            "or the same options to add scenes to this store")
-    elif any(scenes_dir(cfg.out).glob("*/scene.json")):
+    elif rendered:
         pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
     else:
         write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True))

@@ -16,6 +16,7 @@ optimizer settings; the same seed gives the same weights as a run that was never
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import sys
@@ -116,6 +117,7 @@ class Run:
         self.samples: list[Path] = []
         self.saved_step: int | None = None
         self.curves_step: int | None = None
+        self.steps_done = 0
 
     def execute(self) -> TrainResult:
         """The whole run, holding the run folder's lock (rank 0: the other processes write nothing)."""
@@ -123,7 +125,19 @@ class Run:
             return self._execute()
         with output_lock(self.out, "rdh train"):
             clean_temp(self.out)
-            return self._execute()
+            fresh = not self.cfg.resume
+            try:
+                return self._execute()
+            except BaseException:
+                if fresh and self.steps_done == 0:
+                    self.remove_outputs()  # a run stopped by its input before one step leaves no half run
+                raise
+
+    def remove_outputs(self) -> None:
+        for path in [self.log_path, self.curves_path, *self.samples]:
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.out / "samples").rmdir()
 
     def _execute(self) -> TrainResult:
         self.open_run_folder()
@@ -139,6 +153,7 @@ class Run:
             self.begin_loop()
             for at in range(self.start_step + 1, self.total + 1):
                 self.train_step(at)
+                self.steps_done += 1
                 self.after_step(at)
             self.finish()
         finally:

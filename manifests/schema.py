@@ -169,7 +169,9 @@ def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:
         bad = pd.Series([not _style_ok(v) for v in column], index=column.index, dtype=bool)
     if bad.any():
         i = bad[bad].index[0]
-        raise RdhError(f"{name}: {col} {column.loc[i]!r} in pair {df.loc[i, 'pair_id']!r}: style ids are whole numbers "
+        value = column.loc[i]
+        shown = repr(value.item() if isinstance(value, np.generic) else value)
+        raise RdhError(f"{name}: {col} {shown} in pair {df.loc[i, 'pair_id']!r}: style ids are whole numbers "
                        f"1..{K} (or empty for real pairs)")
 
 
