@@ -257,23 +257,31 @@ def options_path(out: Path) -> Path:
 
 def check_rerun_options(cfg: ComposeConfig) -> None:
     """A rerun into an existing OUT must use the same output options."""
-    state = options_path(cfg.out)
+    check_options_match(cfg.out, cfg.output_options())
+
+
+def check_options_match(out: Path, wanted: dict) -> None:
+    """RdhError when OUT records other output options than `wanted` (make-composites, --from-photos)."""
+    state = options_path(out)
     if not state.exists():
         return
     try:
         previous = json.loads(state.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise RdhError(f"{state}: damaged options record: delete {cfg.out} to start over, or use a new OUT") from None
-    wanted = cfg.output_options()
+        raise RdhError(f"{state}: damaged options record: delete {out} to start over, or use a new OUT") from None
     if previous != wanted:
-        changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
-        raise RdhError(f"{cfg.out} was made with other options ({', '.join(changed)}): "
-                       "use a new OUT folder, or delete this one to start over")
+        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+        raise RdhError(f"{out} was made with other options ({', '.join(changed)}): "
+                       "use a new OUT folder, or the same options, or delete this one to start over")
 
 
 def record_options(cfg: ComposeConfig) -> None:
-    if not options_path(cfg.out).exists():
-        write_text_atomic(options_path(cfg.out), json.dumps(cfg.output_options(), indent=2))
+    record_options_of(cfg.out, cfg.output_options())
+
+
+def record_options_of(out: Path, wanted: dict) -> None:
+    if not options_path(out).exists():
+        write_text_atomic(options_path(out), json.dumps(wanted, indent=2))
 
 
 def precheck_scenes(captures: Path) -> list[Scene]:
@@ -315,6 +323,8 @@ def png_size(path: Path) -> tuple[int, int]:
         st = os.stat(path)
     except FileNotFoundError:
         raise RdhError(f"{path}: listed in scene.json but missing: re-render the scene") from None
+    except OSError as exc:
+        raise RdhError(f"{path}: cannot read ({exc.strerror or exc}): re-render the scene") from None
     if not stat.S_ISREG(st.st_mode):
         raise RdhError(f"{path}: not a regular file (a folder, pipe or device): re-render the scene")
     with open(path, "rb") as f:

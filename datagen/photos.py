@@ -22,10 +22,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from datagen.compose import ComposeSummary, check_out_not_inside, resize_to_max_side, scene_seed
+from datagen.compose import (ComposeSummary, check_options_match, check_out_not_inside, record_options_of,
+                             resize_to_max_side, scene_seed)
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from rdhcore.atomic import write_bytes_atomic
+from rdhcore.atomic import clean_temp, is_temp, write_bytes_atomic
 from rdhcore.errors import RdhError
+from rdhcore.locks import output_lock
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -51,6 +53,12 @@ class PhotoConfig:
     category: str = "unknown"
     test_fraction: float = 0.0
     seed: int = 0
+
+    def output_options(self) -> dict:
+        """The options that decide the files written; a rerun into the same OUT must match them."""
+        keys = ("variants", "strength", "format", "quality", "max_side", "min_fg_ratio", "max_fg_ratio",
+                "min_fg_change", "category", "seed")
+        return {k: (list(v) if isinstance(v := getattr(self, k), tuple) else v) for k in keys}
 
 
 def lab_stats(lab: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -83,12 +91,12 @@ def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
         raise RdhError(f"--from-photos {images}: not a folder of images")
     if not masks.is_dir():
         raise RdhError(f"--masks {masks}: not a folder of masks")
-    photos = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    photos = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and not is_temp(p)}
     if not photos:
         raise RdhError(f"--from-photos {images}: no images ({', '.join(IMAGE_SUFFIXES)})")
     found = []
     for m in sorted(masks.iterdir()):
-        if m.suffix.lower() not in IMAGE_SUFFIXES:
+        if m.suffix.lower() not in IMAGE_SUFFIXES or is_temp(m):
             continue
         if m.stem in photos:
             found.append((photos[m.stem], "1", m))
@@ -131,6 +139,16 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         mask = resize_to_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
         loaded.append((photo, mask_id, mask))
     out = Path(cfg.out)
+    with output_lock(out, "rdh make-composites --from-photos"):
+        clean_temp(out)
+        check_options_match(out, cfg.output_options())
+        record_options_of(out, cfg.output_options())
+        return _write_pairs(cfg, photos, decoded, loaded, out, start)
+
+
+def _write_pairs(cfg: PhotoConfig, photos: list[Path], decoded: dict, loaded: list, out: Path,
+                 start: float) -> ComposeSummary:
+    """The pairs of checked, decoded photos and masks, under OUT's lock."""
     summary = ComposeSummary(scenes=len(photos), out=out)
     rows = []
     for photo, mask_id, mask in loaded:

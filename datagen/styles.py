@@ -164,6 +164,8 @@ def load_style_config(path: str | Path) -> StyleConfig:
         data = tomllib.loads(read_text(path, "styles file"))
     except tomllib.TOMLDecodeError as exc:
         raise RdhError(f"{path}: not valid TOML ({exc}): fix the syntax") from None
+    except RecursionError:
+        raise RdhError(f"{path}: nested too deeply to be a styles file: fix the file") from None
     unknown_keys = set(data) - {"phases", "weathers"}
     if unknown_keys:
         raise RdhError(f"{path}: unknown key(s) {sorted(unknown_keys)}: only [phases] and weathers are allowed")

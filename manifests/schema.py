@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.files import check_regular
 
 SCHEMA_VERSION = "rdh.manifest/1"
 K = 10
@@ -99,6 +100,7 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
         path = path / "pairs.parquet"
     if not path.exists():
         raise RdhError(f"{path}: manifest not found")
+    check_regular(path, "manifest (.parquet)")  # a FIFO would block the Parquet reader
     try:
         meta = pq.read_schema(path).metadata or {}
     except (pa.ArrowInvalid, OSError) as exc:
@@ -198,6 +200,8 @@ def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
     if not present.any():
         return
     values = df.loc[present, col].tolist()
+    if any(np.asarray(v).dtype.kind == "b" for v in values):
+        raise RdhError(f"{name}: {col} holds true/false values: labels are {K} numbers summing to 1")
     lengths = np.fromiter((len(v) for v in values), int, len(values))
     if (lengths != K).any():
         pid = df.loc[present, "pair_id"].iloc[int(np.argmax(lengths != K))]

@@ -46,8 +46,22 @@ def main() -> None:
     from rdhcore.errors import RdhError
     from unity_bridge.errors import BridgeError
 
+    click = _click_exceptions()
+
     try:
-        app()
+        code = app(standalone_mode=False)  # usage errors come back here, to be printed on one line
+    except click.NoArgsIsHelpError:
+        app()  # no arguments: the help, printed as typer prints it
+        return
+    except click.ClickException as exc:  # a bad option value, an unknown option, a missing argument
+        print(f"rdh: error: {usage_line(exc)}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except _abort_type():
+        print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        sys.exit(130)
+    except RecursionError:
+        print("rdh: error: an input is nested too deeply to read (a JSON or TOML file?): fix the file", file=sys.stderr)
+        sys.exit(2)
     except (RdhError, BridgeError) as exc:
         print(f"rdh: error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(2)
@@ -60,6 +74,38 @@ def main() -> None:
     except KeyboardInterrupt:
         print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         sys.exit(130)
+    if isinstance(code, int) and code:
+        if code == 130:
+            print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        sys.exit(code)
+
+
+def _click_exceptions():
+    """The click exceptions typer raises (typer >= 0.20 vendors click as typer._click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+def _abort_type() -> type:
+    try:
+        from typer.exceptions import Abort
+    except ImportError:
+        from click.exceptions import Abort
+    return Abort
+
+
+def usage_line(exc) -> str:
+    """A click usage error as one line, with the command's help to read."""
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see `{ctx.command_path.replace('python -m rdh.cli', 'rdh')} --help`)" if ctx is not None else ""
+    return f"{_one_line_text(exc.format_message())}{where}"
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _one_line(exc: BaseException) -> str:
