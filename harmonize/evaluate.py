@@ -283,8 +283,9 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
     records = []
     with contextlib.ExitStack() as stack:
         if cfg.save_outputs is not None:
-            for pid in rows["pair_id"]:  # every id is a safe file name before the first output
-                prediction_path(cfg.save_outputs, pid)
+            for row in rows.itertuples(index=False):  # every id a safe name, every pair readable, before the first output
+                prediction_path(cfg.save_outputs, row.pair_id)
+                read_pair(row)
             stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
             clean_temp(cfg.save_outputs)
         for row, pred, composite, target, mask in stream:

@@ -215,6 +215,10 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
     jobs = plan_jobs(cfg)
     folder_mode = Path(cfg.composite).is_dir()
+    if len(jobs) > 1:  # all inputs are checked before the first output, not after earlier ones
+        for comp_path, mask_path, out_path in jobs:
+            if cfg.overwrite or not out_path.exists():
+                check_pair(read_rgb(comp_path), read_user_mask(mask_path), str(comp_path), str(mask_path))
     with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode):
         if folder_mode:
             clean_temp(cfg.out)

@@ -21,7 +21,7 @@ from manifests.checks import Problem
 from rdhcore.errors import RdhError
 from rdhcore.files import read_text
 from manifests.paths import absolute, absolute_all
-from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, read_manifest, validate_manifest
+from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, check_paths_inside, read_manifest, validate_manifest
 
 ORIGIN = "origin"
 # columns a build recomputes, never carried over from an imported manifest
@@ -112,6 +112,7 @@ def import_pairs(path: Path, prefix: bool = False) -> tuple[pd.DataFrame, list[P
     mpath = manifest_file(path)
     df = read_manifest(mpath)
     validate_manifest(df, name=str(mpath))
+    check_paths_inside(df, str(mpath))
     df = df.drop(columns=[c for c in PROTOCOL_COLUMNS if c in df.columns])
     if prefix:
         tag = pairs_prefix(mpath)

@@ -6,6 +6,7 @@ Paths are stored relative to the manifest file's folder (absolute paths are allo
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,8 @@ FIELDS = [
 ]
 COLUMNS = [f.name for f in FIELDS]
 ARROW_SCHEMA = pa.schema(FIELDS)
+PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
+PATHS_KEY = b"rdh.paths"   # "inside": every path stays in the manifest's folder; "outside": some lie elsewhere
 METADATA = {b"rdh.schema": SCHEMA_VERSION.encode(), b"rdh.styles": json.dumps(list(STYLE_NAMES)).encode()}
 
 
@@ -85,6 +88,9 @@ def write_manifest(df: pd.DataFrame, path: str | Path, validate: bool = True) ->
     if validate:
         validate_manifest(df, name=str(path))
     table = to_table(df)
+    # whether the paths stay in the manifest's folder: a file edited later to point out of it is refused
+    where = b"outside" if any(leaves_folder(p) for c in PATH_COLUMNS for p in df[c].astype(str)) else b"inside"
+    table = table.replace_schema_metadata({**table.schema.metadata, PATHS_KEY: where})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return path
@@ -110,11 +116,36 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
         raise RdhError(
             f"{path}: manifest schema is {version or 'unknown (no rdh.schema metadata)'}, "
             f"this rdh reads {SCHEMA_VERSION}: rebuild it with `rdh build-manifest`")
-    return pq.read_table(path, columns=columns).to_pandas()
+    df = pq.read_table(path, columns=columns).to_pandas()
+    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode() or None
+    return df
+
+
+def leaves_folder(path: str) -> bool:
+    """Whether a manifest path (relative to the manifest's folder, or absolute) points out of that folder."""
+    path = path.replace("\\", "/")
+    norm = posixpath.normpath(path)
+    return posixpath.isabs(path) or norm == ".." or norm.startswith("../")
+
+
+def check_paths_inside(df: pd.DataFrame, name: str) -> None:
+    """RdhError when a manifest that was written with every path inside its folder now points out of it.
+
+    A manifest whose sources lie elsewhere (build-manifest from an iHarmony4 tree: '../iHarmony4/...')
+    records that when written, and its paths are read as they are; so do manifests of older rdh."""
+    if df.attrs.get(PATHS_KEY.decode()) != "inside":
+        return
+    for col in PATH_COLUMNS:
+        for pid, p in zip(df["pair_id"], df[col].astype(str)):
+            if leaves_folder(p):
+                raise RdhError(f"{name}: {col} {p!r} of pair {pid!r} leaves the manifest's folder, which this manifest "
+                               "was written not to do (edited by hand?): fix the path, or rebuild the manifest with "
+                               "`rdh build-manifest`, which records sources that lie elsewhere")
 
 
 def resolve_paths(df: pd.DataFrame, manifest_path: str | Path) -> pd.DataFrame:
     """A copy of df whose path columns are absolute, resolved against the manifest's folder."""
+    check_paths_inside(df, str(manifest_path))
     base = Path(manifest_path)
     base = base if base.is_dir() else base.parent
     out = df.copy()

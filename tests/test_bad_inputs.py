@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from datagen.compose import ComposeConfig, make_composites
-from manifests.schema import read_manifest, resolve_paths, write_manifest
+from manifests.schema import read_manifest, resolve_paths
 from rdhcore.imageio import read_rgb, write_image, write_mask
 from tests.synth import make_store
 
@@ -80,10 +80,14 @@ def copy_pairs(w: World, tmp: Path, jpg: bool = False) -> Path:
 
 def edit_manifest(folder: Path, change) -> Path:
     """Change pairs.parquet in place without validation (as a hand-edited file would be)."""
+    import pyarrow.parquet as pq
+
+    from manifests.schema import to_table
+
     path = folder / "pairs.parquet"
-    df = read_manifest(path)
-    df = change(df) if change(df) is not None else df
-    write_manifest(df, path, validate=False)
+    df = change(read_manifest(path))
+    metadata = pq.read_schema(path).metadata      # kept as it was, as a hand edit with pyarrow keeps it
+    pq.write_table(to_table(df).replace_schema_metadata(metadata), path)
     return path
 
 
@@ -131,6 +135,28 @@ def c1_pair_id_empty_in_save_outputs(w, tmp):
     pairs = copy_pairs(w, tmp)
     m = edit_manifest(pairs, lambda df: df.assign(pair_id=[""] + list(df["pair_id"][1:]), split=["test"] * len(df)))
     return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint, "--save-outputs", tmp / "out"], "pair_id is empty"
+
+
+@case
+def c1_manifest_path_edited_to_leave_its_folder(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    shutil.copy(pairs / "real_images" / "s0000_0-1.png", tmp / "outside.png")
+    m = edit_manifest(pairs, lambda df: df.assign(target_path=["../../outside.png"] * len(df)))
+    return train_args(m, tmp / "run"), "leaves the manifest's folder"
+
+
+@case
+def c1_manifest_absolute_path_in_evaluate(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    m = edit_manifest(pairs, lambda df: df.assign(mask_path=["/etc/hostname"] * len(df)))
+    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint], "'/etc/hostname'"
+
+
+@case
+def c1_manifest_path_outside_in_build(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    m = edit_manifest(pairs, lambda df: df.assign(composite_path=["../x/../../y.png"] * len(df)))
+    return ["build-manifest", "--pairs", m, tmp / "out" / "m.parquet"], "leaves the manifest's folder"
 
 
 @case
