@@ -221,7 +221,7 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None
                 check_pair(read_rgb(comp_path), read_user_mask(mask_path), str(comp_path), str(mask_path))
     with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode):
         if folder_mode:
-            clean_temp(cfg.out)
+            clean_temp(cfg.out, recursive=False)
         else:
             clean_temp_of(jobs[0][2])
         return _harmonize_jobs(cfg, jobs, start, progress, started)

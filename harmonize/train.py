@@ -124,7 +124,8 @@ class Run:
         if not self.info.is_main:
             return self._execute()
         with output_lock(self.out, "rdh train"):
-            clean_temp(self.out)
+            clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
+            clean_temp(self.out / "samples", recursive=False)
             fresh = not self.cfg.resume
             try:
                 return self._execute()
