@@ -162,6 +162,8 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
         if sid in seen:
             fail(f"style id {sid} appears twice")
         seen.add(sid)
+        if not isinstance(s["weather"], str):
+            fail(f"style {sid} weather {s['weather']!r} must be a string")
         if not isinstance(s["time"], str) or not TIME_RE.fullmatch(s["time"]):
             fail(f"style {sid} time {s['time']!r} is not HH:MM")
         _check_file_entry(s["file"], f"style {sid} file", fail)
@@ -176,6 +178,11 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
         if str(fg["id"]) in fg_seen:
             fail(f"foreground id {fg['id']} appears twice")
         fg_seen.add(str(fg["id"]))
+        if not isinstance(fg["category"], str) or not fg["category"]:
+            fail(f"foreground {fg['id']} category {fg['category']!r} must be a non-empty string")
+        ratio = fg.get("area_ratio", 0.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            fail(f"foreground {fg['id']} area_ratio {ratio!r} must be a number in [0, 1]")
         _check_file_entry(fg["mask"], f"foreground {fg['id']} mask", fail)
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
-from datagen.styles import load_style_config
 from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
 from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
@@ -72,8 +71,8 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
-    if cfg.styles_file is not None:
-        load_style_config(cfg.styles_file)  # a bad styles file stops the run before OUT is touched
+    engine = make_engine(cfg)
+    variant = engine.open()  # every option and input the engine checks, before OUT is touched
     i, n = cfg.shard
     with output_lock(cfg.out, "rdh render-scenes", part="" if n == 1 else f"shard-{i}-of-{n}"):
         for sid in map(scene_id, shard_indices(cfg)):  # only this shard's leftovers: others may be writing
@@ -83,7 +82,7 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
             clean_temp(cfg.out, recursive=False)
         check_rerun_options(cfg)
         try:
-            return _render(cfg, progress)
+            return _render(cfg, engine, variant, progress)
         except BaseException:
             if not any(scenes_dir(cfg.out).glob("*/scene.json")):  # nothing rendered: leave no record either
                 render_options_path(cfg.out).unlink(missing_ok=True)
@@ -134,11 +133,10 @@ def render_options(cfg: RenderConfig) -> dict:
     return opts
 
 
-def _render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
+def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress | None = None) -> RenderSummary:
     progress = progress or (lambda n: None)
     start = time.perf_counter()
-    engine = make_engine(cfg)
-    summary = RenderSummary(variant=engine.open())
+    summary = RenderSummary(variant=variant)
     indices = shard_indices(cfg)
     todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]
     summary.skipped = len(indices) - len(todo)

@@ -318,6 +318,20 @@ def c4_scene_width_true(w, tmp):
 
 
 @case
+def c4_scene_area_ratio_nan(w, tmp):
+    store = copy_store(w, tmp)
+    edit_scene(store, lambda m: m["foregrounds"][0].update(area_ratio=float("nan")))
+    return ["make-composites", store, tmp / "out"], "area_ratio nan"
+
+
+@case
+def c4_scene_category_not_a_string(w, tmp):
+    store = copy_store(w, tmp)
+    edit_scene(store, lambda m: m["foregrounds"][0].update(category=None))
+    return ["make-composites", store, tmp / "out"], "category None"
+
+
+@case
 def c4_verify_composite_given_as_mask(w, tmp):
     df = resolve_paths(read_manifest(w.pairs / "pairs.parquet"), w.pairs / "pairs.parquet").head(2)
     src = tmp / "src" / "pairs.csv"
