@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 import time
@@ -94,6 +95,8 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
     if cfg.workers < 1:
         raise RdhError(f"--workers {cfg.workers}: use 1 or more")
+    if not (math.isfinite(cfg.min_fg_change) and cfg.min_fg_change >= 0):
+        raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
     check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
@@ -115,6 +118,8 @@ def scene_seed(base: int, scene_id: str) -> np.random.SeedSequence:
 
 def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:
     """Ordered (bg, fg) pairs: all fg != bg, or `per_target` fg styles per bg drawn from ss."""
+    if per_target is not None and per_target < 1:
+        raise RdhError(f"--per-target {per_target}: use 1..{K - 1}")
     rng = np.random.default_rng(ss)
     plan = []
     for bg in style_ids:

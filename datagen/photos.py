@@ -121,6 +121,14 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         raise RdhError(f"--variants {cfg.variants}: use 1 or more")
     if cfg.format not in ("png", "jpg"):
         raise RdhError(f"--format {cfg.format!r}: use png or jpg")
+    if not 1 <= cfg.quality <= 100:
+        raise RdhError(f"--quality {cfg.quality}: use 1..100")
+    if not 0 <= cfg.min_fg_ratio <= cfg.max_fg_ratio <= 1:
+        raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min <= max <= 1")
+    if not (cfg.min_fg_change >= 0 and cfg.min_fg_change != float("inf")):
+        raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
+    if not 0 <= cfg.test_fraction < 1:
+        raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
     check_out_not_inside(cfg.images, cfg.out, "IMAGES")
     items = find_photo_masks(Path(cfg.images), Path(cfg.masks))
     photos = sorted({p for p, _, _ in items})

@@ -101,15 +101,11 @@ def usage_line(exc) -> str:
     """A click usage error as one line, with the command's help to read."""
     ctx = getattr(exc, "ctx", None)
     where = f" (see `{ctx.command_path.replace('python -m rdh.cli', 'rdh')} --help`)" if ctx is not None else ""
-    return f"{_one_line_text(exc.format_message())}{where}"
+    return f"{_one_line(exc.format_message())}{where}"
 
 
-def _one_line_text(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 OS_ERROR_HINTS = {
