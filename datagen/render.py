@@ -22,7 +22,7 @@ from datagen.render_config import Progress, RenderConfig, RenderSummary, check_c
 from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
-from rdhcore.locks import output_lock
+from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
 
 log = logging.getLogger("rdh.render")
 
@@ -74,7 +74,14 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     engine = make_engine(cfg)
     variant = engine.open()  # every option and input the engine checks, before OUT is touched
     i, n = cfg.shard
-    with output_lock(cfg.out, "rdh render-scenes", part="" if n == 1 else f"shard-{i}-of-{n}"):
+    part = "" if n == 1 else f"shard-{i}-of-{n}"
+    with output_lock(cfg.out, "rdh render-scenes", part=part) as lock:
+        # shards of one store run side by side; an unsharded run and a shard may not
+        others = [(p, h) for p, h in live_holders(cfg.out, f"{LOCK_NAME}-shard-*" if not part else LOCK_NAME)
+                  if p != lock.path]
+        if others:
+            raise RdhError(f"{cfg.out}: in use by {describe(others[0][1])}: an unsharded render and shards "
+                           "cannot fill one store at once; wait for it, or use --shard i/N for every run")
         for sid in map(scene_id, shard_indices(cfg)):  # only this shard's leftovers: others may be writing
             for tmp in scenes_dir(cfg.out).glob(f".{sid}{TEMP_MARK}*"):
                 shutil.rmtree(tmp, ignore_errors=True)

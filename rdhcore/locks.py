@@ -75,6 +75,24 @@ def _describe(holder: dict) -> str:
     return f"`{holder.get('command', 'rdh')}` (pid {holder.get('pid', '?')} on {holder.get('host', '?')}{when})"
 
 
+def live_holders(folder: str | Path, pattern: str = f"{LOCK_NAME}*") -> list[tuple[Path, dict]]:
+    """Locks in `folder` matching `pattern` whose holders still run (this host), or run on another host."""
+    found = []
+    host = socket.gethostname()
+    for path in sorted(Path(folder).glob(pattern)):
+        if path.name.endswith(".takeover") or TEMP_MARK in path.name:
+            continue
+        holder = _read(path)
+        if holder is not None and (holder.get("host", host) != host or _alive(holder)):
+            found.append((path, holder))
+    return found
+
+
+def describe(holder: dict) -> str:
+    """`command` (pid N on HOST since T): who holds a lock, for messages."""
+    return _describe(holder)
+
+
 class OutputLock:
     """A held lock; `release()` removes the file if it is still ours."""
 

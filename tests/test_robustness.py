@@ -87,6 +87,21 @@ def test_stale_lock_is_taken_over_by_the_cli(tmp_path, rdh):
     assert len(read_manifest(out / "pairs.parquet")) == 2 and not (out / LOCK_NAME).exists()
 
 
+def test_render_shards_share_a_store_but_not_with_an_unsharded_run(tmp_path):
+    from datagen.render import render
+    from datagen.render_config import BuiltinOptions, RenderConfig
+
+    opts = dict(out=tmp_path / "store", scenes=2, resolution=16, styles=(2,),
+                builtin=BuiltinOptions(spp=1, denoise=False, variant="scalar"))
+    with output_lock(tmp_path / "store", "rdh render-scenes", part="shard-1-of-2"):
+        assert render(RenderConfig(shard=(0, 2), **opts)).rendered == 1      # another shard: fine
+        with pytest.raises(RdhError, match="unsharded render and shards"):
+            render(RenderConfig(**opts))
+    with output_lock(tmp_path / "store", "rdh render-scenes"):
+        with pytest.raises(RdhError, match="unsharded render and shards"):
+            render(RenderConfig(shard=(1, 2), **opts))
+
+
 # ---------------------------------------------------------------- ids and confined paths
 
 @pytest.mark.parametrize("bad", ["", "..", "../x", "a/../../b", "/abs", "a//b", "a/", "./a", "a\\b", "a\x00b", "a\nb", 7, None])
