@@ -127,18 +127,24 @@ class Run:
             clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
             clean_temp(self.out / "samples", recursive=False)
             fresh = not self.cfg.resume
+            before = {p for p in (self.log_path, self.curves_path, self.out / "samples") if p.exists()}
             try:
                 return self._execute()
             except BaseException:
                 if fresh and self.steps_done == 0:
-                    self.remove_outputs()  # a run stopped by its input before one step leaves no half run
+                    self.remove_outputs(before)  # a run stopped by its input before one step leaves no half run
                 raise
 
-    def remove_outputs(self) -> None:
-        for path in [self.log_path, self.curves_path, *self.samples]:
+    def remove_outputs(self, keep: set[Path]) -> None:
+        """Remove what this run wrote (never a file that was there before it started)."""
+        for path in [self.log_path, self.curves_path]:
+            if path not in keep:
+                path.unlink(missing_ok=True)
+        for path in self.samples:
             path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            (self.out / "samples").rmdir()
+        if self.out / "samples" not in keep:
+            with contextlib.suppress(OSError):
+                (self.out / "samples").rmdir()
 
     def _execute(self) -> TrainResult:
         self.open_run_folder()

@@ -362,6 +362,18 @@ def test_resume_repairs_a_best_pt_lost_between_the_two_saves(small_pairs, tmp_pa
     assert first.best_path.is_file()
 
 
+def test_a_refused_run_keeps_the_run_folder_as_it_was(small_pairs, tmp_path, rdh):
+    from harmonize.train import TrainConfig, train
+
+    run = tmp_path / "run"
+    train(TrainConfig(manifest=small_pairs, out=run, max_steps=1, **TINY))
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+    code, _, err = rdh("train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--max-steps", "1",
+                       "--image-size", "32", "--depth", "4", "--width", "8", "--workers", "0")
+    assert code == 2 and "already holds a run" in err
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before    # log.jsonl, curves.png kept
+
+
 def test_resumed_run_never_prints_a_missing_best(small_pairs, tmp_path, rdh):
     run = tmp_path / "run"
     args = ["train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--image-size", "32", "--depth", "4",
