@@ -7,7 +7,10 @@ the ground truth's label is onehot(bg).
 
 A scene is the unit of work: every style image is decoded once per scene, all its pairs are
 written, then its rows are saved to `<out>/.rdh/rows/<scene_id>.parquet`. A rerun skips scenes
-with a rows file and, inside an interrupted scene, pairs whose files exist.
+with a rows file and, inside an interrupted scene, pairs whose files exist. Before a scene's first
+pair, a fingerprint of its input goes to `<scene_id>.input`: a scene whose input changed since
+(re-rendered, fixed) is redone from scratch. Every input is decoded before the first output, and
+the run holds OUT's lock (rdhcore.locks) throughout.
 """
 from __future__ import annotations
 
