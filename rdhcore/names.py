@@ -1,9 +1,14 @@
 """Ids as file names, and paths that must stay inside their folder.
 
-`id_path` is the one way an id (a pair id, a list name) becomes a path under an output folder:
-an id may hold '/' as a sub-folder separator (`--prefix-pairs` and CSV ids do), but no part may
-be empty, '.', '..', hold a backslash, NUL or another control character. `confined` checks a
-path read from a file (a scene.json entry, a manifest row) against the folder it must stay in.
+`id_path` is the one way an id (a pair id, a list name) becomes a path under an output folder.
+An id may hold '/' as a sub-folder separator (`--prefix-pairs` ids do), and everything that could
+leave the folder is encoded, so every id has its own file inside the folder: '%' becomes '%25',
+a part that is '.' or '..' becomes '%2E' or '%2E%2E', an empty part (a leading '/', '//', a
+trailing '/') becomes '%2F', and a backslash or control character becomes '%XX'. So
+'../../x' is written as '%2E%2E/%2E%2E/x.png' inside the folder (CSV ids of images that lie
+beside the CSV's folder hold such parts), an ordinary id is its own name, and an empty id is
+refused. `confined` checks a path read from a file (a scene.json entry) against the folder it must
+stay in.
 """
 from __future__ import annotations
 
@@ -16,27 +21,30 @@ MAX_PART = 200  # bytes of one path component, below every common filesystem's 2
 
 
 def check_id(ident: object, what: str = "id") -> str:
-    """`ident` as a str that is safe as a relative path; RdhError naming it otherwise."""
+    """`ident` as a non-empty str; RdhError naming it otherwise."""
     if not isinstance(ident, str):
         raise RdhError(f"{what} {ident!r} is not a string: ids are text")
     if not ident:
         raise RdhError(f"{what} is empty: every id needs a name")
-    bad = next((c for c in ident if ord(c) < 32 or c in "\\\x7f"), None)
-    if bad is not None:
-        raise RdhError(f"{what} {ident!r} holds the character {bad!r}: ids may not hold backslashes or control characters")
-    for part in ident.split("/"):
-        if part in ("", ".", ".."):
-            raise RdhError(f"{what} {ident!r} would leave its folder ('/' at an end, '//', '.' or '..'): "
-                           "rename it to letters, digits, '_', '-' and single inner '/'")
-        if len(part.encode("utf-8")) > MAX_PART:
-            raise RdhError(f"{what} {ident[:40]!r}...: a part is longer than {MAX_PART} bytes: shorten the id")
     return ident
 
 
+def encode_id(ident: object, what: str = "id") -> str:
+    """The relative path an id is stored under (see the module docstring): injective, never leaving its folder."""
+    parts = []
+    for part in check_id(ident, what).replace("%", "%25").split("/"):
+        if part in ("", ".", ".."):
+            part = {"": "%2F", ".": "%2E", "..": "%2E%2E"}[part]
+        part = "".join(f"%{ord(c):02X}" if ord(c) < 32 or c in "\\\x7f" else c for c in part)
+        if len(part.encode("utf-8")) > MAX_PART:
+            raise RdhError(f"{what} {ident[:40]!r}...: a part is longer than {MAX_PART} bytes: shorten the id")
+        parts.append(part)
+    return "/".join(parts)
+
+
 def id_path(root: str | Path, ident: object, suffix: str = "", what: str = "id") -> Path:
-    """root / (ident + suffix), with ident checked by check_id and the result confined to root."""
-    name = check_id(ident, what) + suffix
-    path = Path(root) / name
+    """root / (encoded ident + suffix), confined to root (a symlink inside root that points out is refused)."""
+    path = Path(root) / (encode_id(ident, what) + suffix)
     confined(path, root, what=f"{what} {ident!r}")
     return path
 

@@ -115,22 +115,6 @@ def train_args(manifest, out, *more) -> list:
 # ---------------------------------------------------------------- 1. paths escape their folder
 
 @case
-def c1_pair_id_with_dotdot_in_save_outputs(w, tmp):
-    pairs = copy_pairs(w, tmp)
-    m = edit_manifest(pairs, lambda df: df.assign(pair_id=["../../escaped"] + list(df["pair_id"][1:]),
-                                                  split=["test"] * len(df)))
-    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint, "--save-outputs", tmp / "out"], "pair_id '../../escaped'"
-
-
-@case
-def c1_pair_id_absolute_in_save_outputs(w, tmp):
-    pairs = copy_pairs(w, tmp)
-    m = edit_manifest(pairs, lambda df: df.assign(pair_id=[str(tmp / "abs")] + list(df["pair_id"][1:]),
-                                                  split=["test"] * len(df)))
-    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint, "--save-outputs", tmp / "out"], "pair_id"
-
-
-@case
 def c1_pair_id_empty_in_save_outputs(w, tmp):
     pairs = copy_pairs(w, tmp)
     m = edit_manifest(pairs, lambda df: df.assign(pair_id=[""] + list(df["pair_id"][1:]), split=["test"] * len(df)))

@@ -22,7 +22,7 @@ from rdhcore.atomic import atomic_path, clean_temp, is_temp, write_bytes_atomic
 from rdhcore.errors import RdhError
 from rdhcore.imageio import read_mask, read_rgb, truncation, write_image
 from rdhcore.locks import LOCK_NAME, acquire, output_lock
-from rdhcore.names import check_id, confined, id_path
+from rdhcore.names import confined, id_path
 from tests.synth import make_store
 
 
@@ -104,15 +104,65 @@ def test_render_shards_share_a_store_but_not_with_an_unsharded_run(tmp_path):
 
 # ---------------------------------------------------------------- ids and confined paths
 
-@pytest.mark.parametrize("bad", ["", "..", "../x", "a/../../b", "/abs", "a//b", "a/", "./a", "a\\b", "a\x00b", "a\nb", 7, None])
-def test_ids_that_would_leave_their_folder_are_refused(bad, tmp_path):
+@pytest.mark.parametrize("ident, name", [
+    ("s0001_0-1_2", "s0001_0-1_2.png"),
+    ("pairs_a/s0001_0-1_2", "pairs_a/s0001_0-1_2.png"),          # '/' names a sub-folder (--prefix-pairs)
+    ("../../x", "%2E%2E/%2E%2E/x.png"),
+    ("csv/../../img/a", "csv/%2E%2E/%2E%2E/img/a.png"),         # a CSV's default id for images beside its folder
+    ("/abs/x", "%2F/abs/x.png"),
+    ("a//b/", "a/%2F/b/%2F.png"),
+    ("./a", "%2E/a.png"),
+    ("a\\b", "a%5Cb.png"),
+    ("a\nb", "a%0Ab.png"),
+    ("100%", "100%25.png"),
+    ("%2E%2E", "%252E%252E.png"),                              # encoded-looking ids stay distinct
+])
+def test_every_id_gets_its_own_file_inside_the_folder(ident, name, tmp_path):
+    path = id_path(tmp_path / "out", ident, ".png")
+    assert path == tmp_path / "out" / name
+    assert os.path.realpath(path).startswith(str(tmp_path / "out") + os.sep)
+
+
+@pytest.mark.parametrize("bad", ["", None, 7, "x" * 300])
+def test_ids_that_cannot_be_a_name_are_refused(bad, tmp_path):
     with pytest.raises(RdhError):
         id_path(tmp_path, bad, ".png")
 
 
-def test_ids_with_inner_slashes_name_sub_folders(tmp_path):
-    assert check_id("pairs_a/s0001_0-1_2") == "pairs_a/s0001_0-1_2"
-    assert id_path(tmp_path, "csv/dir/x", ".png") == tmp_path / "csv" / "dir" / "x.png"
+def test_a_symlink_inside_the_folder_cannot_lead_an_id_out(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "sub").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RdhError, match="leaves its folder"):
+        id_path(tmp_path / "out", "sub/x", ".png")
+
+
+def test_save_outputs_with_escaping_ids_writes_inside_and_reads_back(tmp_path, rdh):
+    import pyarrow.parquet as pq
+
+    from harmonize.blocks import UNetSpec
+    from harmonize.checkpoint import model_payload, save_checkpoint
+    from harmonize.idih import IDIH
+    from manifests.schema import to_table
+
+    store = make_store(tmp_path / "captures", n_scenes=1, size=(32, 32), styles=[1, 2])
+    make_composites(ComposeConfig(captures=store, out=tmp_path / "pairs"))
+    path = tmp_path / "pairs" / "pairs.parquet"
+    df = read_manifest(path)
+    df["split"] = "test"
+    df["pair_id"] = ["../../escaped", "/abs/x"] + list(df["pair_id"][2:])
+    pq.write_table(to_table(df).replace_schema_metadata(pq.read_schema(path).metadata), path)
+    ckpt = save_checkpoint(model_payload(IDIH(UNetSpec(depth=4, width=8)), "idih", 32), tmp_path / "w.pt")
+    out = tmp_path / "a" / "b" / "saved"
+    code, _, err = rdh("evaluate", "--manifest", path, "--checkpoint", ckpt, "--save-outputs", out,
+                       "--json", tmp_path / "s1.json")
+    assert code == 0, err
+    assert (out / "%2E%2E" / "%2E%2E" / "escaped.png").is_file() and (out / "%2F" / "abs" / "x.png").is_file()
+    assert not (tmp_path / "a" / "escaped.png").exists() and not list(tmp_path.glob("escaped*"))
+    code, _, err = rdh("evaluate", "--manifest", path, "--predictions", out, "--json", tmp_path / "s2.json")
+    assert code == 0, err
+    first, second = (json.loads((tmp_path / f"s{i}.json").read_text())["overall"] for i in (1, 2))
+    assert first["count"] == second["count"] == len(df) and first["fmse"] == pytest.approx(second["fmse"])
 
 
 def test_confined_follows_symlinks(tmp_path):
@@ -132,8 +182,9 @@ def test_save_outputs_with_nested_ids_stays_inside(tmp_path):
     from harmonize.evaluate import prediction_path
 
     assert prediction_path(tmp_path, "a/b") == tmp_path / "a" / "b.png"
-    with pytest.raises(RdhError, match="pair_id '../b'"):
-        prediction_path(tmp_path, "../b")
+    assert prediction_path(tmp_path, "../b") == tmp_path / "%2E%2E" / "b.png"
+    with pytest.raises(RdhError, match="pair_id is empty"):
+        prediction_path(tmp_path, "")
 
 
 # ---------------------------------------------------------------- umask
