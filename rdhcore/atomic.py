@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from rdhcore.errors import RdhError
+
 TEMP_MARK = ".rdh-tmp-"
 
 
@@ -110,6 +112,8 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     On any exception the temporary file is removed and `target` is left untouched.
     """
     target = Path(target)
+    if target.is_dir():
+        raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
     make_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
     os.fchmod(fd, file_mode())  # mkstemp makes 0600; a shared dataset must be readable as the umask says
