@@ -116,8 +116,8 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
     make_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
-    os.fchmod(fd, file_mode())  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     os.close(fd)
+    os.chmod(tmp, file_mode())  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -300,6 +300,23 @@ def test_zero_one_masks_in_a_capture_store_give_the_same_pairs(tmp_path):
         assert np.array_equal(read_rgb(tmp_path / "a" / name), read_rgb(tmp_path / "b" / name))
 
 
+def test_evaluate_scores_zero_one_masks_as_foreground(tmp_path):
+    from harmonize.evaluate import EvalConfig, evaluate
+
+    store = make_store(tmp_path / "captures", n_scenes=2, size=(16, 20), styles=[1, 2])
+    make_composites(ComposeConfig(captures=store, out=tmp_path / "pairs", test_fraction=0.5, seed=1))
+    manifest = tmp_path / "pairs" / "pairs.parquet"
+    for mask in (tmp_path / "pairs" / "masks").iterdir():
+        cv2.imwrite(str(mask), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0).astype(np.uint8))
+    preds = tmp_path / "preds"
+    df = resolve_paths(read_manifest(manifest), manifest)
+    for row in df[df["split"] == "test"].itertuples():
+        write_image(preds / f"{row.pair_id}.png", read_rgb(row.target_path))
+    result = evaluate(EvalConfig(manifest=manifest, predictions=preds))
+    assert result.overall["fmse"] == 0
+    assert result.overall["composite_fmse"] > 0      # the foreground is seen: the composite differs there
+
+
 # ---------------------------------------------------------------- ground truths
 
 @pytest.mark.parametrize("kind", ["16bit", "rgba", "gray"])
