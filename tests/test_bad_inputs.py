@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from datagen.compose import ComposeConfig, make_composites
 from manifests.schema import read_manifest, resolve_paths
-from rdhcore.imageio import read_rgb, write_image, write_mask
 from tests.synth import make_store
 
 
