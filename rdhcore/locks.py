@@ -32,13 +32,19 @@ def lock_file_for(target: str | Path, is_file: bool = False, part: str = "") -> 
     return target.parent / f".{target.name}{LOCK_NAME}{tail}" if is_file else target / f"{LOCK_NAME}{tail}"
 
 
-def _start_time(pid: int) -> str | None:
-    """A process's start time in clock ticks since boot (Linux /proc), or None where unknown."""
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (Linux), or None where unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+            return f.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux /proc), or None where unknown."""
+    fields = _proc_stat(pid)
+    return fields[19].decode() if fields is not None and len(fields) > 19 else None
 
 
 def _alive(holder: dict) -> bool:
@@ -54,6 +60,9 @@ def _alive(holder: dict) -> bool:
         return False
     except PermissionError:
         return True  # another user's live process
+    fields = _proc_stat(pid)
+    if fields is not None and fields[0] in (b"Z", b"X"):
+        return False  # killed, not yet reaped by its parent
     started = holder.get("started_ticks")
     now = _start_time(pid)
     return started is None or now is None or str(started) == now

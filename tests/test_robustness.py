@@ -58,6 +58,18 @@ def test_stale_lock_of_a_dead_process_is_taken_over_and_reported(tmp_path, capsy
     lock.release()
 
 
+@pytest.mark.skipif(not hasattr(os, "waitid") or not Path("/proc/self/stat").exists(), reason="needs Linux /proc and waitid")
+def test_a_killed_but_unreaped_holder_does_not_keep_a_lock(tmp_path, capsys):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)   # exited, not reaped: a zombie
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(json.dumps({"pid": proc.pid, "host": socket.gethostname()}))
+    acquire(out).release()
+    assert "took over" in capsys.readouterr().err
+    proc.wait()
+
+
 def test_a_reused_pid_does_not_keep_a_lock(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
