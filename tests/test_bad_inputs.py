@@ -499,7 +499,8 @@ def c5_checkpoint_is_a_fifo(w, tmp):
 
 @case
 def c7_render_rerun_with_another_resolution(w, tmp):
-    from datagen.render_config import BuiltinOptions, RenderConfig, render
+    from datagen.render import render
+    from datagen.render_config import BuiltinOptions, RenderConfig
 
     store = tmp / "renders"
     render(RenderConfig(out=store, scenes=1, resolution=32, styles=(2,),
@@ -551,12 +552,12 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rdh):
+def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rdh_main):
     work = tmp_path / "case"
     work.mkdir()
     argv, needle = CASES[name](world, work)
     before_world, before = snapshot(world.root), snapshot(tmp_path)
-    code, stdout, err = rdh(*argv)
+    code, stdout, err = rdh_main(*argv)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2, (code, stdout, err)
     assert "Traceback" not in err, err

@@ -89,12 +89,12 @@ def test_two_make_composites_into_one_out(tmp_path):
     assert {p.suffix for p in (tmp_path / "pairs" / "composite_images").iterdir()} == {".png"}
 
 
-def test_stale_lock_is_taken_over_by_the_cli(tmp_path, rdh):
+def test_stale_lock_is_taken_over_by_the_cli(tmp_path, rdh_main):
     store = make_store(tmp_path / "captures", n_scenes=1, size=(16, 20), styles=[1, 2])
     out = tmp_path / "pairs"
     out.mkdir()
     (out / LOCK_NAME).write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname(), "command": "rdh make-composites"}))
-    code, _, err = rdh("make-composites", store, out)
+    code, _, err = rdh_main("make-composites", store, out)
     assert code == 0 and "took over the lock" in err
     assert len(read_manifest(out / "pairs.parquet")) == 2 and not (out / LOCK_NAME).exists()
 
@@ -149,7 +149,7 @@ def test_a_symlink_inside_the_folder_cannot_lead_an_id_out(tmp_path):
         id_path(tmp_path / "out", "sub/x", ".png")
 
 
-def test_save_outputs_with_escaping_ids_writes_inside_and_reads_back(tmp_path, rdh):
+def test_save_outputs_with_escaping_ids_writes_inside_and_reads_back(tmp_path, rdh_main):
     import pyarrow.parquet as pq
 
     from harmonize.blocks import UNetSpec
@@ -166,12 +166,12 @@ def test_save_outputs_with_escaping_ids_writes_inside_and_reads_back(tmp_path, r
     pq.write_table(to_table(df).replace_schema_metadata(pq.read_schema(path).metadata), path)
     ckpt = save_checkpoint(model_payload(IDIH(UNetSpec(depth=4, width=8)), "idih", 32), tmp_path / "w.pt")
     out = tmp_path / "a" / "b" / "saved"
-    code, _, err = rdh("evaluate", "--manifest", path, "--checkpoint", ckpt, "--save-outputs", out,
+    code, _, err = rdh_main("evaluate", "--manifest", path, "--checkpoint", ckpt, "--save-outputs", out,
                        "--json", tmp_path / "s1.json")
     assert code == 0, err
     assert (out / "%2E%2E" / "%2E%2E" / "escaped.png").is_file() and (out / "%2F" / "abs" / "x.png").is_file()
     assert not (tmp_path / "a" / "escaped.png").exists() and not list(tmp_path.glob("escaped*"))
-    code, _, err = rdh("evaluate", "--manifest", path, "--predictions", out, "--json", tmp_path / "s2.json")
+    code, _, err = rdh_main("evaluate", "--manifest", path, "--predictions", out, "--json", tmp_path / "s2.json")
     assert code == 0, err
     first, second = (json.loads((tmp_path / f"s{i}.json").read_text())["overall"] for i in (1, 2))
     assert first["count"] == second["count"] == len(df) and first["fmse"] == pytest.approx(second["fmse"])
@@ -442,25 +442,25 @@ def test_resume_repairs_a_best_pt_lost_between_the_two_saves(small_pairs, tmp_pa
     assert first.best_path.is_file()
 
 
-def test_a_refused_run_keeps_the_run_folder_as_it_was(small_pairs, tmp_path, rdh):
+def test_a_refused_run_keeps_the_run_folder_as_it_was(small_pairs, tmp_path, rdh_main):
     from harmonize.train import TrainConfig, train
 
     run = tmp_path / "run"
     train(TrainConfig(manifest=small_pairs, out=run, max_steps=1, **TINY))
     before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
-    code, _, err = rdh("train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--max-steps", "1",
+    code, _, err = rdh_main("train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--max-steps", "1",
                        "--image-size", "32", "--depth", "4", "--width", "8", "--workers", "0")
     assert code == 2 and "already holds a run" in err
     assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before    # log.jsonl, curves.png kept
 
 
-def test_resumed_run_never_prints_a_missing_best(small_pairs, tmp_path, rdh):
+def test_resumed_run_never_prints_a_missing_best(small_pairs, tmp_path, rdh_main):
     run = tmp_path / "run"
     args = ["train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--image-size", "32", "--depth", "4",
             "--width", "8", "--batch-size", "2", "--workers", "0", "--val-every", "1", "--val-fraction", "0.5"]
-    assert rdh(*args, "--max-steps", "2")[0] == 0
+    assert rdh_main(*args, "--max-steps", "2")[0] == 0
     (run / "best.pt").unlink()
-    code, stdout, err = rdh(*args, "--max-steps", "2", "--resume")
+    code, stdout, err = rdh_main(*args, "--max-steps", "2", "--resume")
     assert code == 0, err
     text = stdout.replace("\n", "")                          # rich wraps long paths
     shown = text.split("best:", 1)[1].strip().split(" (")[0].split("  log:")[0].strip()
