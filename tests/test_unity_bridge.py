@@ -73,11 +73,11 @@ def test_messages_round_trip_and_are_checked():
         encode_request(1, "capture", {"colour": "red"})
     assert set(REQUEST_FIELDS) == {"hello", "ping", "list_scenes", "load_scene", "set_viewpoint", "set_foreground",
                                    "set_style", "capture"}
-    with pytest.raises(ProtocolError, match="version 2"):
-        decode_message(json.dumps({"v": 2, "id": 1, "op": "hello"}).encode())
+    with pytest.raises(ProtocolError, match="version 1, this rdh speaks 2"):
+        decode_message(json.dumps({"v": 1, "id": 1, "op": "hello"}).encode())
     with pytest.raises(ProtocolError, match="not UTF-8 JSON"):
         decode_message(b"\xff{")
-    ok = {"v": 1, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
+    ok = {"v": 2, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
     assert check_reply(ok, "set_foreground")["category"] == "human"
     with pytest.raises(ProtocolError, match="as if it were"):
         check_reply(ok, "set_viewpoint")
@@ -99,7 +99,7 @@ def test_side_channel_framing_matches_mlagents():
     parts = unpack_side_channel(framed)   # what the stand-in (and Unity) read
     assert [c for c, _ in parts] == [CHANNEL_ID, CHANNEL_ID]
     assert [json.loads(d)["id"] for _, d in parts] == [first, second]
-    reply = json.dumps({"v": 1, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
+    reply = json.dumps({"v": 2, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
     SideChannelManager([channel]).process_side_channel_message(pack_side_channel([reply]))
     assert channel.take_reply(first) is None
     assert channel.take_reply(second)["scenes"] == ["a"]
@@ -228,7 +228,7 @@ def test_player_crash_is_detected_at_once_with_its_log(tmp_path):
 
 def test_player_with_another_protocol_version(tmp_path):
     spec = spec_for(tmp_path, "--fault", "bad-version")
-    with pytest.raises(ProtocolError, match="version 2, this rdh speaks 'rdh-capture' version 1"):
+    with pytest.raises(ProtocolError, match="version 3, this rdh speaks 'rdh-capture' version 2"):
         PlayerConnection(spec).open()
 
 

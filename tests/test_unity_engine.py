@@ -42,7 +42,7 @@ def build(tmp_path_factory):
 
 def config(out: Path, build: Path, *player_args: str, **changes) -> RenderConfig:
     unity = UnityOptions(build=build, player_args=list(player_args), base_port=find_free_base_port(2),
-                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2)
+                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2, settle_seconds=0.0)
     unity = replace(unity, **{k: changes.pop(k) for k in list(changes) if hasattr(unity, k)})
     options = dict(scenes=N, seed=SEED, resolution=RES) | changes
     return RenderConfig(out=out, engine="unity", unity=unity, **options)
@@ -82,7 +82,7 @@ def no_partial_output(root: Path) -> None:
 def full_store(build, tmp_path_factory):
     out = tmp_path_factory.mktemp("unity") / "captures"
     proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
-               "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
+               "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2, "--settle-seconds", 0,
                "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
     assert "scenes rendered now" in proc.stdout
     return out
@@ -226,7 +226,7 @@ def test_claimed_file_that_does_not_exist(build, tmp_path):
 
 def test_file_that_is_not_an_image(build, tmp_path):
     cfg = config(tmp_path / "out", build, "--fault", "corrupt-file", "--fault-after", "5")
-    with pytest.raises(ProtocolError, match="wrote a file rdh cannot use: .*cannot decode image"):
+    with pytest.raises(ProtocolError, match="wrote a (file|mask) rdh cannot use: .*cannot decode"):
         render(cfg)
     assert list_scene_ids(cfg.out) == []
     no_partial_output(cfg.out)
@@ -246,7 +246,7 @@ def test_cli_player_answering_with_an_error(build, tmp_path):
     out = tmp_path / "out"
     # seed 0 at 32x32: scene 0 takes 3 layout draws + 10 styles = 13 captures; capture 15 fails.
     proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=error",
-               "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--base-port",
+               "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--settle-seconds", 0, "--base-port",
                find_free_base_port(1), timeout=60)
     line = error_line(proc)
     assert line.startswith("rdh: error: the Unity player of worker 0 on 127.0.0.1:")
@@ -274,7 +274,7 @@ def test_editor_attach_waits_on_port_5004(tmp_path):
                               stderr=subprocess.DEVNULL)
     try:
         cfg = RenderConfig(out=tmp_path / "out", engine="unity", scenes=1, seed=SEED, resolution=RES, styles=(5,),
-                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0))
+                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0, settle_seconds=0.0))
         assert render(cfg).rendered == 1
         check_scene_content(cfg.out, "scene000000")
         assert editor.wait(timeout=20) == 0          # told to quit when the run ends

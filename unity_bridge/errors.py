@@ -17,6 +17,10 @@ class PlayerNotConnected(BridgeError):
     """No player connected within the connect timeout."""
 
 
+class PlayerWithoutChannel(BridgeError):
+    """A player connected through ML-Agents but never answered on the rdh capture side channel."""
+
+
 class PlayerTimeout(BridgeError):
     """A connected player stopped answering within the reply timeout."""
 

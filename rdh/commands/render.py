@@ -81,6 +81,8 @@ def render_scenes_cmd(
     reply_timeout: float = _o(U, "reply_timeout", "--reply-timeout", UNITY),
     max_restarts: int = _o(U, "max_restarts", "--max-restarts", UNITY),
     settle_frames: int = _o(U, "settle_frames", "--settle-frames", UNITY),
+    settle_seconds: float = _o(U, "settle_seconds", "--settle-seconds", UNITY),
+    mask_tolerance: float = _o(U, "mask_tolerance", "--mask-tolerance", UNITY),
 ) -> None:
     from datagen.render_config import (BuiltinOptions, RayOptions, RenderConfig, UnityOptions, parse_categories,
                                        parse_shard, render, shard_indices)
@@ -96,7 +98,8 @@ def render_scenes_cmd(
         unity=UnityOptions(build=unity_build, editor=unity_editor, player_args=list(unity_arg),
                            log_dir=unity_log_dir, base_port=base_port, bind_address=bind_address,
                            connect_timeout=connect_timeout, reply_timeout=reply_timeout,
-                           max_restarts=max_restarts, settle_frames=settle_frames),
+                           max_restarts=max_restarts, settle_frames=settle_frames,
+                           settle_seconds=settle_seconds, mask_tolerance=mask_tolerance),
         ray=RayOptions(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries),
     )
     total = len(shard_indices(cfg)) * len(cfg.styles)
