@@ -19,7 +19,7 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
 from rdhcore.imageio import read_mask, read_rgb
 from unity_bridge.client import PlayerConnection
 from unity_bridge.errors import (BridgeError, PlayerCrashed, PlayerLaunchError, PlayerNotConnected,
-                                 PlayerReportedError, PlayerTimeout, ProtocolError)
+                                 PlayerReportedError, PlayerTimeout, PlayerWithoutChannel, ProtocolError)
 from unity_bridge.launcher import PlayerSpec
 from unity_bridge.ports import find_free_base_port, grpc_address, is_loopback
 from unity_bridge.protocol import (CHANNEL_ID, PROTOCOL_VERSION, REQUEST_FIELDS, check_reply, decode_message,
@@ -258,3 +258,141 @@ def test_launch_problems_name_the_option(tmp_path):
         PlayerSpec(editor=True).check(workers=2)
     with pytest.raises(BridgeError, match="needs --unity-build PATH"):
         PlayerSpec().check()
+
+
+# -- the stand-in follows the C# agent's rules -----------------------------------------------------
+def test_every_reply_carries_every_protocol_field(player, tmp_path):
+    from unity_bridge.protocol import REPLY_DEFAULTS
+
+    replies = [player.request("ping"), player.request("list_scenes"), player.load_scene("Street"),
+               player.set_viewpoint("corner"), player.set_foreground("Walker"),
+               player.set_style("Clear", "12:00", 1),
+               player.capture(tmp_path / "s", image="a.png", width=16, height=16)]
+    for reply in replies:
+        assert set(REPLY_DEFAULTS) <= set(reply), reply["op"]
+    assert replies[2]["paused"] is True and replies[2]["controller"] == "numpy"
+    assert replies[5]["frames"] >= 1 and replies[5]["seconds"] >= 0
+
+
+def test_capture_folder_must_be_absolute_and_names_plain(player, tmp_path):
+    player.load_scene("Street")
+    player.set_viewpoint("corner")
+    player.set_foreground("Walker")
+    with pytest.raises(PlayerReportedError, match="capture folder 'staging/w0' is not an absolute path"):
+        player.request("capture", folder="staging/w0", image="a.png", mask="", width=16, height=16)
+    for name in ("../a.png", "sub/a.png", "a\\b.png", ".."):
+        with pytest.raises(PlayerReportedError, match="must be a plain file name, without a folder"):
+            player.request("capture", folder=str(tmp_path), image=name, mask="", width=16, height=16)
+    assert list(tmp_path.iterdir()) == []                    # nothing written for a refused request
+    player.ping()
+
+
+def test_settle_seconds_hold_the_reply(player):
+    reply = player.set_style("Cloudy", "09:30", settle_frames=1, settle_seconds=0.3)
+    assert reply["seconds"] >= 0.3 and reply["frames"] >= 1
+
+
+def test_hello_waits_until_the_sky_is_ready(tmp_path):
+    with PlayerConnection(spec_for(tmp_path, "--sky-ready-frames", "25")) as conn:
+        assert conn.steps >= 24                              # hello was answered once the sky was ready
+        assert conn.info["controller"] == "numpy" and conn.info["weather_types"]
+
+
+def test_unreadable_request_is_answered_with_its_error(player):
+    from mlagents_envs.side_channel import OutgoingMessage
+
+    msg = OutgoingMessage()
+    msg.set_raw_bytes(bytearray(b'{"v": 2, "id": 999, "op": "ping", broken'))
+    player.channel.queue_message_to_send(msg)
+    with pytest.raises(PlayerReportedError, match=r"request rdh did not send \(id 999, while waiting for ping\): "
+                                                  "the player could not read request"):
+        player.ping()
+    player.ping()                                            # the player serves on
+
+
+def test_player_that_never_registers_the_channel(tmp_path):
+    spec = spec_for(tmp_path, "--fault", "no-channel", reply_timeout=2.0)
+    with pytest.raises(PlayerWithoutChannel, match=r"stepped \d+ frames, but never answered the rdh handshake on "
+                                                   r"the capture side channel 819f11f0-.*put a CaptureAgent") as err:
+        PlayerConnection(spec).open()
+    assert str(spec.log_dir) in str(err.value) and "\n" not in str(err.value)
+
+
+# -- builds that cannot work, caught before launch -------------------------------------------------
+def fake_build(tmp_path: Path, *files: str) -> Path:
+    exe = tmp_path / "City.x86_64"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    for name in files:
+        path = tmp_path / name
+        if name.endswith("/"):
+            path.mkdir(parents=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+    return exe
+
+
+def test_il2cpp_build_is_refused_before_launch(tmp_path):
+    exe = fake_build(tmp_path, "GameAssembly.so", "City_Data/il2cpp_data/", "City_Data/Resources/")
+    with pytest.raises(PlayerLaunchError, match=r"is an IL2CPP build \(il2cpp_data and no Managed/ in City_Data\): "
+                                                "ML-Agents connects to Python only from Mono builds; .*Scripting "
+                                                "Backend to Mono"):
+        PlayerSpec(build=exe).check()
+
+
+def test_mono_build_without_ml_agents_or_rdh_is_refused(tmp_path):
+    exe = fake_build(tmp_path, "City_Data/Managed/Assembly-CSharp.dll")
+    with pytest.raises(PlayerLaunchError, match="no Unity.ML-Agents.dll in .*com.unity.ml-agents"):
+        PlayerSpec(build=exe).check()
+    (tmp_path / "City_Data" / "Managed" / "Unity.ML-Agents.dll").write_bytes(b"x")
+    with pytest.raises(PlayerLaunchError, match="no Rdh.Capture.dll in .*the rdh package"):
+        PlayerSpec(build=exe).check()
+    (tmp_path / "City_Data" / "Managed" / "Rdh.Capture.dll").write_bytes(b"x")
+    PlayerSpec(build=exe).check()                            # a complete Mono build passes
+
+
+def test_cli_il2cpp_build_gives_one_error_line(tmp_path):
+    from tests.cli import error_line, rdh
+
+    exe = fake_build(tmp_path, "GameAssembly.so", "City_Data/il2cpp_data/")
+    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", exe, timeout=60)
+    line = error_line(proc)
+    assert proc.returncode == 2 and line.startswith("rdh: error: --unity-build ") and "IL2CPP build" in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- the optional extra ----------------------------------------------------------------------------
+def test_unity_extra_check_says_what_to_install():
+    from rdhcore.errors import RdhError
+    from unity_bridge.extra import require_unity_extra
+
+    require_unity_extra()                                    # installed here
+    with pytest.raises(RdhError, match=r"runs on Python 3.10 and 3.11 only \(this is Python 3.12\): make a "
+                                       r"Python 3.11 environment and pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 12))
+
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 11), importer=missing)
+    old_numpy = type("numpy", (), {"__version__": "1.26.4"})
+    with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
+        require_unity_extra(python=(3, 11), importer=lambda name: old_numpy)
+
+
+def test_cli_without_the_extra_gives_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    build = write_launcher(tmp_path / "player.sh")
+    # mlagents_envs as if not installed: None in sys.modules makes every import of it fail.
+    code = ("import sys; sys.modules['mlagents_envs'] = None; from rdh.cli import main; "
+            f"sys.argv = ['rdh', 'render-scenes', {str(tmp_path / 'out')!r}, '--engine', 'unity', "
+            f"'--unity-build', {str(build)!r}]; main()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rdh: error: --engine unity needs the Unity extra")
+    assert lines[0].endswith("pip install 'rdh[unity]'")
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,6 @@
 """`rdh render-scenes --engine unity` end to end, with stand-in players over real gRPC on loopback."""
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from datagen.render_config import RenderConfig, UnityOptions, render
 from datagen.styles import StyleConfig, parse_time, style_by_id
 from manifests.schema import read_manifest
 from tests.cli import error_line, rdh
+from rdhcore.errors import RdhError
 from unity_bridge.errors import BridgeError, PlayerTimeout, ProtocolError
 from unity_bridge.ports import EDITOR_PORT, find_free_base_port, port_is_free
 from unity_bridge.testing.frames import DEFAULT_CATALOG, draw
@@ -281,3 +283,66 @@ def test_editor_attach_waits_on_port_5004(tmp_path):
     finally:
         if editor.poll() is None:
             editor.kill()
+
+
+# -- masks per style, settling, UniStorm -----------------------------------------------------------
+def test_each_style_mask_is_checked_and_recorded(full_store):
+    for sid in list_scene_ids(full_store):
+        meta = read_scene(full_store, sid).meta
+        assert [s["mask_diff_pixels"] for s in meta["styles"]] == [0] * 10
+        assert meta["source"]["mask_check"]["max_diff_pixels"] == 0 and meta["source"]["paused"] is True
+        assert meta["source"]["settle"] == {"frames": 2, "seconds": 0.0}
+        assert len({s["sky_seed"] for s in meta["styles"]}) == 10    # one seed per style, drawn from the scene's
+
+
+def test_a_foreground_that_moves_between_styles_is_refused(build, tmp_path):
+    # From its first style capture on, the stand-in moves the foreground at each style change.
+    cfg = config(tmp_path / "out", build, "--fault", "moving-foreground", "--fault-after", "0", scenes=1)
+    summary = render(cfg)
+    assert summary.rendered == 0 and len(summary.failed) == 1
+    assert re.fullmatch(r"scene000000: the foreground moved: its mask in style 1 differs from the first in \d+ "
+                        r"pixels \(\d+\.\d% of the foreground, over --mask-tolerance 0.01\); freeze the scene's "
+                        r"animation \(docs/unity.md, Freezing\)", summary.failed[0])
+    assert list_scene_ids(cfg.out) == []
+    no_partial_output(cfg.out)
+
+
+def test_a_small_move_within_the_tolerance_is_recorded_and_the_common_mask_kept(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--fault", "moving-foreground", "--fault-after", "0", scenes=1,
+                 styles=(2, 5), mask_tolerance=0.9)
+    assert render(cfg).rendered == 1
+    scene = read_scene(cfg.out, "scene000000")
+    diffs = [s["mask_diff_pixels"] for s in scene.meta["styles"]]
+    assert diffs[0] > 0 and diffs[1] > diffs[0]
+    assert scene.meta["source"]["mask_check"]["max_diff_pixels"] == diffs[1]
+    src = next(s for s in DEFAULT_CATALOG["scenes"] if s["name"] == scene.meta["source"]["unity_scene"])
+    viewpoint = next(v for v in src["viewpoints"] if v["name"] == scene.meta["camera"]["viewpoint"])
+    fg = next(f for f in src["foregrounds"] if f["name"] == scene.meta["foregrounds"][0]["name"])
+    masks = [draw(src["name"], {**viewpoint, "shift": 0.02 * k}, fg, "Clear", 720, RES, RES)[1] for k in range(3)]
+    assert np.array_equal(scene.load_mask(scene.foregrounds[0]), masks[0] & masks[1] & masks[2])
+
+
+def test_cli_refuses_settle_frames_0_for_a_unistorm_player(build, tmp_path):
+    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
+               "--unity-arg=--controller=unistorm", "--settle-frames", 0, "--scenes", 1,
+               "--base-port", find_free_base_port(1), timeout=60)
+    line = error_line(proc)
+    assert proc.returncode == 2
+    assert line.startswith("rdh: error: --settle-frames 0: the Unity player of worker 0 on 127.0.0.1:")
+    assert "renders its sky with UniStorm" in line and "use the default 48" in line
+    assert list_scene_ids(tmp_path / "out") == []
+
+
+def test_a_unistorm_player_renders_with_enough_settle_frames(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--controller", "unistorm", scenes=1, styles=(3,), settle_frames=17)
+    assert render(cfg).rendered == 1
+    meta = read_scene(cfg.out, "scene000000").meta
+    assert meta["source"]["player"]["controller"] == "unistorm"
+
+
+def test_settle_options_are_checked(build, tmp_path):
+    with pytest.raises(RdhError, match=r"--settle-seconds -1: use 0..600"):
+        render(config(tmp_path / "o", build, settle_seconds=-1.0))
+    with pytest.raises(RdhError, match=r"--mask-tolerance 1.5: use a share"):
+        render(config(tmp_path / "o", build, mask_tolerance=1.5))
+    assert not (tmp_path / "o").exists()

@@ -122,14 +122,14 @@ class PlayerConnection:
         try:
             while True:
                 self._step()
-                reply = self.channel.take_reply(request_id)
-                if reply is not None:
-                    return check_reply(reply, op, self.who)
-                if self.channel.orphans:
+                if self.channel.orphans:  # first: an error the player could not tie to a request is not lost
                     orphan = self.channel.orphans.pop(0)
                     raise PlayerReportedError(f"{self.who} answered a request rdh did not send "
                                               f"(id {orphan.get('id')}, while waiting for {op}): "
                                               f"{orphan.get('error') or 'no message'}")
+                reply = self.channel.take_reply(request_id)
+                if reply is not None:
+                    return check_reply(reply, op, self.who)
                 if time.monotonic() > deadline:
                     raise PlayerTimeout(f"{self.who} did not answer {op} within {self.spec.reply_timeout:g} s "
                                         f"(--reply-timeout) although it kept running; it was stopped")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -213,9 +214,16 @@ class StandInPlayer:
                 continue  # other channels (ML-Agents' analytics) are not ours
             try:
                 request = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                self.log("dropped a capture message that is not JSON")
-                continue
+                if not isinstance(request, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
+                # Answered all the same, as the agent does: with the id and op read from the text.
+                text = data.decode("utf-8", "replace")
+                found_id, found_op = re.search(r'"id"\s*:\s*(-?\d+)', text), re.search(r'"op"\s*:\s*"([a-z_]*)"', text)
+                request = {"v": PROTOCOL_VERSION, "id": int(found_id.group(1)) if found_id else -1,
+                           "op": found_op.group(1) if found_op else "",
+                           "parse_error": f"the player could not read request: {type(exc).__name__}: {exc}"}
+                self.log(request["parse_error"])
             self.requests.append(request)
 
     def _advance_frame(self) -> None:
@@ -247,6 +255,8 @@ class StandInPlayer:
         """(reply, done test or None) of one request; the reply carries every protocol field."""
         op = req.get("op")
         try:
+            if req.get("parse_error"):
+                raise RequestError(req["parse_error"])
             if req.get("v") != PROTOCOL_VERSION:
                 raise RequestError(f"capture protocol version {req.get('v')} is not {PROTOCOL_VERSION}")
             if op == "hello":
