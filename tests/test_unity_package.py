@@ -202,3 +202,23 @@ def test_plain_csharp_parts_behave_under_mono(tmp_path):
     assert got["select mask"] == "255,255,255,0,0,0,0,0,0,0,0,0"
     assert got["id round trip"] == f"{0xFFFFFE} 1 42"
     assert got["select sizes"].startswith("ArgumentException")
+
+
+def test_upgrade_from_a_package_without_metas_keeps_script_references(tmp_path):
+    from unity_bridge.package_meta import main
+
+    old = tmp_path / "Packages" / "com.rdh.capture"
+    (old / "Runtime").mkdir(parents=True)
+    (old / "Runtime" / "CaptureAgent.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "ab" * 16 + "\n")
+    (old / "Runtime" / "Shaders").mkdir()
+    (old / "Runtime" / "Shaders" / "RdhMaskUnlit.shader.meta").write_text("fileFormatVersion: 2\nguid: " + "cd" * 16 + "\n")
+    scene = tmp_path / "Assets" / "Bootstrap.unity"
+    scene.parent.mkdir()
+    scene.write_text("MonoBehaviour:\n  m_Script: {fileID: 11500000, guid: " + "ab" * 16 + ", type: 3}\n"
+                     "  maskShader: {fileID: 4800000, guid: " + "cd" * 16 + ", type: 3}\n"
+                     "  other: {fileID: 1, guid: " + "ef" * 16 + ", type: 2}\n")
+    assert main(["--migrate", str(old), str(tmp_path / "Assets")]) == 0
+    text = scene.read_text()
+    assert f"guid: {guid_for('Runtime/CaptureAgent.cs')}, type: 3" in text
+    assert f"guid: {guid_for('Runtime/Shaders/RdhMaskUnlit.shader')}, type: 3" in text
+    assert "guid: " + "ef" * 16 in text and "ab" * 16 not in text

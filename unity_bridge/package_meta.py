@@ -9,6 +9,14 @@ committed with the package. After adding a file to the package, run
     python -m unity_bridge.package_meta
 
 which writes the missing `.meta` files and reports any whose GUID differs from its path's.
+
+A project that installed rdh 0.1.0 (no `.meta` files shipped, so Unity made up its own GUIDs)
+keeps its script references when upgrading with
+
+    python -m unity_bridge.package_meta --migrate MyProject/Packages/com.rdh.capture MyProject/Assets
+
+run before the new package replaces the old one: it reads the old GUIDs from the old package's
+`.meta` files and rewrites them to the fixed ones in the project's scenes, prefabs and assets.
 """
 from __future__ import annotations
 
@@ -73,7 +81,46 @@ def write_missing(root: Path = PACKAGE_ROOT) -> tuple[list[str], list[str]]:
     return written, wrong
 
 
-def main() -> int:
+_SERIALIZED = (".unity", ".prefab", ".asset", ".mat", ".controller", ".overrideController", ".playable",
+               ".lighting", ".preset")
+
+
+def migrate(old_package: Path, project_assets: Path) -> dict[str, int]:
+    """Rewrite the GUIDs an old install of the package got from Unity to the fixed ones, in every
+    serialized file (scenes, prefabs, assets) under `project_assets`; returns file -> replacements."""
+    mapping = {}
+    for meta in Path(old_package).rglob("*.meta"):
+        rel = meta.relative_to(old_package).with_suffix("").as_posix()
+        for line in meta.read_text(errors="replace").splitlines():
+            if line.startswith("guid: ") and line[6:].strip() != guid_for(rel):
+                mapping[line[6:].strip()] = guid_for(rel)
+    changed = {}
+    for path in sorted(Path(project_assets).rglob("*")):
+        if path.suffix not in _SERIALIZED or not path.is_file():
+            continue
+        text = path.read_text(errors="surrogateescape")
+        count = 0
+        for old, new in mapping.items():
+            count += text.count(f"guid: {old}")
+            text = text.replace(f"guid: {old}", f"guid: {new}")
+        if count:
+            path.write_text(text, errors="surrogateescape")
+            changed[str(path)] = count
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--migrate"]:
+        if len(argv) != 3:
+            print("usage: python -m unity_bridge.package_meta --migrate OLD_PACKAGE_DIR PROJECT_ASSETS_DIR",
+                  file=sys.stderr)
+            return 2
+        changed = migrate(Path(argv[1]), Path(argv[2]))
+        for path, count in changed.items():
+            print(f"{path}: {count} reference(s) moved to the fixed GUIDs")
+        print(f"{len(changed)} file(s) changed")
+        return 0
     written, wrong = write_missing()
     for rel in written:
         print(f"wrote {rel}.meta")
