@@ -14,7 +14,8 @@ import pytest
 
 with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use deprecated calls
     warnings.simplefilter("ignore", DeprecationWarning)
-    import mlagents_envs.environment  # noqa: F401
+    pytest.importorskip("mlagents_envs.environment", reason="the rdh[unity] extra is not installed "
+                        "(mlagents-envs 0.28.0 needs Python < 3.12)")
 
 from rdhcore.imageio import read_mask, read_rgb
 from unity_bridge.client import PlayerConnection
@@ -359,40 +360,4 @@ def test_cli_il2cpp_build_gives_one_error_line(tmp_path):
     proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", exe, timeout=60)
     line = error_line(proc)
     assert proc.returncode == 2 and line.startswith("rdh: error: --unity-build ") and "IL2CPP build" in line
-    assert not (tmp_path / "out").exists()
-
-
-# -- the optional extra ----------------------------------------------------------------------------
-def test_unity_extra_check_says_what_to_install():
-    from rdhcore.errors import RdhError
-    from unity_bridge.extra import require_unity_extra
-
-    require_unity_extra()                                    # installed here
-    with pytest.raises(RdhError, match=r"runs on Python 3.10 and 3.11 only \(this is Python 3.12\): make a "
-                                       r"Python 3.11 environment and pip install 'rdh\[unity\]'"):
-        require_unity_extra(python=(3, 12))
-
-    def missing(name):
-        raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
-    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
-        require_unity_extra(python=(3, 11), importer=missing)
-    old_numpy = type("numpy", (), {"__version__": "1.26.4"})
-    with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
-        require_unity_extra(python=(3, 11), importer=lambda name: old_numpy)
-
-
-def test_cli_without_the_extra_gives_one_line(tmp_path):
-    import subprocess
-    import sys
-
-    build = write_launcher(tmp_path / "player.sh")
-    # mlagents_envs as if not installed: None in sys.modules makes every import of it fail.
-    code = ("import sys; sys.modules['mlagents_envs'] = None; from rdh.cli import main; "
-            f"sys.argv = ['rdh', 'render-scenes', {str(tmp_path / 'out')!r}, '--engine', 'unity', "
-            f"'--unity-build', {str(build)!r}]; main()")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert lines[0].startswith("rdh: error: --engine unity needs the Unity extra")
-    assert lines[0].endswith("pip install 'rdh[unity]'")
     assert not (tmp_path / "out").exists()

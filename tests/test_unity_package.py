@@ -222,3 +222,54 @@ def test_upgrade_from_a_package_without_metas_keeps_script_references(tmp_path):
     assert f"guid: {guid_for('Runtime/CaptureAgent.cs')}, type: 3" in text
     assert f"guid: {guid_for('Runtime/Shaders/RdhMaskUnlit.shader')}, type: 3" in text
     assert "guid: " + "ef" * 16 in text and "ab" * 16 not in text
+
+
+# -- the optional extra ----------------------------------------------------------------------------
+def test_unity_extra_check_says_what_to_install():
+    from rdhcore.errors import RdhError
+    from unity_bridge.extra import require_unity_extra
+
+    with pytest.raises(RdhError, match=r"runs on Python 3.10 and 3.11 only \(this is Python 3.12\): make a "
+                                       r"Python 3.11 environment and pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 12))
+
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 11), importer=missing)
+    old_numpy = type("numpy", (), {"__version__": "1.26.4"})
+    with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
+        require_unity_extra(python=(3, 11), importer=lambda name: old_numpy)
+
+
+def test_cli_without_the_extra_gives_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    build = tmp_path / "City.x86_64"
+    build.write_text("#!/bin/sh\nexit 1\n")
+    build.chmod(0o755)
+    # mlagents_envs as if not installed: None in sys.modules makes every import of it fail.
+    code = ("import sys; sys.modules['mlagents_envs'] = None; from rdh.cli import main; "
+            f"sys.argv = ['rdh', 'render-scenes', {str(tmp_path / 'out')!r}, '--engine', 'unity', "
+            f"'--unity-build', {str(build)!r}]; main()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rdh: error: --engine unity needs the Unity extra")
+    assert lines[0].endswith("pip install 'rdh[unity]'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unity_pins_apply_only_to_the_unity_extra_and_below_python_3_12():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    requirements = pytest.importorskip("packaging.requirements", reason="the packaging library is not installed")
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    core = {requirements.Requirement(r).name for r in project["dependencies"]}
+    assert not core & {"mlagents-envs", "protobuf", "grpcio"}
+    unity = [requirements.Requirement(r) for r in project["optional-dependencies"]["unity"]]
+    assert {r.name: str(r.specifier) for r in unity if r.name != "grpcio"} == \
+        {"mlagents-envs": "==0.28.0", "numpy": ">=2", "protobuf": "<=3.20.3"}
+    for python, wanted in (("3.10", True), ("3.11", True), ("3.12", False), ("3.13", False)):
+        env = {"python_version": python, "python_full_version": f"{python}.0"}
+        assert [r.marker.evaluate(env) for r in unity] == [wanted] * len(unity), python
