@@ -40,7 +40,7 @@ from datagen.render import SceneOutcome
 from datagen.render_config import Progress, RenderConfig, UnityOptions, default_of, scene_id, scene_seed
 from datagen.styles import StyleConfig, format_time, load_style_config, style_by_id
 from rdhcore.errors import RdhError
-from unity_bridge.errors import BridgeError, PlayerCrashed, ProtocolError
+from unity_bridge.errors import BridgeError, PlayerCrashed, PlayerExitedEarly, ProtocolError
 from unity_bridge.extra import require_unity_extra
 from unity_bridge.launcher import PlayerSpec
 from unity_bridge.protocol import PROTOCOL_VERSION
@@ -187,6 +187,8 @@ class Worker:
                     index = None
                 except PlayerCrashed as exc:
                     self.disconnect(grace=0.0)
+                    if isinstance(exc, PlayerExitedEarly):
+                        raise  # a build that cannot start does not start on a retry either
                     self.restarts += 1
                     if self.restarts > run.cfg.unity.max_restarts:
                         raise BridgeError(f"{exc}; gave up after {run.cfg.unity.max_restarts} restart(s) "
@@ -414,7 +416,8 @@ class UnityEngine:
                 t.join(timeout=10)
             raise
         if run.errors:
-            first = next((e for e in run.errors if not isinstance(e, PlayerCrashed)), run.errors[0])
+            first = next((e for e in run.errors if not isinstance(e, PlayerCrashed) or isinstance(e, PlayerExitedEarly)),
+                         run.errors[0])
             raise first
 
     def task(self):

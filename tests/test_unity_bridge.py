@@ -272,6 +272,7 @@ def test_every_reply_carries_every_protocol_field(player, tmp_path):
     for reply in replies:
         assert set(REPLY_DEFAULTS) <= set(reply), reply["op"]
     assert replies[2]["paused"] is True and replies[2]["controller"] == "numpy"
+    assert player.info["package_version"] == "0.2.0"         # of the rdh package, not of ML-Agents
     assert replies[5]["frames"] >= 1 and replies[5]["seconds"] >= 0
 
 

@@ -347,3 +347,16 @@ def test_settle_options_are_checked(build, tmp_path):
     with pytest.raises(RdhError, match=r"--mask-tolerance 1.5: use a share"):
         render(config(tmp_path / "o", build, mask_tolerance=1.5))
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_build_that_exits_before_connecting_is_not_restarted(tmp_path):
+    build = tmp_path / "Broken.x86_64"
+    build.write_text("#!/bin/sh\necho 'Missing shared library libGL.so.1' >&2\nexit 1\n")
+    build.chmod(0o755)
+    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build, "--scenes", 1,
+               "--base-port", find_free_base_port(1), timeout=60)
+    line = error_line(proc)                                  # one line: no restart warnings before it
+    assert proc.returncode == 2
+    assert line.endswith("exited with code 1; its log ends: Missing shared library libGL.so.1 "
+                         f"(logs: {tmp_path / 'out' / '.unity' / 'logs'}), before it connected")
+    assert not (tmp_path / "out" / ".unity" / "logs" / "player-0.restart1.log").exists()

@@ -237,6 +237,11 @@ def test_unity_extra_check_says_what_to_install():
         raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
     with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
         require_unity_extra(python=(3, 11), importer=missing)
+    def new_protobuf(name):
+        raise TypeError("Descriptors cannot be created directly.\nIf this call came from a _pb2.py file...")
+    with pytest.raises(RdhError, match=r"cannot load with the installed protobuf \(Descriptors cannot be created "
+                                       r"directly.\): pip install 'rdh\[unity\]' \(it brings protobuf<=3.20.3"):
+        require_unity_extra(python=(3, 11), importer=new_protobuf)
     old_numpy = type("numpy", (), {"__version__": "1.26.4"})
     with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
         require_unity_extra(python=(3, 11), importer=lambda name: old_numpy)

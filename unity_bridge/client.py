@@ -24,7 +24,8 @@ from mlagents_envs.exception import (UnityCommunicatorStoppedException, UnityEnv
 
 from unity_bridge.channel import CaptureChannel
 from unity_bridge.environment import BridgeEnvironment
-from unity_bridge.errors import PlayerCrashed, PlayerReportedError, PlayerTimeout, PlayerWithoutChannel, ProtocolError
+from unity_bridge.errors import (PlayerCrashed, PlayerExitedEarly, PlayerReportedError, PlayerTimeout,
+                                 PlayerWithoutChannel, ProtocolError)
 from unity_bridge.launcher import PlayerProcess, PlayerSpec
 from unity_bridge.protocol import CHANNEL_ID, PROTOCOL_NAME, PROTOCOL_VERSION, check_reply
 
@@ -68,6 +69,8 @@ class PlayerConnection:
                                          who=self.who, hint=hint, launch=launch, side_channels=[self.channel])
         except UnityEnvironmentException as exc:  # e.g. an ML-Agents version the Python side cannot talk to
             raise ProtocolError(f"{self.who}: {' '.join(str(exc).split())}") from None
+        except PlayerCrashed as exc:
+            raise PlayerExitedEarly(f"{exc}, before it connected") from None
         try:
             self.hello()
         except PlayerTimeout:

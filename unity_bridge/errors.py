@@ -29,6 +29,10 @@ class PlayerCrashed(BridgeError):
     """The player process exited while the bridge was talking to it."""
 
 
+class PlayerExitedEarly(PlayerCrashed):
+    """The player process exited before it connected: a broken build, which a restart does not mend."""
+
+
 class PlayerReportedError(BridgeError):
     """The player answered a request with an error message."""
 

@@ -28,6 +28,11 @@ def require_unity_extra(python: tuple[int, int] = tuple(sys.version_info[:2]),
     except ImportError as exc:
         raise RdhError(f"--engine unity needs the Unity extra (mlagents-envs 0.28.0, numpy>=2, protobuf<=3.20.3; "
                        f"Python < 3.12), which is not installed or broken ({exc}): {INSTALL}") from None
+    except TypeError as exc:  # protobuf 4 or later refuses mlagents-envs' generated code
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RdhError(f"--engine unity: mlagents-envs 0.28.0 cannot load with the installed protobuf ({first}): "
+                       f"{INSTALL} (it brings protobuf<=3.20.3; tensorboard 2.21+ needs a newer one: use "
+                       "tensorboard<2.21 in the same environment)") from None
     version = str(getattr(numpy, "__version__", "0"))
     if int(version.split(".")[0]) < 2:
         raise RdhError(f"--engine unity: mlagents-envs 0.28.0 calls np.bool, which numpy {version} lacks: "

@@ -62,8 +62,8 @@ from unity_bridge.protocol import CHANNEL_ID, PACKAGE_VERSION, PROTOCOL_NAME, PR
 from unity_bridge.testing.frames import DEFAULT_CATALOG, WEATHERS, draw, lighting
 
 BEHAVIOR = "RdhCapture?team=0"
-COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 3.0.0
-PACKAGE_VERSION = "3.0.0"
+COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 2.0.x to 3.0.0 speak it
+MLAGENTS_PACKAGE_VERSION = "2.0.1"   # the oldest the rdh package supports
 FAULTS = ("none", "no-connect", "no-channel", "hang", "mute", "error", "missing-file", "corrupt-file", "crash",
           "bad-version", "moving-foreground")
 MAX_SIZE = 8192
@@ -166,7 +166,7 @@ class StandInPlayer:
         stub = UnityToExternalProtoStub(channel)
         self.log("connected")
         init = UnityRLInitializationOutputProto(
-            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION, package_version=PACKAGE_VERSION,
+            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION, package_version=MLAGENTS_PACKAGE_VERSION,
             capabilities=UnityRLCapabilitiesProto(baseRLCapabilities=True, concatenatedPngObservations=True,
                                                   compressedChannelMapping=True, hybridActions=True,
                                                   trainingAnalytics=True, variableLengthObservation=True,
