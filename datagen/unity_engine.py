@@ -228,8 +228,9 @@ class Worker:
                 mask = self.read_mask(player, shot["mask_path"])
                 differ, share = mask_change(reference, mask)
                 if share > u.mask_tolerance:
-                    run.failed(sid, self.redraws, f"the foreground moved: its mask in style {plan.style_id} differs from "
-                               f"the first in {differ} pixels ({share:.1%} of the foreground, over --mask-tolerance "
+                    run.failed(sid, self.redraws,
+                               f"the foreground moved: its mask in style {plan.style_id} differs from the first in "
+                               f"{differ} pixels ({share:.1%} of the foreground, over --mask-tolerance "
                                f"{u.mask_tolerance:g}); freeze the scene's animation (docs/unity.md, Freezing)")
                     return
                 kept &= mask
@@ -416,8 +417,8 @@ class UnityEngine:
                 t.join(timeout=10)
             raise
         if run.errors:
-            first = next((e for e in run.errors if not isinstance(e, PlayerCrashed) or isinstance(e, PlayerExitedEarly)),
-                         run.errors[0])
+            stopping = [e for e in run.errors if not isinstance(e, PlayerCrashed) or isinstance(e, PlayerExitedEarly)]
+            first = stopping[0] if stopping else run.errors[0]
             raise first
 
     def task(self):

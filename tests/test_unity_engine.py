@@ -277,7 +277,8 @@ def test_editor_attach_waits_on_port_5004(tmp_path):
                               stderr=subprocess.DEVNULL)
     try:
         cfg = RenderConfig(out=tmp_path / "out", engine="unity", scenes=1, seed=SEED, resolution=RES, styles=(5,),
-                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0, settle_seconds=0.0))
+                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0,
+                                              settle_seconds=0.0))
         assert render(cfg).rendered == 1
         check_scene_content(cfg.out, "scene000000")
         assert editor.wait(timeout=20) == 0          # told to quit when the run ends

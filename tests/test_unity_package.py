@@ -211,7 +211,8 @@ def test_upgrade_from_a_package_without_metas_keeps_script_references(tmp_path):
     (old / "Runtime").mkdir(parents=True)
     (old / "Runtime" / "CaptureAgent.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "ab" * 16 + "\n")
     (old / "Runtime" / "Shaders").mkdir()
-    (old / "Runtime" / "Shaders" / "RdhMaskUnlit.shader.meta").write_text("fileFormatVersion: 2\nguid: " + "cd" * 16 + "\n")
+    (old / "Runtime" / "Shaders" / "RdhMaskUnlit.shader.meta").write_text(
+        "fileFormatVersion: 2\nguid: " + "cd" * 16 + "\n")
     scene = tmp_path / "Assets" / "Bootstrap.unity"
     scene.parent.mkdir()
     scene.write_text("MonoBehaviour:\n  m_Script: {fileID: 11500000, guid: " + "ab" * 16 + ", type: 3}\n"

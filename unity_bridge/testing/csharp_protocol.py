@@ -21,8 +21,8 @@ AGENT_CS = PACKAGE / "Runtime" / "CaptureAgent.cs"
 
 # C# field type -> the JSON value JsonUtility writes for it, as a Python type
 _CS_TYPES: dict[str, type] = {"int": int, "float": float, "string": str, "bool": bool}
-_FIELD = re.compile(r"^\s*public\s+(?!const|static|readonly|override|abstract|virtual)([\w<>.,\s]+?)\s+(\w+)\s*(=[^;]*)?;",
-                    re.M)
+_FIELD = re.compile(r"^\s*public\s+(?!const|static|readonly|override|abstract|virtual)"   # not a constant or a method
+                    r"([\w<>.,\s]+?)\s+(\w+)\s*(=[^;]*)?;", re.M)
 
 
 @dataclass

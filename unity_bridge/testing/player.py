@@ -166,7 +166,8 @@ class StandInPlayer:
         stub = UnityToExternalProtoStub(channel)
         self.log("connected")
         init = UnityRLInitializationOutputProto(
-            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION, package_version=MLAGENTS_PACKAGE_VERSION,
+            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION,
+            package_version=MLAGENTS_PACKAGE_VERSION,
             capabilities=UnityRLCapabilitiesProto(baseRLCapabilities=True, concatenatedPngObservations=True,
                                                   compressedChannelMapping=True, hybridActions=True,
                                                   trainingAnalytics=True, variableLengthObservation=True,
@@ -349,7 +350,7 @@ class StandInPlayer:
         if self._fault_fires("moving-foreground"):
             self.moving = True
         width, height = req.get("width", 0), req.get("height", 0)
-        if not (isinstance(width, int) and isinstance(height, int) and 0 < width <= MAX_SIZE and 0 < height <= MAX_SIZE):
+        if not all(isinstance(n, int) and 0 < n <= MAX_SIZE for n in (width, height)):
             raise RequestError(f"capture size {width}x{height} is out of 1..{MAX_SIZE}")
         folder = check_folder(req.get("folder"))
         image = plain_file_name(req["image"]) if req.get("image") else ""
@@ -392,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-once", type=Path, help="fire the fault only while this file does not exist")
     parser.add_argument("--address", default="127.0.0.1", help="where rdh listens (Unity uses localhost)")
     parser.add_argument("--connect-wait", type=float, default=30.0)
-    parser.add_argument("--controller", default="numpy", help="sky controller it reports (unistorm, directional_light...)")
-    parser.add_argument("--sky-ready-frames", type=int, default=3, help="frames after connecting before the sky is ready")
+    parser.add_argument("--controller", default="numpy",
+                        help="sky controller it reports (unistorm, directional_light...)")
+    parser.add_argument("--sky-ready-frames", type=int, default=3,
+                        help="frames after connecting before the sky is ready")
     args, _unity_args = parser.parse_known_args(argv)
     catalog = json.loads(args.catalog.read_text()) if args.catalog else DEFAULT_CATALOG
     player = StandInPlayer(args.mlagents_port, catalog, args.fault, args.fault_after, args.fault_once,
