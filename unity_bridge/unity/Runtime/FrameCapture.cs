@@ -188,7 +188,9 @@ namespace Rdh.Capture
             readonly GameObject m_Foreground;
             readonly MaskSettings m_Settings;
             readonly Shader m_IdShader;
-            readonly Dictionary<Material, Material> m_IdMaterials = new Dictionary<Material, Material>();
+            // Id materials of occluders, per source material: [0] transparent parts left out, [1] cut at the alpha cutoff.
+            readonly Dictionary<Material, Material>[] m_IdMaterials =
+                { new Dictionary<Material, Material>(), new Dictionary<Material, Material>() };
             readonly List<Material> m_Created = new List<Material>();
             readonly List<Renderer> m_Hidden = new List<Renderer>();
             readonly List<SwappedRenderer> m_Swapped = new List<SwappedRenderer>();
@@ -254,7 +256,7 @@ namespace Rdh.Capture
                     }
                     if (foregroundSet.Contains(r))
                     {
-                        Swap(r, true, MaskIds.ForegroundFirst);
+                        Swap(r, true, true, MaskIds.ForegroundFirst);
                         m_ForegroundRenderers.Add(r);
                     }
                     else if (!Occludes(r.gameObject.layer) || (IsEffect(r) && !m_Settings.effectsOcclude) ||
@@ -268,7 +270,9 @@ namespace Rdh.Capture
                     }
                     else
                     {
-                        Swap(r, false, MaskIds.OccluderId(index++));
+                        // An effect that occludes does so where it is opaque enough, like a transparent foreground.
+                        var alphaOccludes = m_Settings.transparentOccludes || IsEffect(r);
+                        Swap(r, false, alphaOccludes, MaskIds.OccluderId(index++));
                     }
                 }
                 foreach (var t in Terrain.activeTerrains)
@@ -290,7 +294,7 @@ namespace Rdh.Capture
                         continue;
                     }
                     // The heightmap in its id; trees and grass keep their own materials (alpha-cut as drawn).
-                    var material = NewIdMaterial(null, Surface.Opaque, false);
+                    var material = NewIdMaterial(null, Surface.Opaque, false, false);
                     material.SetVector(IdProperty, IdColour(MaskIds.OccluderId(index++)));
                     t.drawInstanced = false;  // instanced terrain builds its vertices in its own shader
                     t.materialTemplate = material;
@@ -315,7 +319,7 @@ namespace Rdh.Capture
                 m_Hidden.Add(r);
             }
 
-            void Swap(Renderer r, bool isForeground, int id)
+            void Swap(Renderer r, bool isForeground, bool alphaOccludes, int id)
             {
                 var materials = r.sharedMaterials;
                 var swapped = new SwappedRenderer { renderer = r, materials = materials };
@@ -324,7 +328,7 @@ namespace Rdh.Capture
                 for (var i = 0; i < count; i++)
                 {
                     var source = i < materials.Length ? materials[i] : null;
-                    replaced[i] = IdMaterialFor(source, isForeground);
+                    replaced[i] = IdMaterialFor(source, isForeground, alphaOccludes);
                 }
                 // The renderer's own property blocks stay (a texture set there still cuts out), the id goes in last.
                 if (r.HasPropertyBlock())
@@ -372,25 +376,25 @@ namespace Rdh.Capture
                 return new Vector4(r / 255f, g / 255f, b / 255f, 1f);
             }
 
-            Material IdMaterialFor(Material source, bool isForeground)
+            Material IdMaterialFor(Material source, bool isForeground, bool alphaOccludes)
             {
                 // One id material per source material and role; the id itself is per renderer (property block).
-                var key = source;
+                var cache = m_IdMaterials[alphaOccludes ? 1 : 0];
                 Material cached;
-                if (key != null && !isForeground && m_IdMaterials.TryGetValue(key, out cached))
+                if (source != null && !isForeground && cache.TryGetValue(source, out cached))
                 {
                     return cached;
                 }
                 var surface = source != null ? SurfaceOf(source) : Surface.Opaque;
-                var material = NewIdMaterial(source, surface, isForeground);
-                if (key != null && !isForeground)
+                var material = NewIdMaterial(source, surface, isForeground, alphaOccludes);
+                if (source != null && !isForeground)
                 {
-                    m_IdMaterials[key] = material;
+                    cache[source] = material;
                 }
                 return material;
             }
 
-            Material NewIdMaterial(Material source, Surface surface, bool isForeground)
+            Material NewIdMaterial(Material source, Surface surface, bool isForeground, bool alphaOccludes)
             {
                 var material = new Material(m_IdShader) { hideFlags = HideFlags.HideAndDontSave };
                 m_Created.Add(material);
@@ -414,7 +418,7 @@ namespace Rdh.Capture
                     {
                         cutoff = source.HasProperty("_Cutoff") ? source.GetFloat("_Cutoff") : 0.5f;
                     }
-                    else if (isForeground || m_Settings.transparentOccludes)
+                    else if (isForeground || alphaOccludes)
                     {
                         cutoff = m_Settings.transparentAlphaCutoff;
                     }
