@@ -92,12 +92,12 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",")]:
             captures = make_bench_store(work / f"cap{size}", args.scenes, size)
             for fmt in args.formats.split(","):
-                t_plain, n = timed(lambda: plain_loop(captures, work / f"plain{size}{fmt}", fmt))
+                t_plain, n = timed(lambda c=captures, s=size, f=fmt: plain_loop(c, work / f"plain{s}{f}", f))
                 rates = []
                 for workers in (1, 2):
                     out = work / f"rdh{size}{fmt}j{workers}"
                     cfg = ComposeConfig(captures=captures, out=out, format=fmt, workers=workers)
-                    t, _ = timed(lambda: make_composites(cfg).pairs)
+                    t, _ = timed(lambda c=cfg: make_composites(c).pairs)
                     rates.append(n / t)
                     shutil.rmtree(out)
                 shutil.rmtree(work / f"plain{size}{fmt}")

@@ -23,7 +23,7 @@ import torch
 
 from rdhcore.imageio import write_image, write_mask
 from harmonize.blocks import UNetSpec
-from harmonize.checkpoint import Harmonizer
+from harmonize.inference import Harmonizer
 from harmonize.evaluate import EvalConfig, evaluate
 from harmonize.idih import IDIH
 from harmonize.inference import harmonize_images, run_model, to_model_size

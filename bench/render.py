@@ -63,6 +63,67 @@ def renderer_for(geo, resolution: int, opts: BuiltinOptions):
     return StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
 
 
+def layouts(args, opts, variant: str):
+    """(index, plan, geometry) of each benchmark scene, in `variant`."""
+    from datagen.builtin.scene_render import find_layout
+    from datagen.builtin.variant import activate, choose_variant
+
+    activate(choose_variant(variant))
+    import mitsuba as mi
+
+    mi.set_log_level(mi.LogLevel.Error)
+    for index in range(args.scenes):
+        plan, geo, _, _ = find_layout(index, args.seed, opts, args.resolution, 0.01, 0.6)
+        yield index, plan, geo
+
+
+def references(args, styles, opts) -> dict:
+    """The reference image of each (scene, style): --ref-spp independent samples, not denoised;
+    kept in --ref-cache between runs (they cost the most)."""
+    res = args.resolution
+    reference = {}
+    ref_opts = BuiltinOptions(spp=args.ref_spp, sampler="independent", denoise=False)
+    ref_dir = Path(args.ref_cache) if args.ref_cache else None
+    ref_variant = args.ref_variant or args.variant
+
+    def ref_path(index: int, style: int) -> Path | None:
+        return ref_dir / f"ref-{args.seed}-{index}-{style}-{res}-{args.ref_spp}-{ref_variant}.npy" if ref_dir else None
+
+    missing = [(i, s) for i in range(args.scenes) for s in styles if ref_path(i, s) is None or not ref_path(i, s).exists()]
+    if missing:
+        for index, plan, geo in layouts(args, opts, ref_variant):
+            renderer = renderer_for(geo, res, ref_opts)
+            for light in plan.styles:
+                if (index, light.id) in missing:
+                    img = render_image(renderer, light, ref_opts)
+                    if ref_dir is not None:
+                        ref_dir.mkdir(parents=True, exist_ok=True)
+                        np.save(ref_path(index, light.id), img)
+                    reference[index, light.id] = img
+    for i in range(args.scenes):
+        for s in styles:
+            if (i, s) not in reference:
+                reference[i, s] = np.load(ref_path(i, s))
+    return reference
+
+
+def report(configs, times, scores, keys, mask_s) -> None:
+    """Speed and PSNR against the reference of each configuration, and the mask pass."""
+    print(f"\n{'configuration':28s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s}  (night)")
+    for name, _ in configs:
+        night = [s for s, (_, style) in zip(scores[name], keys) if style == 10]
+        print(f"{name:28s} {np.mean(times[name]):8.2f} {np.mean(scores[name]):10.2f} {np.min(scores[name]):7.2f}  "
+              + (f"({np.mean(night):.2f})" if night else ""))
+    print(f"mask pass: {np.mean(mask_s):.3f} s/scene mean, {np.max(mask_s):.3f} max (target < 0.3)")
+    if "today" in times and "default" in times:
+        speed = np.mean(times["today"]) / np.mean(times["default"])
+        gain = np.mean(scores["default"]) - np.mean(scores["today"])
+        worst = np.min(scores["default"]) - np.min(scores["today"])
+        better = sum(d > t for d, t in zip(scores["default"], scores["today"]))
+        print(f"default vs today: {speed:.2f}x faster (target >= 3), PSNR mean {gain:+.2f} dB (target >= +1.5), "
+              f"worst {worst:+.2f} dB (target >= 0), better on {better}/{len(scores['today'])} images")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, default=3)
@@ -81,9 +142,6 @@ def main() -> None:
     from datagen.builtin.masks import render_mask
     from datagen.builtin.mitsuba_scene import build_geometry
     from datagen.builtin.plan import draw_plan
-    from datagen.builtin.scene_render import find_layout
-    from datagen.builtin.variant import activate, choose_variant
-
     styles = tuple(parse_styles(args.styles))
     if args.configs == "none":                          # only the Ray scaling
         ray_scaling(args, styles)
@@ -96,45 +154,14 @@ def main() -> None:
           f"{args.ref_spp} spp ({args.ref_variant or args.variant}); {os.cpu_count()} CPUs, load {load:.1f} at start",
           flush=True)
 
-    def layouts(variant: str):
-        activate(choose_variant(variant))
-        import mitsuba as mi
-
-        mi.set_log_level(mi.LogLevel.Error)
-        for index in range(args.scenes):
-            plan, geo, _, _ = find_layout(index, args.seed, opts, res, 0.01, 0.6)
-            yield index, plan, geo
-
     from datagen.builtin.denoise import denoise
 
     denoise(np.ones((8, 8, 3), np.float32))               # OIDN's first call sets up its device: not a render cost
-    reference = {}
-    ref_opts = BuiltinOptions(spp=args.ref_spp, sampler="independent", denoise=False)
-    ref_dir = Path(args.ref_cache) if args.ref_cache else None
-    ref_variant = args.ref_variant or args.variant
-
-    def ref_path(index: int, style: int) -> Path | None:
-        return ref_dir / f"ref-{args.seed}-{index}-{style}-{res}-{args.ref_spp}-{ref_variant}.npy" if ref_dir else None
-
-    missing = [(i, s) for i in range(args.scenes) for s in styles if ref_path(i, s) is None or not ref_path(i, s).exists()]
-    if missing:
-        for index, plan, geo in layouts(ref_variant):
-            renderer = renderer_for(geo, res, ref_opts)
-            for light in plan.styles:
-                if (index, light.id) in missing:
-                    img = render_image(renderer, light, ref_opts)
-                    if ref_dir is not None:
-                        ref_dir.mkdir(parents=True, exist_ok=True)
-                        np.save(ref_path(index, light.id), img)
-                    reference[index, light.id] = img
-    for i in range(args.scenes):
-        for s in styles:
-            if (i, s) not in reference:
-                reference[i, s] = np.load(ref_path(i, s))
+    reference = references(args, styles, opts)
     times = {name: [] for name, _ in configs}
     scores = {name: [] for name, _ in configs}
     mask_s, keys = [], []
-    for index, plan, geo in layouts(args.variant):
+    for index, plan, geo in layouts(args, opts, args.variant):
         bare = build_geometry(draw_plan(index, args.seed, plan.attempt, opts), materials=False)
         t = time.perf_counter()
         render_mask(bare, res)
@@ -150,19 +177,7 @@ def main() -> None:
             line = "  ".join(f"{n} {scores[n][-1]:5.1f} dB {times[n][-1]:5.2f} s" for n, _ in configs)
             print(f"  scene {index} style {light.id:2d}: {line}", flush=True)
 
-    print(f"\n{'configuration':28s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s}  (night)")
-    for name, cfg in configs:
-        night = [s for s, (_, style) in zip(scores[name], keys) if style == 10]
-        print(f"{name:28s} {np.mean(times[name]):8.2f} {np.mean(scores[name]):10.2f} {np.min(scores[name]):7.2f}  "
-              + (f"({np.mean(night):.2f})" if night else ""))
-    print(f"mask pass: {np.mean(mask_s):.3f} s/scene mean, {np.max(mask_s):.3f} max (target < 0.3)")
-    if "today" in times and "default" in times:
-        speed = np.mean(times["today"]) / np.mean(times["default"])
-        gain = np.mean(scores["default"]) - np.mean(scores["today"])
-        worst = np.min(scores["default"]) - np.min(scores["today"])
-        better = sum(d > t for d, t in zip(scores["default"], scores["today"]))
-        print(f"default vs today: {speed:.2f}x faster (target >= 3), PSNR mean {gain:+.2f} dB (target >= +1.5), "
-              f"worst {worst:+.2f} dB (target >= 0), better on {better}/{len(scores['today'])} images")
+    report(configs, times, scores, keys, mask_s)
     if args.ray_scenes:
         ray_scaling(args, styles)
     print("(timings on a shared machine; compare configurations within one run)")
@@ -173,7 +188,8 @@ def ray_scaling(args, styles: tuple[int, ...]) -> None:
     import tempfile
 
     from datagen.ray_executor import ray_session
-    from datagen.render_config import RayOptions, render
+    from datagen.render import render
+    from datagen.render_config import RayOptions
 
     rates = {}
     with tempfile.TemporaryDirectory(prefix="rdh-bench-ray-") as tmp:

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from datagen.capture_store import write_scene
-    from datagen.render_config import RenderConfig, UnityOptions, render
+    from datagen.render import render
+    from datagen.render_config import RenderConfig, UnityOptions
     from unity_bridge.client import PlayerConnection
     from unity_bridge.launcher import PlayerSpec
     from unity_bridge.ports import find_free_base_port

@@ -11,60 +11,35 @@ with a rows file and, inside an interrupted scene, pairs whose files exist.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
+from datagen.pair_options import ComposeConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.render_config import EXECUTORS, RayOptions
+from datagen.render_config import EXECUTORS
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, as_progress
+from rdhcore.resize import fit_max_side
+from rdhcore.seeds import derive_seed
 from manifests.importers import onehot, soft_label
+from manifests.rows import PairRow
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
 STATE_DIR = ".rdh"
 SKIP_FG_RATIO = "fg_ratio out of bounds"
 SKIP_SMALL_CHANGE = "foreground change below threshold"
-
-
-@dataclass
-class ComposeConfig:
-    """Options of `rdh make-composites` for rendered scenes."""
-
-    captures: Path
-    out: Path
-    format: str = "png"              # png (exact) or jpg
-    quality: int = 95                # jpg quality
-    max_side: int | None = None      # downscale so that the longer side is at most this
-    min_fg_ratio: float = 0.0
-    max_fg_ratio: float = 1.0
-    per_target: int | None = None    # fg styles per ground truth; None = all other styles
-    seed: int = 0
-    min_fg_change: float = 0.0       # mean |composite - gt| inside the mask (0-255) to keep a pair
-    test_fraction: float = 0.0       # scenes sent to split=test
-    workers: int = 1
-    executor: str = "local"          # local (worker processes) or ray (a Ray task per scene)
-    ray: RayOptions = field(default_factory=RayOptions)
-    charmnet_list: str | None = None  # also write <out>/<name>_labeled.txt
-    source: str | None = None        # manifest `source`; default rdh-<engine>
-
-    def output_options(self) -> dict:
-        """The options that decide the content of the output; a rerun must match them."""
-        keys = ("format", "quality", "max_side", "min_fg_ratio", "max_fg_ratio", "per_target",
-                "seed", "min_fg_change", "source")
-        return {k: getattr(self, k) for k in keys}
 
 
 @dataclass
@@ -102,12 +77,6 @@ def check_out_not_inside(src: Path, out: Path, what: str) -> None:
         raise RdhError(f"OUT {out} is inside the input {what} {src}: choose an output folder outside it")
 
 
-def scene_seed(base: int, scene_id: str) -> np.random.SeedSequence:
-    """A per-scene seed, stable across runs, workers and scene order."""
-    digest = int.from_bytes(hashlib.sha256(scene_id.encode()).digest()[:8], "little")
-    return np.random.SeedSequence([int(base) & 0xFFFFFFFF, digest])
-
-
 def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:
     """Ordered (bg, fg) pairs: all fg != bg, or `per_target` fg styles per bg drawn from ss."""
     rng = np.random.default_rng(ss)
@@ -120,15 +89,6 @@ def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSe
     return plan
 
 
-def resize_to_max_side(img: np.ndarray, max_side: int | None, nearest: bool = False) -> np.ndarray:
-    if max_side is None or max(img.shape[:2]) <= max_side:
-        return img
-    h, w = img.shape[:2]
-    scale = max_side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
-
-
 def load_scene_images(scene: Scene, max_side: int | None) -> dict[int, np.ndarray]:
     """Decode each style image of a scene once, check its size, and resize it if asked."""
     w, h = scene.size
@@ -139,7 +99,7 @@ def load_scene_images(scene: Scene, max_side: int | None) -> dict[int, np.ndarra
         if img.shape[:2] != (h, w):
             raise RdhError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, scene.json says {w}x{h}: "
                            "all styles of a scene must share one size; re-render the scene")
-        images[sid] = resize_to_max_side(img, max_side)
+        images[sid] = fit_max_side(img, max_side)
     return images
 
 
@@ -151,7 +111,7 @@ def load_scene_mask(scene: Scene, fg: dict, max_side: int | None) -> np.ndarray:
         raise RdhError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, scene.json says {w}x{h}: re-render the mask")
     if not mask.any():
         raise RdhError(f"{path}: mask is empty: drop this foreground from scene.json or re-render the scene")
-    return resize_to_max_side(mask.astype(np.uint8), max_side, nearest=True) > 0
+    return fit_max_side(mask.astype(np.uint8), max_side, nearest=True) > 0
 
 
 def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
@@ -162,7 +122,7 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
     images = load_scene_images(scene, cfg.max_side)
     masks = [(fg, load_scene_mask(scene, fg, cfg.max_side)) for fg in scene.foregrounds]
     source = cfg.source or f"rdh-{scene.meta['engine']}"
-    plan = pair_plan(scene.style_ids, cfg.per_target, scene_seed(cfg.seed, scene.scene_id))
+    plan = pair_plan(scene.style_ids, cfg.per_target, derive_seed(cfg.seed, scene.scene_id))
     # the render itself is the ground truth when it is written unchanged
     link_gt = ext == "png" and (cfg.max_side is None or max(scene.size) <= cfg.max_side)
     for fg_meta, mask in masks:
@@ -171,7 +131,6 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
         if not cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
             result.skipped[SKIP_FG_RATIO] += len(plan)
             continue
-        h, w = mask.shape
         mask_rel = f"masks/{x}.png"
         if not (out / mask_rel).exists():
             write_mask(out / mask_rel, mask)
@@ -195,14 +154,11 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
                 composite = np.where(m3, images[fg], images[bg])
                 write_bytes_atomic(out / comp_rel, encode(composite, ext, cfg.quality))
                 result.written += 1
-            result.rows.append({
-                "pair_id": f"{x}-{bg}_{fg}", "domain": "rendered", "source": source,
-                "category": str(fg_meta["category"]), "split": "train", "group_id": scene.scene_id,
-                "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-                "width": w, "height": h, "fg_ratio": ratio, "fg_style": fg, "bg_style": bg,
-                "composite_label": soft_label(fg, bg, ratio), "target_label": onehot(bg),
-                "fg_delta": delta, "scene_id": scene.scene_id, "fg_id": str(fg_meta["id"]),
-            })
+            result.rows.append(PairRow(
+                f"{x}-{bg}_{fg}", "rendered", source, str(fg_meta["category"]), scene.scene_id, comp_rel, gt_rel,
+                mask_rel, mask, fg_style=fg, bg_style=bg, composite_label=soft_label(fg, bg, ratio),
+                target_label=onehot(bg), extra={"fg_delta": delta, "scene_id": scene.scene_id, "fg_id": str(fg_meta["id"])},
+            ).to_dict())
     write_rows(out, scene.scene_id, result.rows)
     return result
 
@@ -303,8 +259,8 @@ def _compose_job(args: tuple[str, ComposeConfig]) -> SceneResult:
     return compose_scene(*args)
 
 
-def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
-    """Run make-composites over a capture store. `progress(n)` is called with pairs done."""
+def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> ComposeSummary:
+    """Run make-composites over a capture store; `progress` counts pairs (made or skipped)."""
     start = time.perf_counter()
     check_config(cfg)
     captures, out = Path(cfg.captures), Path(cfg.out)
@@ -319,13 +275,15 @@ def make_composites(cfg: ComposeConfig, progress: Callable[[int], None] | None =
             summary.scenes_resumed += 1
         else:
             todo.append(scene)
+    progress = as_progress(progress)
+    progress.start(sum(len(s.foregrounds) * len(pair_plan(s.style_ids, cfg.per_target, derive_seed(cfg.seed, s.scene_id)))
+                       for s in todo))
     for result in _run(todo, cfg):
         record_options(cfg)
         summary.written += result.written
         summary.existing += result.existing
         summary.skipped.update(result.skipped)
-        if progress:
-            progress(len(result.rows) + sum(result.skipped.values()))
+        progress(len(result.rows) + sum(result.skipped.values()))
     frames = [read_rows(out, s.scene_id) for s in scenes]
     frames = [f for f in frames if len(f)]
     if not frames:

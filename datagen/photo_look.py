@@ -10,7 +10,7 @@ noise, JPEG), and its composites are made in one of iHarmony4's two ways (`compo
   The target is a photo of the same scene, so the task is well posed: the foreground's true
   appearance under the background's light exists and is what the model must produce.
 - "transfer" (HCOCO): the foreground's Lab statistics are moved toward another stand-in photo's
-  (`datagen.photos.transfer_foreground`). Part of that change (noise and JPEG blocks stretched
+  (`datagen.color_transfer.transfer_foreground`). Part of that change (noise and JPEG blocks stretched
   with the colors) cannot be undone from the composite, which caps what a model can learn.
 
 This is NOT real data: numbers measured on it say that the chain works, not how a model does on
@@ -31,18 +31,20 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene
-from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan, scene_seed
+from datagen.color_transfer import capped_strength, transfer_foreground
+from datagen.compose import ComposeSummary, check_out_not_inside, pair_plan
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.photos import lab_stats, transfer_foreground
 from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress
+from rdhcore.seeds import derive_seed
+from manifests.rows import PairRow
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -186,24 +188,6 @@ class PhotoLookConfig:
     ranges: LookRanges = LookRanges()
 
 
-def capped_strength(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, strength: float, max_gain: float) -> float:
-    """`strength`, lowered so that no Lab channel's spread inside the mask grows more than `max_gain` times.
-
-    A flat foreground (a plain couch) moved toward a busy reference would otherwise have its
-    sensor noise and JPEG blocks stretched into speckle that no photo shows.
-    """
-    lab = cv2.cvtColor(photo.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    ref = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    _, sd = lab_stats(lab, mask)
-    _, ref_sd = lab_stats(ref)
-    growing = ref_sd > sd * max_gain
-    if not growing.any():
-        return strength
-    # sd + s * (ref_sd - sd) <= max_gain * sd  <=>  s <= (max_gain - 1) * sd / (ref_sd - sd)
-    limit = float(np.min((max_gain - 1) * sd[growing] / (ref_sd[growing] - sd[growing])))
-    return min(strength, limit)
-
-
 def photo_name(scene_id: str, style: int) -> str:
     return f"{scene_id}_{style}"
 
@@ -212,7 +196,7 @@ def plan_photos(scenes: list[Scene], cfg: PhotoLookConfig) -> list[tuple[Scene, 
     """(scene, style, seed) of every stand-in photo; each scene's draw depends only on its id."""
     plan = []
     for scene in scenes:
-        ss = scene_seed(cfg.seed, f"photo-look/{scene.scene_id}")
+        ss = derive_seed(cfg.seed, f"photo-look/{scene.scene_id}")
         rng = np.random.default_rng(ss)
         styles = [s for s in scene.style_ids if cfg.styles is None or s in cfg.styles]
         if not styles:
@@ -259,7 +243,7 @@ def split_by_category(df: pd.DataFrame, test_fraction: float, seed: int, val_fra
     return split
 
 
-def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] | None = None) -> ComposeSummary:
+def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Progress | None = None) -> ComposeSummary:
     """Write the stand-in real pair dataset; a rerun keeps files that exist. Returns the counts."""
     start = time.perf_counter()
     if cfg.composites not in COMPOSITE_KINDS:
@@ -284,7 +268,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
         rng = np.random.default_rng(ss)
         look = draw_look(rng, cfg.ranges)   # drawn in both modes: it advances rng, whose rest is the photo's noise
         if cfg.composites == "relight":
-            look = draw_look(np.random.default_rng(scene_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
+            look = draw_look(np.random.default_rng(derive_seed(cfg.seed, f"photo-look-camera/{scene.scene_id}")),
                              cfg.ranges)
         looks[(scene.scene_id, style)] = look
         path = out / "real_images" / f"{photo_name(scene.scene_id, style)}.jpg"
@@ -308,12 +292,9 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Callable[[int], None] 
 def _row(cfg: PhotoLookConfig, pair_id: str, source: str, scene: Scene, category: str, comp_rel: str, gt_rel: str,
          mask_rel: str, mask: np.ndarray, delta: float, look: Look, **extra) -> dict:
     """One manifest row of a stand-in pair (domain real, no style labels)."""
-    h, w = mask.shape
-    return {"pair_id": pair_id, "domain": "real", "source": source, "category": category, "split": "train",
-            "group_id": scene.scene_id, "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-            "width": w, "height": h, "fg_ratio": float(mask.mean()), "fg_style": None, "bg_style": None,
-            "composite_label": None, "target_label": None, "fg_delta": delta, "stand_in": True, **extra,
-            **{f"look_{key}": v for key, v in asdict(look).items()}}
+    return PairRow(pair_id, "real", source, category, scene.scene_id, comp_rel, gt_rel, mask_rel, mask,
+                   extra={"fg_delta": delta, "stand_in": True, **extra,
+                          **{f"look_{key}": v for key, v in asdict(look).items()}}).to_dict()
 
 
 def _foregrounds(cfg: PhotoLookConfig, scene: Scene, shape: tuple[int, int]):
@@ -329,7 +310,7 @@ def _foregrounds(cfg: PhotoLookConfig, scene: Scene, shape: tuple[int, int]):
 
 
 def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
-                 progress: Callable[[int], None] | None) -> list[dict]:
+                 progress: Progress | None) -> list[dict]:
     """Hday2night-like composites: inside a scene, the foreground of the photo of style f pasted
     onto the photo of style b (f != b; all ordered pairs, or `per_target` f per b)."""
     rows = []
@@ -340,7 +321,7 @@ def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: Co
         scene = items[0][0]
         photos = {style: read_rgb(out / "real_images" / f"{photo_name(scene_id, style)}.jpg") for _, style in items}
         styles = sorted(photos)
-        pairs = pair_plan(styles, cfg.per_target, scene_seed(cfg.seed, f"photo-look-relight/{scene_id}"))
+        pairs = pair_plan(styles, cfg.per_target, derive_seed(cfg.seed, f"photo-look-relight/{scene_id}"))
         for fg, category, mask in _foregrounds(cfg, scene, photos[styles[0]].shape[:2]):
             mask_rel = f"masks/{scene_id}_{fg['id']}.png"
             if not (out / mask_rel).exists():
@@ -368,15 +349,15 @@ def relight_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: Co
 
 
 def transfer_rows(cfg: PhotoLookConfig, out: Path, plan, looks: dict, summary: ComposeSummary,
-                  progress: Callable[[int], None] | None) -> list[dict]:
+                  progress: Progress | None) -> list[dict]:
     """HCOCO-like composites: the foreground moved toward another stand-in photo's Lab statistics."""
     rows = []
     photos = [(scene.scene_id, style) for scene, style, _ in plan]
-    for scene, style, ss in plan:
+    for scene, style, _ in plan:
         name = photo_name(scene.scene_id, style)
         gt_rel = f"real_images/{name}.jpg"
         photo = read_rgb(out / gt_rel)
-        rng = np.random.default_rng(scene_seed(cfg.seed, f"photo-look-composites/{name}"))
+        rng = np.random.default_rng(derive_seed(cfg.seed, f"photo-look-composites/{name}"))
         others = [p for p in photos if p[0] != scene.scene_id]
         for fg, category, mask in _foregrounds(cfg, scene, photo.shape[:2]):
             mask_rel = f"masks/{name}_{fg['id']}.png"

@@ -15,66 +15,25 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
-from datagen.compose import ComposeSummary, check_out_not_inside, resize_to_max_side, scene_seed
+from datagen.color_transfer import transfer_foreground
+from datagen.compose import ComposeSummary, check_out_not_inside
+from datagen.pair_options import PhotoConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
+from rdhcore.resize import fit_max_side
+from rdhcore.seeds import derive_seed
+from manifests.rows import PairRow
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-@dataclass
-class PhotoConfig:
-    """Options of `rdh make-composites --from-photos`."""
-
-    images: Path
-    masks: Path
-    out: Path
-    variants: int = 1               # composites per mask, each toward another reference photo
-    strength: tuple[float, float] = (0.6, 1.0)  # fraction of the full statistics transfer
-    format: str = "jpg"
-    quality: int = 95
-    max_side: int | None = None
-    min_fg_ratio: float = 0.0
-    max_fg_ratio: float = 1.0
-    min_fg_change: float = 0.0
-    category: str = "unknown"
-    test_fraction: float = 0.0
-    seed: int = 0
-
-
-def lab_stats(lab: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of float Lab pixels (inside mask if given)."""
-    pixels = lab[mask] if mask is not None else lab.reshape(-1, 3)
-    return pixels.mean(axis=0), pixels.std(axis=0) + 1e-6
-
-
-def transfer_foreground(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, strength: float) -> np.ndarray:
-    """The photo with its foreground's Lab mean/std moved `strength` of the way to the reference's."""
-    lab = cv2.cvtColor(photo.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    ref_lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    mu, sd = lab_stats(lab, mask)
-    ref_mu, ref_sd = lab_stats(ref_lab)
-    target_mu = mu + strength * (ref_mu - mu)
-    target_sd = sd + strength * (ref_sd - sd)
-    moved = (lab[mask] - mu) / sd * target_sd + target_mu
-    moved[:, 0] = np.clip(moved[:, 0], 0, 100)
-    out_lab = lab.copy()
-    out_lab[mask] = moved
-    rgb = cv2.cvtColor(out_lab, cv2.COLOR_LAB2RGB)
-    result = photo.copy()
-    result[mask] = np.clip(rgb[mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return result
 
 
 def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
@@ -119,7 +78,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
     if len(photos) < 2:
         raise RdhError(f"--from-photos {cfg.images}: need at least 2 photos, one serves as the color reference of another")
     # Decode and check everything first, so bad input leaves nothing in OUT.
-    decoded = {p: resize_to_max_side(read_rgb(p), cfg.max_side) for p in photos}
+    decoded = {p: fit_max_side(read_rgb(p), cfg.max_side) for p in photos}
     loaded = []
     for photo, mask_id, mask_path in items:
         mask = read_mask(mask_path)
@@ -128,7 +87,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
             raise RdhError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, photo {photo.name} is {full_w}x{full_h}: make them the same size")
         if not mask.any():
             raise RdhError(f"{mask_path}: mask is empty: draw the foreground or remove the file")
-        mask = resize_to_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
+        mask = fit_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
         loaded.append((photo, mask_id, mask))
     out = Path(cfg.out)
     summary = ComposeSummary(scenes=len(photos), out=out)
@@ -140,7 +99,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         if not cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
             summary.skipped["fg_ratio out of bounds"] += cfg.variants
             continue
-        rng = np.random.default_rng(scene_seed(cfg.seed, f"{name}_{mask_id}"))
+        rng = np.random.default_rng(derive_seed(cfg.seed, f"{name}_{mask_id}"))
         gt_rel = f"real_images/{name}.{cfg.format}"
         mask_rel = f"masks/{name}_{mask_id}.png"
         others = [p for p in photos if p != photo]
@@ -162,15 +121,9 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
                 write_bytes_atomic(out / gt_rel, encode(img, cfg.format, cfg.quality))
             if not (out / mask_rel).exists():
                 write_mask(out / mask_rel, mask)
-            h, w = mask.shape
-            rows.append({
-                "pair_id": f"{name}_{mask_id}_{k}", "domain": "real", "source": "photos",
-                "category": cfg.category, "split": "train", "group_id": name,
-                "composite_path": comp_rel, "target_path": gt_rel, "mask_path": mask_rel,
-                "width": w, "height": h, "fg_ratio": ratio, "fg_style": None, "bg_style": None,
-                "composite_label": None, "target_label": None, "fg_delta": delta,
-                "reference": ref.name, "strength": strength,
-            })
+            rows.append(PairRow(f"{name}_{mask_id}_{k}", "real", "photos", cfg.category, name, comp_rel, gt_rel,
+                                mask_rel, mask, extra={"fg_delta": delta, "reference": ref.name, "strength": strength},
+                                ).to_dict())
     if not rows:
         raise RdhError(f"{cfg.images}: every pair was filtered out ({dict(summary.skipped)}): relax the filters")
     df = pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from datagen.render_config import RayOptions
+from datagen.render_config import RayOptions, SceneOutcome
 from rdhcore.errors import RdhError
 
 
@@ -75,8 +75,6 @@ def map_unordered(fn: Callable, args: Sequence[tuple], opts: RayOptions, local_c
 
 def run_tasks(task, todo: list[int], opts: RayOptions, local_cpus: float, progress, name_of) -> Iterator:
     """Render scenes `todo` with a SceneTask on Ray; yield a SceneOutcome per scene as it ends."""
-    from datagen.render import SceneOutcome
-
     for k, result in map_unordered(task, [(i, _no_progress) for i in todo], opts, local_cpus):
         if isinstance(result, Exception):
             result = SceneOutcome(name_of(todo[k]), error=f"ray task failed after {opts.max_retries} retries: "

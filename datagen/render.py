@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from datagen.capture_store import rebuild_index, scene_exists
-from datagen.render_config import Progress, RenderConfig, RenderSummary, check_config, scene_id, shard_indices
+from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, as_progress
 
 log = logging.getLogger("rdh.render")
-
-
-@dataclass
-class SceneOutcome:
-    """What rendering one scene gave: its images, or why there are none."""
-
-    scene_id: str
-    images: int = 0
-    redraws: int = 0
-    error: str = ""
 
 
 SceneTask = Callable[[int, Progress], SceneOutcome]   # picklable: render and write scene `index` in any process
@@ -61,11 +51,12 @@ def make_engine(cfg: RenderConfig) -> Engine:
 def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
     """Render the scenes of this shard of cfg that are not in the capture store cfg.out yet."""
     check_config(cfg)
-    progress = progress or (lambda n: None)
+    progress = as_progress(progress)
     start = time.perf_counter()
     engine = make_engine(cfg)
     summary = RenderSummary(variant=engine.open())
     indices = shard_indices(cfg)
+    progress.start(len(indices) * len(cfg.styles))
     todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]
     summary.skipped = len(indices) - len(todo)
     if summary.skipped:

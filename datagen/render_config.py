@@ -2,40 +2,23 @@
 built-in engine's (`BuiltinOptions`) and Unity's (`UnityOptions`), and the scene-index
 bookkeeping. The CLI reads each option's default and help from these dataclasses.
 
-Scene `i` of a run gets the id `scene_id(i)` and the seed `scene_seed(cfg.seed, i)`, so any
+Scene `i` of a run gets the id `scene_id(i)` and the seed `derive_seed(cfg.seed, i)`, so any
 scene can be rendered alone, on any machine, and shards never overlap. `datagen.render` holds
-the engine protocol and the one run loop.
+the engine protocol and the one run loop; the engines import
+this module and `SceneOutcome` from here, never `datagen.render`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 from rdhcore.errors import RdhError
+from rdhcore.options import default_of, help_of, opt  # noqa: F401  (help_of, default_of: for the CLI)
 
 CATEGORIES = ("human", "bottle", "cake", "motorcycle", "cow", "couch")
 SAMPLERS = ("independent", "stratified", "multijitter", "orthogonal", "ldsampler")
 EXECUTORS = ("local", "ray")
-
-
-def opt(default, help: str, **kw):
-    """A dataclass field with its CLI help (the CLI reads both from here)."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
-
-
-def help_of(cls, name: str) -> str:
-    return cls.__dataclass_fields__[name].metadata["help"]
-
-
-def default_of(cls, name: str):
-    f = cls.__dataclass_fields__[name]
-    return f.default_factory() if callable(f.default_factory) else f.default
 
 
 @dataclass
@@ -44,6 +27,7 @@ class BuiltinOptions:
     --no-denoise on every benchmark image at about a quarter of its time; 12 is the lowest spp
     that does (8 and 9 fall short on some images; multijitter takes 12 for 10 and 11): bench/render.py."""
 
+    APPLIES = ("engine", "builtin")    # the CLI refuses these options with another engine
     spp: int = opt(12, "Samples per pixel of the beauty pass.")
     sampler: str = opt("multijitter", f"Mitsuba sampler: {', '.join(SAMPLERS)}.")
     denoise: bool = opt(True, "Denoise each style with Intel Open Image Denoise (pyoidn).")
@@ -56,6 +40,7 @@ class BuiltinOptions:
 class UnityOptions:
     """How to reach Unity: a player build to launch, or the Editor to attach to."""
 
+    APPLIES = ("engine", "unity")
     build: Path | None = opt(None, "Unity player executable to launch.")
     editor: bool = opt(False, "Attach to a Unity Editor in Play mode on port 5004.")
     player_args: list[str] = opt([], "Extra player argument; repeat for several.")
@@ -74,6 +59,7 @@ class UnityOptions:
 class RayOptions:
     """--executor ray: each scene a Ray task on a cluster (or a local Ray started for the run)."""
 
+    APPLIES = ("executor", "ray")
     address: str | None = opt(None, "Ray cluster to join (e.g. ray://head:10001 or auto); default: start a local one.")
     cpus_per_scene: float = opt(1.0, "CPUs Ray reserves for each scene task.")
     max_retries: int = opt(3, "Times a scene is retried after its worker died.")
@@ -118,17 +104,19 @@ class RenderSummary:
     variant: str = ""
 
 
-Progress = Callable[[int], None]       # called with the number of images just finished
+@dataclass
+class SceneOutcome:
+    """What rendering one scene gave: its images, or why there are none."""
+
+    scene_id: str
+    images: int = 0
+    redraws: int = 0
+    error: str = ""
 
 
 def scene_id(index: int) -> str:
     """The capture-store id of scene `index` of a run."""
     return f"scene{index:06d}"
-
-
-def scene_seed(base_seed: int, index: int) -> np.random.SeedSequence:
-    """The seed of scene `index`, derived from the run's base seed alone."""
-    return np.random.SeedSequence([int(base_seed) & 0xFFFFFFFF, int(index)])
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -178,9 +166,3 @@ def check_config(cfg: RenderConfig) -> None:
     if b.variant not in ("auto", "scalar", "llvm"):
         raise RdhError(f"--variant {b.variant!r}: use auto, scalar or llvm")
 
-
-def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
-    """Render the scenes of cfg with its engine into the capture store cfg.out (see datagen.render)."""
-    from datagen.render import render as run
-
-    return run(cfg, progress)

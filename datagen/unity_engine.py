@@ -1,7 +1,7 @@
 """The Unity engine of `rdh render-scenes`: scene plans drawn from what the player lists, captured
 through unity_bridge, written to the capture store of DESIGN.md (engine "unity").
 
-Scene `i` of a run has the id `scene_id(i)` and the seed `scene_seed(cfg.seed, i)`, split in
+Scene `i` of a run has the id `scene_id(i)` and the seed `derive_seed(cfg.seed, i)`, split in
 three streams: one draws the layout (Unity scene, viewpoint, foreground; re-drawn while the mask
 is empty or outside the --min/max-fg-ratio bounds), one the time of each style (and the weather
 of the night style), one the seed the player gives the sky for each style. Any scene can
@@ -36,10 +36,12 @@ import numpy as np
 
 from datagen.capture_store import style_file, write_scene
 from rdhcore.imageio import read_mask
-from datagen.render import SceneOutcome
-from datagen.render_config import Progress, RenderConfig, UnityOptions, default_of, scene_id, scene_seed
+from datagen.render_config import RenderConfig, SceneOutcome, UnityOptions, scene_id
 from datagen.styles import StyleConfig, format_time, load_style_config, style_by_id
 from rdhcore.errors import RdhError
+from rdhcore.options import default_of
+from rdhcore.progress import Progress
+from rdhcore.seeds import derive_seed
 from unity_bridge.errors import BridgeError, PlayerCrashed, PlayerExitedEarly, ProtocolError
 from unity_bridge.extra import require_unity_extra
 from unity_bridge.launcher import PlayerSpec
@@ -88,7 +90,7 @@ class Layout:
 def scene_streams(base_seed: int, index: int) -> tuple[np.random.Generator, np.random.Generator, int,
                                                        np.random.Generator]:
     """(layout rng, style rng, integer seed recorded in scene.json, sky-seed rng) of scene `index`."""
-    seq = scene_seed(base_seed, index)
+    seq = derive_seed(base_seed, index)
     layout_seq, style_seq, sky_seq = seq.spawn(3)   # the first two are those of spawn(2): older scenes keep their plans
     return (np.random.default_rng(layout_seq), np.random.default_rng(style_seq), int(seq.generate_state(1)[0]),
             np.random.default_rng(sky_seq))

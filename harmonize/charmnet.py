@@ -92,6 +92,10 @@ class CharmNetGenerator(nn.Module):
         out, alpha = self.decoders[domain](f_out, levels, image)
         return CharmOutput(out, f_in, f_out, alpha)
 
+    def harmonize(self, image: torch.Tensor, mask: torch.Tensor, domain: str = "real") -> torch.Tensor:
+        """The harmonized image [B,3,H,W] (normalized) through `domain`'s branches (real at inference)."""
+        return self(image, mask, domain).image
+
     def config(self) -> dict:
         return {"spec": self.spec.to_dict(), "unshared": self.unshared}
 

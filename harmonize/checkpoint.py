@@ -1,4 +1,5 @@
-"""Training checkpoints (`rdh.checkpoint/1`): write atomically, load safely, and a ready Harmonizer.
+"""Training checkpoints (`rdh.checkpoint/1`): write atomically, load safely, rebuild the generator
+(harmonize.inference.load_harmonizer makes a ready Harmonizer of one).
 
 A checkpoint is a plain dict of tensors and primitive values, so `torch.load(weights_only=True)`
 reads it:
@@ -11,7 +12,7 @@ reads it:
     generator     the generator's state_dict
     discriminator, style_in, style_out   state_dicts (CharmNet) or None (iDIH)
     optimizers    {"G": ..., "D": ... or None}
-    scaler        the AMP grad scaler's state_dict
+    scaler        (runs saved before 0.1.0's cleanup) a disabled AMP grad scaler's state; ignored
     step          optimizer steps done
     streams       {domain: {"epoch", "batches", "world_size"}}: where each training loader stands
     rng           {"torch", "cuda", "numpy", "python"}: random states at the save
@@ -125,54 +126,3 @@ def build_generator_from(ckpt: dict, path: str | Path = "checkpoint") -> torch.n
         raise RdhError(f"{path}: checkpoint's generator does not load ({reason[:160]}): "
                        "the file is damaged or from an incompatible rdh") from None
     return gen
-
-
-class Harmonizer:
-    """An eval-mode generator ready for inference.
-
-    __call__(composite, mask): composite float [B,3,S,S] RGB in [0, 1], mask float [B,1,S,S] in {0, 1};
-    returns the harmonized image [B,3,S,S] in [0, 1] on the composite's device. Normalization is
-    applied inside; CharmNet uses its real-domain branch. Runs under torch.no_grad().
-    """
-
-    def __init__(self, model: torch.nn.Module, model_name: str, image_size: int, device: torch.device,
-                 mean=MEAN, std=STD, step: int | None = None, path: Path | None = None):
-        self.model = model.eval().to(device)
-        self.path = path    # the checkpoint file it was loaded from
-        self.model_name = model_name
-        self.image_size = int(image_size)
-        self.device = torch.device(device)
-        self.step = step
-        self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-
-    def __call__(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if composite.dim() != 4 or composite.shape[1] != 3 or mask.dim() != 4 or mask.shape[1] != 1 \
-                or mask.shape[0] != composite.shape[0] or mask.shape[2:] != composite.shape[2:]:
-            raise ValueError(f"Harmonizer expects composite [B,3,S,S] and mask [B,1,S,S], "
-                             f"got {tuple(composite.shape)} and {tuple(mask.shape)}")
-        spec = getattr(self.model, "spec", None)
-        for side in composite.shape[2:]:
-            reason = spec.check_image_size(int(side)) if spec is not None else None
-            if reason:
-                raise RdhError(f"{reason}; resize inputs to the training size {self.image_size}")
-        out_device = composite.device
-        with torch.no_grad():
-            x = (composite.to(self.device, torch.float32) - self._mean) / self._std
-            m = mask.to(self.device, torch.float32)
-            if self.model_name == "charmnet":
-                y = self.model(x, m, "real").image
-            else:
-                y = self.model(x, m).image
-            y = (y * self._std + self._mean).clamp_(0.0, 1.0)
-        return y.to(out_device)
-
-
-def load_harmonizer(path: str | Path, device="cpu", best: bool = False) -> Harmonizer:
-    """load_checkpoint + the generator in eval mode on `device`, wrapped as a Harmonizer."""
-    path = checkpoint_file(path, best)
-    ckpt = load_checkpoint(path, map_location="cpu")
-    gen = build_generator_from(ckpt, path)
-    norm = ckpt.get("normalization") or {"mean": MEAN, "std": STD}
-    return Harmonizer(gen, ckpt["model_name"], ckpt["image_size"], torch.device(device),
-                      mean=norm["mean"], std=norm["std"], step=ckpt.get("step"), path=path)

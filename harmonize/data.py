@@ -19,6 +19,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
+from rdhcore.imageio import read_gray, read_rgb
+from rdhcore.resize import mask_to_square, to_square
 from manifests.schema import K, read_manifest, resolve_paths
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
@@ -126,21 +128,6 @@ def random_resized_crop(rng: np.random.Generator, height: int, width: int, scale
     return (height - h) // 2, (width - w) // 2, h, w
 
 
-def resize_image(img: np.ndarray, size: int) -> np.ndarray:
-    if img.shape[0] == size and img.shape[1] == size:
-        return img
-    shrink = img.shape[0] > size and img.shape[1] > size
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """Bool mask -> bool mask of size x size (area-weighted, then >= half covered)."""
-    if mask.shape[0] == size and mask.shape[1] == size:
-        return mask
-    soft = resize_image(mask.astype(np.float32), size)
-    return soft >= 0.5
-
-
 @dataclass(frozen=True)
 class Augment:
     """One random resized crop (scale 0.5-1) and one horizontal flip, the same for the three images."""
@@ -155,8 +142,8 @@ class Augment:
             top, left, ch, cw = random_resized_crop(rng, h, w, self.scale)
             if mask[top:top + ch, left:left + cw].any():
                 break
-        images = [resize_image(im[top:top + ch, left:left + cw], size) for im in images]
-        mask = resize_mask(mask[top:top + ch, left:left + cw], size)
+        images = [to_square(im[top:top + ch, left:left + cw], size) for im in images]
+        mask = mask_to_square(mask[top:top + ch, left:left + cw], size)
         if self.flip and rng.random() < 0.5:
             images = [im[:, ::-1] for im in images]
             mask = mask[:, ::-1]
@@ -165,20 +152,25 @@ class Augment:
 
 # ---------------------------------------------------------------- dataset
 
+def _unreadable(path: str, what: str, pair_id: str) -> RdhError:
+    return RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
+                    "rebuild the pair dataset or drop the pair from the manifest")
+
+
 def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
-                       "rebuild the pair dataset or drop the pair from the manifest")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    """rdhcore.imageio.read_rgb, with an error that names the pair."""
+    try:
+        return read_rgb(path)
+    except RdhError:
+        raise _unreadable(path, what, pair_id) from None
 
 
 def read_mask_file(path: str, pair_id: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise RdhError(f"{path}: cannot read the mask of pair {pair_id!r} (missing or corrupt image): "
-                       "rebuild the pair dataset or drop the pair from the manifest")
-    return img > 127
+    """The pair's mask as bool (> 127: iHarmony4 masks are not strictly 0/255)."""
+    try:
+        return read_gray(path) > 127
+    except RdhError:
+        raise _unreadable(path, "mask", pair_id) from None
 
 
 def _label(value) -> np.ndarray | None:
@@ -229,8 +221,8 @@ class PairDataset(Dataset):
         if rng is not None and self.augment is not None:
             (comp, target), mask = self.augment(rng, [comp, target], mask, self.image_size)
         else:
-            comp, target = resize_image(comp, self.image_size), resize_image(target, self.image_size)
-            mask = resize_mask(mask, self.image_size)
+            comp, target = to_square(comp, self.image_size), to_square(target, self.image_size)
+            mask = mask_to_square(mask, self.image_size)
         lab_in, lab_out = self._labels_in[row], self._labels_out[row]
         has = lab_in is not None and lab_out is not None
         zeros = np.zeros(K, np.float32)

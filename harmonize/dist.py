@@ -86,11 +86,3 @@ def mean_over_ranks(info: DistInfo, values: torch.Tensor) -> torch.Tensor:
     dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values / info.world_size
 
-
-def broadcast_object(info: DistInfo, obj):
-    """Rank 0's `obj` on every process."""
-    if not info.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]

@@ -12,42 +12,27 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from rdhcore.imageio import encode, read_gray, read_rgb
 from harmonize.data import apply_filter
+from harmonize.options import EvalConfig
+from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
 from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.imageio import encode, read_gray, read_rgb
+from rdhcore.progress import Progress, as_progress
 from manifests.schema import SPLITS, read_manifest, resolve_paths
 
 EVAL_SCHEMA = "rdh.eval/1"
 GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
 FG_BINS = ((0.0, 0.05, "0-5%"), (0.05, 0.15, "5-15%"), (0.15, 1.0 + 1e-9, "15-100%"))
 METRICS = ("mse", "fmse", "psnr", "ssim")
-
-
-@dataclass
-class EvalConfig:
-    """Options of `rdh evaluate`."""
-
-    manifest: Path
-    checkpoint: Path | None = None       # score this model's outputs (a file, or a run folder: its last.pt) ...
-    predictions: Path | None = None      # ... or these <pair_id>.png files
-    protocol: Protocol = field(default_factory=Protocol)
-    split: str = "test"                  # test | val | train | all
-    filter: str | None = None            # e.g. "domain=real,novel=true" or "category!=human" (as `rdh train`)
-    novel: tuple[str, ...] = ()          # categories counted as novel when the manifest has no `novel` column
-    batch_size: int = 8
-    device: str = "auto"
-    save_outputs: Path | None = None     # write the harmonized images here as <pair_id>.png
-    best: bool = False                   # a run folder as checkpoint: score best.pt instead of last.pt
-    limit: int | None = None             # score only the first N selected rows (quick looks)
 
 
 @dataclass
@@ -156,8 +141,6 @@ def _from_folder(rows: pd.DataFrame, folder: Path) -> Iterator[tuple]:
 
 def _from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tuple]:
     """The deliverable: full-resolution outputs with the background kept (what `rdh harmonize` writes)."""
-    from harmonize.inference import harmonize_images
-
     for start in range(0, len(rows), cfg.batch_size):
         chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
         pairs = [read_pair(row) for row in chunk]
@@ -172,8 +155,6 @@ def _from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tup
 def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator[tuple]:
     """The network's own SxS output (float, 0-255) for inputs prepared as the protocol says; the
     network sees the mask it is scored with (soft under mask="soft", as iDIH's evaluation does)."""
-    from harmonize.inference import run_model
-
     p = cfg.protocol
     for start in range(0, len(rows), cfg.batch_size):
         chunk = list(rows.iloc[start:start + cfg.batch_size].itertuples(index=False))
@@ -186,14 +167,6 @@ def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator
                 write_bytes_atomic(prediction_path(cfg.save_outputs, row.pair_id),
                                    encode(np.clip(np.rint(pred), 0, 255).astype(np.uint8), "png"))
             yield row, pred, composite, target, mask
-
-
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 # ---- scoring and grouping ----
@@ -236,12 +209,9 @@ def group_scores(per_image: pd.DataFrame, metric_cols: list[str]) -> list[dict]:
     return groups
 
 
-def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
-             started: Callable[[int], None] | None = None) -> EvalResult:
-    """Score the selected rows of cfg.manifest.
-
-    `started(total)` is called once the rows are chosen, `progress(n)` after each image.
-    """
+def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
+    """Score the selected rows of cfg.manifest; `progress` starts once the rows are chosen and
+    counts the images scored."""
     start = time.perf_counter()
     protocol = cfg.protocol.check()
     if (cfg.checkpoint is None) == (cfg.predictions is None):
@@ -256,9 +226,7 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
         check_predictions(cfg.predictions, rows["pair_id"].tolist())
         stream, source = _from_folder(rows, cfg.predictions), {"predictions": str(cfg.predictions)}
     else:
-        from harmonize.checkpoint import load_harmonizer
-
-        harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device), best=cfg.best)
+        harmonizer = load_harmonizer(cfg.checkpoint, device=cfg.device, best=cfg.best)
         source = {"checkpoint": str(harmonizer.path), "model": harmonizer.model_name, "step": harmonizer.step,
                   "model_size": harmonizer.image_size, "raw_output": protocol.raw_output}
         if protocol.raw_output:
@@ -270,15 +238,14 @@ def evaluate(cfg: EvalConfig, progress: Callable[[int], None] | None = None,
             stream = _raw_from_model(rows, cfg, harmonizer)
         else:
             stream = _from_model(rows, cfg, harmonizer)
-    if started:
-        started(len(rows))
+    progress = as_progress(progress)
+    progress.start(len(rows))
     keys = [k for k in ("pair_id", "domain", "source", "category", "novel", "fg_ratio", "fg_bin") if k in rows.columns]
     records = []
     for row, pred, composite, target, mask in stream:
         records.append({k: getattr(row, k) for k in keys}
                        | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))
-        if progress:
-            progress(1)
+        progress(1)
     per_image = pd.DataFrame(records)
     metric_cols = [c for c in per_image.columns if c.replace("composite_", "") in METRICS]
     return EvalResult(per_image=per_image, overall=summarize(per_image, metric_cols),

@@ -33,9 +33,13 @@ class IDIH(nn.Module):
         out, alpha = self.blend(features, image)
         return Harmonized(out, alpha)
 
+    def harmonize(self, image: torch.Tensor, mask: torch.Tensor, domain: str = "real") -> torch.Tensor:
+        """The harmonized image [B,3,H,W] (normalized); one network serves every domain."""
+        return self(image, mask).image
+
     def config(self) -> dict:
         return {"spec": self.spec.to_dict()}
 
     @classmethod
-    def from_config(cls, config: dict) -> "IDIH":
+    def from_config(cls, config: dict) -> "IDIH":  # extra keys (another model's settings) are ignored
         return cls(UNetSpec(**config["spec"]))

@@ -16,26 +16,74 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol as TypingProtocol, Sequence
+from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
 import torch
 
-from rdhcore.imageio import read_gray, read_rgb, write_image
+from harmonize.checkpoint import build_generator_from, checkpoint_file, load_checkpoint
+from harmonize.dist import pick_device
+from harmonize.normalization import MEAN, STD
+from harmonize.options import HarmonizeConfig
 from rdhcore.errors import RdhError
+from rdhcore.imageio import read_gray, read_rgb, write_image
+from rdhcore.progress import Progress, as_progress
+from rdhcore.resize import to_square
 
 # Gaussian reach (in model pixels) used to extend the foreground's correction past its edge.
 EXTEND_SIGMA = 3.0
 
 
-class HarmonizerLike(TypingProtocol):
-    """What inference needs from a model: harmonize.checkpoint.Harmonizer has this shape."""
+class Harmonizer:
+    """An eval-mode generator ready for inference.
 
-    image_size: int
-    device: torch.device
+    __call__(composite, mask): composite float [B,3,S,S] RGB in [0, 1], mask float [B,1,S,S] in {0, 1};
+    returns the harmonized image [B,3,S,S] in [0, 1] on the composite's device. Normalization is
+    applied inside; every model answers `harmonize(image, mask, "real")`
+    (CharmNet through its real-domain branch). Runs under torch.no_grad().
+    """
 
-    def __call__(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
+    def __init__(self, model: torch.nn.Module, model_name: str, image_size: int, device: torch.device,
+                 mean=MEAN, std=STD, step: int | None = None, path: Path | None = None):
+        self.model = model.eval().to(device)
+        self.path = path    # the checkpoint file it was loaded from
+        self.model_name = model_name
+        self.image_size = int(image_size)
+        self.device = torch.device(device)
+        self.step = step
+        self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+
+    def __call__(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if composite.dim() != 4 or composite.shape[1] != 3 or mask.dim() != 4 or mask.shape[1] != 1 \
+                or mask.shape[0] != composite.shape[0] or mask.shape[2:] != composite.shape[2:]:
+            raise ValueError(f"Harmonizer expects composite [B,3,S,S] and mask [B,1,S,S], "
+                             f"got {tuple(composite.shape)} and {tuple(mask.shape)}")
+        spec = getattr(self.model, "spec", None)
+        for side in composite.shape[2:]:
+            reason = spec.check_image_size(int(side)) if spec is not None else None
+            if reason:
+                raise RdhError(f"{reason}; resize inputs to the training size {self.image_size}")
+        out_device = composite.device
+        with torch.no_grad():
+            x = (composite.to(self.device, torch.float32) - self._mean) / self._std
+            m = mask.to(self.device, torch.float32)
+            y = self.model.harmonize(x, m, "real")
+            y = (y * self._std + self._mean).clamp_(0.0, 1.0)
+        return y.to(out_device)
+
+
+def load_harmonizer(path: str | Path, device="cpu", best: bool = False) -> Harmonizer:
+    """load_checkpoint + the generator in eval mode on `device` ("auto", "cpu", "cuda[:N]" or a
+    torch.device), wrapped as a Harmonizer."""
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    path = checkpoint_file(path, best)
+    ckpt = load_checkpoint(path, map_location="cpu")
+    gen = build_generator_from(ckpt, path)
+    norm = ckpt.get("normalization") or {"mean": MEAN, "std": STD}
+    return Harmonizer(gen, ckpt["model_name"], ckpt["image_size"], device,
+                      mean=norm["mean"], std=norm["std"], step=ckpt.get("step"), path=path)
 
 
 def check_pair(composite: np.ndarray, mask: np.ndarray, name: str = "composite", mask_name: str = "mask") -> None:
@@ -51,15 +99,8 @@ def check_pair(composite: np.ndarray, mask: np.ndarray, name: str = "composite",
 
 def to_model_size(composite: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(composite SxSx3 float in [0, 1], binary model mask SxS, area coverage SxS in [0, 1])."""
-    h, w = mask.shape
-    shrink = size < max(h, w)
-    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    comp = composite.astype(np.float32) / 255.0
-    if (h, w) != (size, size):
-        comp = cv2.resize(comp, (size, size), interpolation=interp)
-        coverage = cv2.resize(mask.astype(np.float32), (size, size), interpolation=interp)
-    else:
-        coverage = mask.astype(np.float32)
+    comp = to_square(composite.astype(np.float32) / 255.0, size)
+    coverage = to_square(mask.astype(np.float32), size)  # the same filter as the image: one rule (rdhcore.resize)
     binary = coverage >= 0.5
     if not binary.any():  # a foreground thinner than one model pixel: keep every touched pixel
         binary = coverage > 0
@@ -93,7 +134,7 @@ def restore_full_resolution(composite: np.ndarray, mask: np.ndarray, small_compo
     return out
 
 
-def run_model(harmonizer: HarmonizerLike, composites: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def run_model(harmonizer: Harmonizer, composites: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Run the model on a batch: composites [B,S,S,3] float in [0, 1], masks [B,S,S] bool or float in [0, 1] -> [B,S,S,3]."""
     comp = torch.from_numpy(np.ascontiguousarray(composites.transpose(0, 3, 1, 2))).float().to(harmonizer.device)
     mask = torch.from_numpy(masks[:, None].astype(np.float32)).to(harmonizer.device)
@@ -102,7 +143,7 @@ def run_model(harmonizer: HarmonizerLike, composites: np.ndarray, masks: np.ndar
     return out.detach().float().clamp(0, 1).cpu().numpy().transpose(0, 2, 3, 1)
 
 
-def harmonize_images(harmonizer: HarmonizerLike, composites: Sequence[np.ndarray], masks: Sequence[np.ndarray],
+def harmonize_images(harmonizer: Harmonizer, composites: Sequence[np.ndarray], masks: Sequence[np.ndarray],
                      batch_size: int = 8) -> Iterable[np.ndarray]:
     """Yield the harmonized full-resolution uint8 image of each (composite, mask), in order.
 
@@ -117,7 +158,7 @@ def harmonize_images(harmonizer: HarmonizerLike, composites: Sequence[np.ndarray
             yield restore_full_resolution(composites[i], masks[i], small_comp, small_out, small_mask)
 
 
-def harmonize_image(harmonizer: HarmonizerLike, composite: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def harmonize_image(harmonizer: Harmonizer, composite: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Harmonize one composite (HxWx3 uint8) with its mask (HxW bool); returns HxWx3 uint8."""
     check_pair(composite, mask)
     return next(iter(harmonize_images(harmonizer, [composite], [mask], batch_size=1)))
@@ -126,20 +167,6 @@ def harmonize_image(harmonizer: HarmonizerLike, composite: np.ndarray, mask: np.
 # ---- files and folders: `rdh harmonize` ----
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-@dataclass
-class HarmonizeConfig:
-    """Options of `rdh harmonize`."""
-
-    checkpoint: Path
-    composite: Path                  # an image, or a folder of images
-    mask: Path                       # its mask, or a folder of masks named like the composites
-    out: Path                        # an image file, or a folder
-    batch_size: int = 4
-    device: str = "auto"
-    format: str = "png"              # for outputs written into a folder
-    overwrite: bool = False          # folder mode: redo outputs that exist
 
 
 @dataclass
@@ -196,12 +223,9 @@ def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
     return [(p, find_mask(mask, p), out / f"{p.stem}.{cfg.format}") for p in images]
 
 
-def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None = None,
-                    started: Callable[[int], None] | None = None) -> HarmonizeSummary:
-    """Harmonize a composite file (or a folder of them) with a checkpoint; outputs at full resolution."""
-    from harmonize.checkpoint import load_harmonizer
-    from harmonize.evaluate import resolve_device
-
+def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> HarmonizeSummary:
+    """Harmonize a composite file (or a folder of them) with a checkpoint; outputs at full resolution.
+    `progress` counts the images to write."""
     start = time.perf_counter()
     if cfg.format not in ("png", "jpg"):
         raise RdhError(f"--format {cfg.format!r}: use png or jpg")
@@ -212,8 +236,8 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None
     if len(jobs) > 1 and not cfg.overwrite:
         summary.skipped = sum(1 for _, _, o in jobs if o.exists())
         jobs = [j for j in jobs if not j[2].exists()]
-    if started:
-        started(len(jobs))
+    progress = as_progress(progress)
+    progress.start(len(jobs))
     harmonizer = None
     for start_i in range(0, len(jobs), cfg.batch_size):
         chunk = []
@@ -222,12 +246,11 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Callable[[int], None] | None
             check_pair(composite, mask, str(comp_path), str(mask_path))  # before any model work
             chunk.append((composite, mask, out_path))
         if harmonizer is None:
-            harmonizer = load_harmonizer(cfg.checkpoint, device=resolve_device(cfg.device))
+            harmonizer = load_harmonizer(cfg.checkpoint, device=cfg.device)
         results = harmonize_images(harmonizer, [c for c, _, _ in chunk], [m for _, m, _ in chunk], cfg.batch_size)
         for (_, _, out_path), result in zip(chunk, results):
             write_image(out_path, result)  # atomic: a stopped run leaves whole images; a rerun skips them
             summary.written.append(out_path)
-            if progress:
-                progress(1)
+            progress(1)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from rdhcore.errors import RdhError
+from rdhcore.options import opt
 
 PSNR_PEAKS = ("255", "target-max", "pred-range")
 RESIZE_FILTERS = {
@@ -49,15 +50,20 @@ SSIM_C2 = (0.03 * 255) ** 2
 class Protocol:
     """How images are prepared and scored. The defaults are the protocol of DESIGN.md (preset "rdh")."""
 
-    size: int | None = 256           # evaluation size (square); None scores at the target's own size
-    raw_output: bool = False         # score the network's own size x size output, not the full-resolution result
-    resize_filter: str = "bilinear"  # filter for the images (and for the mask when mask="soft")
-    resize_8bit: bool = False        # resize 8-bit images as 8-bit arrays (rounded), as the published scripts do
-    mask: str = "binary"             # binary: >= 0.5, nearest | soft: /255, image filter | pil-1bit: PIL convert("1"), nearest
-    quantize: str = "none"           # the raw output to 8 bits before scoring: none | round | truncate
-    roundtrip: str = "none"          # target and composite read back through the loader and tensor2im: none | imagenet | half
-    psnr_peak: str = "255"           # 255 | target-max | pred-range
-    ssim: bool = False               # also compute SSIM (slower)
+    size: int | None = opt(256, "Score at this square size (presets: 256); 0 scores at the target's own size.")
+    raw_output: bool = opt(False, "With --checkpoint: score the network's own output at its training size, or "
+                                  "the full-resolution result with the background kept.")
+    resize_filter: str = opt("bilinear", "nearest, bilinear, bicubic, area, lanczos (OpenCV) or pil-bilinear, "
+                                         "pil-bicubic (PIL, antialiased).")
+    resize_8bit: bool = opt(False, "Resize 8-bit images as 8-bit (rounded), as published scripts do, or in "
+                                   "floating point.")
+    mask: str = opt("binary", "binary (>= 0.5, nearest), soft (in [0, 1], image filter) or pil-1bit "
+                              "(PIL convert('1'), nearest).")
+    quantize: str = opt("none", "Raw output to 8 bits before scoring: none, round or truncate.")
+    roundtrip: str = opt("none", "Read target and composite back as the script's loader and tensor2im do (float32 "
+                                 "normalize, truncate): none, imagenet (CharmNet) or half (DoveNet).")
+    psnr_peak: str = opt("255", "PSNR peak: 255, target-max (iDIH) or pred-range (CharmNet, DoveNet).")
+    ssim: bool = opt(False, "Also compute SSIM.")
 
     def check(self) -> "Protocol":
         if self.psnr_peak not in PSNR_PEAKS:

@@ -1,7 +1,7 @@
 """What a run's checkpoint holds beyond the generator, and putting it back on resume.
 
 last.pt and best.pt (harmonize.checkpoint's format) also carry the other networks, the optimizer
-and scaler states, where each data stream stands, and the torch, CUDA, numpy and Python RNG
+states, where each data stream stands, and the torch, CUDA, numpy and Python RNG
 states: with them a resumed run continues bit for bit where an uninterrupted one would be.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from harmonize.checkpoint import model_payload
 from harmonize.data import DomainStream
 from harmonize.train_config import TrainConfig, config_to_dict
+from rdhcore import __version__
 from rdhcore.errors import RdhError
 
 
@@ -61,15 +62,12 @@ def run_payload(cfg: TrainConfig, step, step_count: int, streams: dict[str, Doma
         if name != "generator":
             payload[name] = None if module is None else {k: v.detach().cpu() for k, v in module.state_dict().items()}
     payload["optimizers"] = {k: (None if o is None else o.state_dict()) for k, o in step.optimizers().items()}
-    payload["scaler"] = step.scaler.state_dict()
     payload["step"] = step_count
     payload["streams"] = {d: s.state() for d, s in streams.items()}
     payload["rng"] = rng_state()
     payload["best"] = dict(best)
     payload["config"] = config_to_dict(cfg)
     payload["world_size"] = world
-    from rdh import __version__
-
     payload["rdh_version"] = __version__
     return payload
 
@@ -81,8 +79,6 @@ def restore_run(step, streams: dict[str, DomainStream], ckpt: dict, path: Path) 
     for name, opt in step.optimizers().items():
         if opt is not None and ckpt["optimizers"].get(name) is not None:
             opt.load_state_dict(ckpt["optimizers"][name])
-    if ckpt.get("scaler"):
-        step.scaler.load_state_dict(ckpt["scaler"])
     for d, s in streams.items():
         s.restore(ckpt["streams"][d])
     set_rng_state(ckpt["rng"])

@@ -23,6 +23,7 @@ from harmonize.charmnet import CharmNetGenerator
 from harmonize.classifiers import StyleClassifier
 from harmonize.discriminator import DomainDiscriminator
 from harmonize.normalization import from_uint8
+from manifests.schema import K
 
 
 class Batch(NamedTuple):
@@ -65,12 +66,17 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
 
 class _StepBase:
     settings: StepSettings
+    generator: nn.Module
     trainable: nn.Module
 
     def autocast(self):
         if self.settings.amp:
             return torch.autocast(device_type=self.settings.device_type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    def harmonize(self, batch: Batch, domain: str = "real") -> torch.Tensor:
+        """The raw generator's output for a batch (no grad handling; callers choose the mode)."""
+        return self.generator.harmonize(batch.composite, batch.mask, domain)
 
     def recon(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         return losses.reconstruction_loss(pred.float(), batch.target, batch.mask,
@@ -93,17 +99,19 @@ class IDIHStep(_StepBase):
         self.settings = settings
         self.generator = generator
         self.trainable = generator
+        self.disc = None   # no discriminator to wrap for DDP
         self.opt_G = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=settings.betas)
+
+    @classmethod
+    def build(cls, generator: nn.Module, settings: StepSettings, head_width: int, place) -> "IDIHStep":
+        """The step around a new generator; `place` puts a module on the training device."""
+        return cls(place(generator), settings)
 
     def modules(self) -> dict[str, nn.Module | None]:
         return {"generator": self.generator, "discriminator": None, "style_in": None, "style_out": None}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer | None]:
         return {"G": self.opt_G, "D": None}
-
-    def harmonize(self, batch: Batch, domain: str = "real") -> torch.Tensor:
-        """The raw generator's output for a batch (no grad handling; callers choose the mode)."""
-        return self.generator(batch.composite, batch.mask).image
 
     def __call__(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         b = batches["all"]
@@ -148,15 +156,19 @@ class CharmNetStep(_StepBase):
         self.opt_G = torch.optim.Adam(self.trainable.parameters(), lr=settings.lr, betas=settings.betas)
         self.opt_D = torch.optim.Adam(discriminator.parameters(), lr=settings.lr, betas=settings.betas)
 
+    @classmethod
+    def build(cls, generator: CharmNetGenerator, settings: StepSettings, head_width: int, place) -> "CharmNetStep":
+        """The step around a new generator, with a new D and style classifiers of `head_width` channels."""
+        c = generator.feature_channels
+        return cls(place(generator), place(DomainDiscriminator(c, head_width)), place(StyleClassifier(c, head_width, K)),
+                   place(StyleClassifier(c, head_width, K)), settings)
+
     def modules(self) -> dict[str, nn.Module | None]:
         return {"generator": self.generator, "discriminator": self.discriminator,
                 "style_in": self.style_in, "style_out": self.style_out}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer | None]:
         return {"G": self.opt_G, "D": self.opt_D}
-
-    def harmonize(self, batch: Batch, domain: str = "real") -> torch.Tensor:
-        return self.generator(batch.composite, batch.mask, domain).image
 
     def discriminator_step(self, f_in_rd: torch.Tensor, f_in_rl: torch.Tensor) -> dict[str, torch.Tensor]:
         """One hinge step of D on detached features; the generator is not touched."""
@@ -207,3 +219,7 @@ class CharmNetStep(_StepBase):
         out.update(self.batch_errors(o["image_rd"], rd, "_rd"))
         out.update(self.batch_errors(o["image_rl"], rl, "_rl"))
         return out
+
+
+# The training step of each model in harmonize.models.MODELS.
+STEPS = {"idih": IDIHStep, "charmnet": CharmNetStep}

@@ -22,27 +22,25 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from harmonize import dist as hdist
 from harmonize.blocks import BlendingHead
 from harmonize.checkpoint import load_checkpoint, save_checkpoint
-from harmonize.classifiers import StyleClassifier
 from harmonize.curves import plot_runs
 from harmonize.data import DOMAIN_SALT, Augment, DomainStream, PairDataset, make_eval_loader, make_train_loader
-from harmonize.discriminator import DomainDiscriminator
 from harmonize.models import build_generator
 from harmonize.run_state import load_weights, restore_run, run_payload
 from harmonize.runlog import RunLog
-from harmonize.steps import Batch, CharmNetStep, IDIHStep, StepSettings, to_batch
+from harmonize.steps import STEPS, Batch, StepSettings, to_batch
+from harmonize.tensorboard import TensorBoardLog
 from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainConfig, check_config,  # noqa: F401
                                     config_from_saved, lr_factor, spec_of, weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.errors import RdhError
-from manifests.schema import K
+from rdhcore.progress import Progress, as_progress
 
 
 @dataclass
@@ -55,6 +53,7 @@ class TrainResult:
     samples: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     curves_path: Path | None = None
+    tensorboard_dir: Path | None = None
 
 
 def build_step(cfg: TrainConfig, device: torch.device):
@@ -69,21 +68,15 @@ def build_step(cfg: TrainConfig, device: torch.device):
         for module in gen.modules():
             if isinstance(module, BlendingHead):
                 module.start_at_identity()
-    if cfg.model == "idih":
-        return IDIHStep(gen.to(device, memory_format=fmt), settings)
-    c = gen.feature_channels
-    head = cfg.width  # the official ndf (64) equals the default generator width
-    return CharmNetStep(gen.to(device, memory_format=fmt),
-                        DomainDiscriminator(c, head).to(device, memory_format=fmt),
-                        StyleClassifier(c, head, K).to(device, memory_format=fmt),
-                        StyleClassifier(c, head, K).to(device, memory_format=fmt), settings)
+    # the official ndf (64) of D and the classifiers equals the default generator width
+    return STEPS[cfg.model].build(gen, settings, cfg.width, lambda m: m.to(device, memory_format=fmt))
 
 
-def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
+def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train cfg.model on cfg.manifest into cfg.out; returns where the checkpoints and log are.
 
-    progress(step, total_steps, info) is called after every step on rank 0; info holds
-    "images_per_s" and the latest logged loss terms.
+    `progress` (rank 0) counts optimizer steps; each step reports the latest logged record's
+    numbers ("images_per_s", the loss terms, "val_<metric>") as its stats.
     """
     check_config(cfg)
     info = hdist.setup(cfg.device)
@@ -100,7 +93,8 @@ class Run:
     make loaders -> restore -> loop of step / log / validate / save -> finish."""
 
     def __init__(self, cfg: TrainConfig, info: hdist.DistInfo, progress):
-        self.cfg, self.info, self.progress = cfg, info, progress
+        self.cfg, self.info = cfg, info
+        self.progress = as_progress(progress if info.is_main else None)
         self.device = info.device
         self.out = Path(cfg.out)
         self.last_path, self.best_path = self.out / "last.pt", self.out / "best.pt"
@@ -112,6 +106,7 @@ class Run:
         self.samples: list[Path] = []
         self.saved_step: int | None = None
         self.curves_step: int | None = None
+        self.tb: TensorBoardLog | None = None
 
     def execute(self) -> TrainResult:
         self.open_run_folder()
@@ -137,9 +132,12 @@ class Run:
                 self.log.write({"kind": "event", "event": "end", "step": end,
                                 "seconds": round(time.perf_counter() - self.started, 2)})
             self.log.close()
+            if self.tb is not None:
+                self.tb.close()
         steps = self.total if self.start_step < self.total else self.start_step
         return TrainResult(self.last_path, self.best_path, steps, self.log_path, self.best, self.samples,
-                           time.perf_counter() - self.started, self.curves_path if self.curves_step is not None else None)
+                           time.perf_counter() - self.started, self.curves_path if self.curves_step is not None else None,
+                           self.tb.folder if self.tb is not None else None)
 
     # ------------------------------------------------------------ setup
 
@@ -172,7 +170,6 @@ class Run:
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(cfg.seed)  # the same initial weights on every process
         step = build_step(cfg, self.device)
-        step.scaler = torch.amp.GradScaler("cuda", enabled=False)  # bf16 needs no loss scaling; kept for the format
         self.init_ckpt = None
         if cfg.init_from is not None and self.resume_ckpt is None:
             self.init_ckpt = load_checkpoint(cfg.init_from, model=cfg.model)
@@ -212,8 +209,8 @@ class Run:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             step.trainable = DDP(step.trainable, device_ids=ids)
-            if isinstance(step, CharmNetStep):
-                step.disc = DDP(step.discriminator, device_ids=ids)
+            if step.disc is not None:
+                step.disc = DDP(step.disc, device_ids=ids)
         if self.cfg.compile:
             step.trainable = torch.compile(step.trainable)
 
@@ -222,6 +219,8 @@ class Run:
             return
         cfg, rows = self.cfg, self.rows
         self.out.mkdir(parents=True, exist_ok=True)
+        if cfg.tensorboard:
+            self.tb = TensorBoardLog(self.out / "tensorboard", self.start_step if self.resume_ckpt is not None else None)
         if self.resume_ckpt is not None:
             self.log.truncate_after(self.start_step)
         self.log.write({"kind": "event", "event": "resume" if self.resume_ckpt is not None else "start",
@@ -245,6 +244,7 @@ class Run:
         self.interval_steps, self.interval_start = 0, time.perf_counter()
         self.latest: dict[str, torch.Tensor] = {}
         self.last_info: dict = {}
+        self.progress.start(self.total, done=self.start_step)
 
     # ------------------------------------------------------------ the loop
 
@@ -289,8 +289,7 @@ class Run:
         if validating or saving:
             hdist.barrier(info)  # the other processes wait while rank 0 validates and writes
             self.interval_start = time.perf_counter()  # images/s counts training, not validation and writes
-        if self.progress is not None and info.is_main:
-            self.progress(at, self.total, self.last_info)
+        self.progress(1, **{k: v for k, v in self.last_info.items() if isinstance(v, (int, float))})
 
     def check_finite(self, at: int) -> None:
         if hdist.any_rank(self.info, bool(self.bad.item())):
@@ -315,6 +314,8 @@ class Run:
         means = totals[:len(names)] / totals[len(names):]  # 0/0 = NaN: no batch of the interval had a foreground
         record.update(dict(zip(names, means.tolist())))
         self.log.write(record)
+        if self.tb is not None:
+            self.tb.scalars("train", record, at)
         self.last_info = dict(record)
         self.sums, self.counts, self.interval_steps, self.interval_start = {}, {}, 0, now
 
@@ -329,6 +330,8 @@ class Run:
             if is_best:
                 self.best = {"metric": cfg.best_metric, "value": value, "step": at}
             self.log.write({"kind": "val", "step": at, "domain": self.rows.val_domain, "best": is_best, **metrics})
+            if self.tb is not None:
+                self.tb.scalars("val", metrics, at)
             self.last_info.update({f"val_{cfg.best_metric}": value})
             self.write_curves(at)
         elif at == self.total:
@@ -341,6 +344,8 @@ class Run:
         grid = sample_grid(self.step, self.sample_raw, self.device, domain, self.cfg.channels_last)
         path = self.out / "samples" / f"step_{at:07d}.png"
         write_png(path, grid)
+        if self.tb is not None:
+            self.tb.image("samples", grid, at)
         self.samples.append(path)
 
     def write_curves(self, at: int) -> None:

@@ -3,12 +3,13 @@ resumed run takes its settings from the checkpoint it continues."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from harmonize import losses
 from harmonize.blocks import NORMS, UNetSpec
 from harmonize.models import MODEL_NAMES
+from harmonize.options import TrainConfig
 from rdhcore.errors import RdhError
 
 BEST_METRICS = ("fmse", "mse", "psnr")
@@ -16,60 +17,10 @@ SCHEDULES = ("constant", "cosine")
 BLEND_INITS = ("official", "identity")
 
 
-@dataclass
-class TrainConfig:
-    model: str                          # "idih" | "charmnet"
-    manifest: Path
-    out: Path                           # the RUN folder: last.pt, best.pt, log.jsonl, curves.png, samples/
-    epochs: int | None = None
-    max_steps: int | None = None
-    batch_size: int = 8                 # per domain for CharmNet, per process under torchrun
-    lr: float = 1e-4
-    image_size: int = 256
-    device: str = "auto"
-    amp: bool = False                   # bf16 autocast on CUDA
-    workers: int = 2
-    seed: int = 0
-    resume: bool = False
-    init_from: Path | None = None
-    filter: str | None = None           # e.g. "domain=real,novel=false" or "domain=rendered;domain=real,novel=false"
-    val_every: int = 500
-    val_max: int = 200
-    val_fraction: float = 0.05          # without split=val rows: this fraction of the train groups validates
-    # model
-    depth: int = 7
-    width: int = 64
-    unshared: int = 4                   # CharmNet: domain-specific encoder levels (and decoder blocks)
-    norm: str = "batch"
-    # losses (eq. 6)
-    recon: str = "fmse"                 # "fmse" (official code) | "l1" (paper)
-    min_area: float = 100.0
-    lambda_rec: float | None = None     # None: 10 for fmse (official code), 1 for l1 (paper)
-    lambda_adv: float = 1.0
-    lambda_sty_rd: float = 1.0
-    lambda_sty_rl: float = 0.5
-    margin: float = 1.0
-    sa_loss: str = "official"           # eq. 4-5: "official" (code: P_in trained, batch-mean hinge) | "fixed-input"
-    beta1: float = 0.9
-    beta2: float = 0.999
-    schedule: str = "constant"          # "constant" (the papers) | "cosine": linear warm-up, then cosine decay to 0
-    warmup_steps: int = 0               # cosine: steps of linear warm-up from 0 to --lr
-    blend_init: str = "official"        # "official" (random) | "identity": the blending head starts at a = keep_init
-    augment: bool = True                # random resized crop (scale 0.5-1) + horizontal flip
-    # run
-    log_every: int = 10
-    sample_every: int | None = None     # None: val_every
-    checkpoint_every: int | None = None  # None: val_every
-    val_batch_size: int | None = None   # None: batch_size
-    best_metric: str = "fmse"
-    channels_last: bool = False
-    compile: bool = False
-
-
 # Settings a resumed run takes from the command; every other setting comes from the saved run.
 COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
                     "device", "amp", "compile", "channels_last", "log_every", "sample_every",
-                    "checkpoint_every", "val_batch_size"}
+                    "checkpoint_every", "val_batch_size", "tensorboard"}
 # Settings that runs saved before they existed, at the value that reproduces those runs.
 LEGACY_SETTINGS = {"val_fraction": 0.0}  # older runs trained on every split=train row
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from harmonize.data import check_files, load_rows, pick_validation
 from harmonize.train_config import TrainConfig
+from harmonize.steps import STEPS
 from rdhcore.errors import RdhError
 from manifests.splits import assign_group_split
 from manifests.style_tables import check_one_table
@@ -47,7 +48,7 @@ def select_rows(cfg: TrainConfig, world_size: int = 1) -> Rows:
     where = f" (after --filter {cfg.filter})" if cfg.filter else ""
     train = df[df["split"] == "train"]
     val_rows = df[df["split"] == "val"]
-    if cfg.model == "idih":
+    if STEPS[cfg.model].domains == ("all",):   # one stream of every row (iDIH)
         if len(train) == 0:
             raise RdhError(f"{name}: no split=train rows{where}: nothing to train on")
         streams = {"all": train}

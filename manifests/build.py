@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from manifests.categories import UNKNOWN, assign_categories, read_categories
-from manifests.checks import (FileIndex, Problem, Progress, default_workers, image_sizes, mask_stats,
+from manifests.build_options import BuildConfig
+from manifests.checks import (FileIndex, Problem, default_workers, image_sizes, mask_stats,
                               raise_problems)
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, as_progress
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
 from manifests.paths import relative_all
@@ -32,30 +34,6 @@ from manifests.schema import write_manifest
 from manifests import style_tables
 
 PATH_COLUMNS = (("composite_path", "composite"), ("target_path", "target"), ("mask_path", "mask"))
-
-
-@dataclass
-class BuildConfig:
-    """Options of `rdh build-manifest`."""
-
-    out: Path
-    pairs: list[Path] = field(default_factory=list)
-    prefix_pairs: bool = False      # pair_id/group_id of --pairs sources become '<folder>/<id>'
-    iharmony4: list[Path] = field(default_factory=list)
-    iharmony4_subsets: list[str] | None = None
-    rdharmony: list[Path] = field(default_factory=list)
-    rdharmony_lists: list[Path] = field(default_factory=list)
-    rdharmony_categories: list[str] = field(default_factory=list)
-    rdharmony_style_map: str | None = None   # "1=4,2=5,..." (release id = rdh id) or "same": see manifests.style_tables
-    csv: list[Path] = field(default_factory=list)
-    categories: Path | None = None
-    novel_categories: list[str] = field(default_factory=list)
-    rendered_categories: list[str] | None = None
-    test_fraction: float = 0.0
-    seed: int = 0
-    sample_rendered: int | None = None
-    verify_images: bool = False
-    workers: int | None = None
 
 
 @dataclass
@@ -131,12 +109,13 @@ def import_sources(cfg: BuildConfig, files: FileIndex, progress: Progress | None
             + [lambda r=r, lst=lst, c=c: import_rdharmony(r, lst, files, c) for r, lst, c in rdharmony_jobs(cfg)]
             + [lambda p=p: import_csv(p) for p in cfg.csv])
     frames, problems = [], []
+    progress = as_progress(progress)
+    progress.start(len(jobs), stage="read sources")
     for job in jobs:
         frame, found = job()
         frames.append(frame)
         problems.extend(found)
-        if progress:
-            progress("read sources", 1, len(jobs))
+        progress(1)
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(), problems

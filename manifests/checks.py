@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, as_progress
 
-Progress = Callable[[str, int, int], None]  # (stage, items done now, stage total)
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)
 LIST_MIN_REFS = 16    # folders referenced this often are listed once instead of stat-ed per file
 SHOWN_PROBLEMS = 10
@@ -102,15 +102,15 @@ class FileIndex:
                 lone.append(i)
             else:
                 result[i] = name in names
-        if progress:
-            progress(stage, len(paths) - len(lone), len(paths))
+        progress = as_progress(progress)
+        progress.start(len(paths), stage=stage)
+        progress(len(paths) - len(lone))
         if lone:
             with ThreadPoolExecutor(self.workers) as pool:
                 for start in range(0, len(lone), 1024):
                     chunk = lone[start:start + 1024]
                     result[chunk] = list(pool.map(os.path.isfile, (paths[i] for i in chunk)))
-                    if progress:
-                        progress(stage, len(chunk), len(paths))
+                    progress(len(chunk))
         return result
 
 
@@ -156,6 +156,8 @@ def map_parallel(fn: Callable, items: Sequence, workers: int, progress: Progress
     """fn over items in a thread pool, in order; each task takes a run of items (less pool overhead)."""
     if not items:
         return []
+    progress = as_progress(progress)
+    progress.start(len(items), stage=stage)
     size = max(16, min(512, len(items) // (8 * workers) + 1))
     runs = [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -166,8 +168,7 @@ def map_parallel(fn: Callable, items: Sequence, workers: int, progress: Progress
     with ThreadPoolExecutor(workers) as pool:
         for part, results in zip(runs, pool.map(run, runs)):
             out.extend(results)
-            if progress:
-                progress(stage, len(part), len(items))
+            progress(len(part))
     return out
 
 

@@ -42,10 +42,6 @@ class RowBuilder:
         return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in self.columns.items()})
 
 
-def empty_frame() -> pd.DataFrame:
-    return RowBuilder().frame()
-
-
 def onehot(style: int) -> np.ndarray:
     label = np.zeros(K, np.float32)
     label[style - 1] = 1.0

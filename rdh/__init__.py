@@ -1,2 +1,2 @@
 """rdh: rendered data for image harmonization (the command line lives in rdh.cli)."""
-__version__ = "0.1.0"
+from rdhcore import __version__  # noqa: F401  (declared once, in rdhcore)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from rdh.commands import composites, demo, evaluate, harmonize_cmd, manifest, render, train
+from rdh.commands import composites, demo, evaluate, harmonize_cmd, inspect_cmd, manifest, render, train
 
 app = typer.Typer(
     name="rdh",
@@ -23,20 +23,23 @@ app = typer.Typer(
 )
 
 
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the rdh version and exit."),
-) -> None:
-    """rdh: rendered data for image harmonization."""
-    if version:
-        from rdh import __version__
+def _print_version(value: bool) -> None:
+    if value:
+        from rdhcore import __version__
 
         print(f"rdh {__version__}")
         raise typer.Exit()
 
 
-for module in (render, composites, manifest, train, evaluate, harmonize_cmd, demo):
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the rdh version and exit."),
+) -> None:
+    """rdh: rendered data for image harmonization."""
+
+
+for module in (render, composites, manifest, inspect_cmd, train, evaluate, harmonize_cmd, demo):
     module.register(app)
 
 

@@ -7,7 +7,7 @@ from string import Template
 
 from rdhcore.atomic import write_text_atomic
 from reality_gap.presets import DemoConfig, Method
-from reality_gap.stages import Layout
+from reality_gap.layout import Layout
 
 SCHEMA = "rdh.demo/1"
 TEMPLATE = Path(__file__).with_name("report_template.md")

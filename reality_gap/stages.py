@@ -17,53 +17,27 @@ import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable, ContextManager, Protocol
+from typing import ContextManager, Protocol
 
 from rdhcore.atomic import write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress, Quiet
+from reality_gap.layout import Layout
 from reality_gap.presets import DemoConfig, Method, stage_steps
+from reality_gap.report import write_report
 
 
 class Reporter(Protocol):
-    """How stages show progress: `task(description, total)` gives an update(completed=None, advance=0,
-    total=None, note="") callable for the duration of a `with` block."""
+    """How stages show progress: `task(description, total)` gives an rdhcore.progress.Progress for
+    the duration of a `with` block."""
 
-    def task(self, description: str, total: int | None) -> ContextManager[Callable[..., None]]: ...
+    def task(self, description: str, total: int | None) -> ContextManager[Progress]: ...
 
 
 class Silent:
     @contextlib.contextmanager
     def task(self, description: str, total: int | None):
-        yield lambda *args, **kwargs: None
-
-
-class Layout:
-    """Where each stage writes, under OUT."""
-
-    def __init__(self, root: Path, novel: str = "human"):
-        self.root = Path(root)
-        self.captures_novel_train = self.root / "captures" / f"{novel}_rendered"
-        self.captures_novel_test = self.root / "captures" / f"{novel}_test"
-        self.captures_base = self.root / "captures" / "base"
-        self.pairs_rendered = self.root / "pairs" / f"rendered_{novel}"
-        self.pairs_real_base = self.root / "pairs" / "standin_real_base"
-        self.pairs_real_novel_test = self.root / "pairs" / f"standin_real_{novel}_test"
-        self.pairs_real_novel_train = self.root / "pairs" / f"standin_real_{novel}_train"
-        self.manifest = self.root / "manifest.parquet"
-        self.runs = self.root / "runs"
-        self.outputs = self.root / "outputs"
-        self.results = self.root / "results"
-        self.report = self.root / "report.md"
-        self.summary = self.root / "summary.json"
-        self.grid = self.root / "grid.png"
-        self.curves = self.root / "curves.png"
-        self.options = self.root / ".rdh-demo.json"
-
-    def result(self, method: str) -> Path:
-        return self.results / f"{method}.json"
-
-    def per_image(self, method: str) -> Path:
-        return self.results / f"{method}_per_image.csv"
+        yield Quiet()
 
 
 def check_options(cfg: DemoConfig, paths: Layout) -> None:
@@ -89,8 +63,6 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
 
 def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
     """Run (or resume) every stage; returns the path of report.md."""
-    from reality_gap.report import write_report
-
     reporter = reporter or Silent()
     paths = Layout(cfg.out, cfg.novel_category)
     check_options(cfg, paths)
@@ -107,7 +79,8 @@ def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
 # ---------------------------------------------------------------- data
 
 def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
-    from datagen.render_config import RenderConfig, render
+    from datagen.render import render
+    from datagen.render_config import RenderConfig
 
     s = cfg.size
     novel = (cfg.novel_category,)
@@ -118,8 +91,8 @@ def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
         rcfg = RenderConfig(out=folder, engine="builtin", scenes=scenes, seed=cfg.seed * 1000 + salt,
                             resolution=s.resolution, spp=s.spp, categories=categories, styles=s.styles,
                             workers=cfg.workers)
-        with reporter.task(f"render {what}", scenes * len(s.styles)) as update:
-            summary = render(rcfg, lambda n=1: update(advance=n))
+        with reporter.task(f"render {what}", scenes * len(s.styles)) as progress:
+            summary = render(rcfg, progress)
         if summary.failed:
             raise RdhError(f"{folder}: {len(summary.failed)} scene(s) failed to render ({summary.failed[0]}): "
                            "rerun the demo to retry them")
@@ -142,11 +115,11 @@ def stage_stand_in(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
                                                               val_fraction=s.base_val_fraction)),
             (paths.captures_novel_test, paths.pairs_real_novel_test, dict(all_test=True)),
             (paths.captures_novel_train, paths.pairs_real_novel_train, {}))   # for the upper bound only
-    with reporter.task("stand-in real domain (photographic look, relit composites)", len(jobs)) as update:
+    with reporter.task("stand-in real domain (photographic look, relit composites)", len(jobs)) as progress:
         for captures, out, options in jobs:
             if not (out / "pairs.parquet").exists():
                 make_photo_look_pairs(PhotoLookConfig(captures=captures, out=out, **common, **options))
-            update(advance=1)
+            progress(1)
 
 
 def stage_manifest(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
@@ -195,17 +168,13 @@ def stage_train(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     from harmonize.train import train
 
     for method in cfg.methods:
-        for index, run in enumerate(method.run_names()):
+        for index in range(len(method.run_names())):
             tcfg = train_config(cfg, paths, method, index)
             done = finished_steps(tcfg.out)
             if done >= tcfg.max_steps:
                 continue
             stage = f" (stage {index + 1}/{len(method.stages)})" if len(method.stages) > 1 else ""
-            with reporter.task(f"train {method.label}{stage}", tcfg.max_steps) as update:
-                def progress(step: int, total: int, info: dict, update=update) -> None:
-                    rate = info.get("images_per_s")
-                    update(completed=step, total=total, note=f"{rate:.1f} images/s" if rate else "")
-
+            with reporter.task(f"train {method.label}{stage}", tcfg.max_steps) as progress:
                 train(replace(tcfg, resume=done > 0), progress=progress)
 
 
@@ -216,10 +185,9 @@ def stage_evaluate(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
         ckpt, result = final_checkpoint(paths, method), paths.result(method.name)
         if result.exists() and result.stat().st_mtime >= ckpt.stat().st_mtime:
             continue
-        with reporter.task(f"evaluate {method.label}", None) as update:
+        with reporter.task(f"evaluate {method.label}", None) as progress:
             res = evaluate(EvalConfig(manifest=paths.manifest, checkpoint=ckpt, filter="domain=real",
-                                      device=cfg.device, save_outputs=paths.outputs / method.name),
-                           progress=lambda n=1: update(advance=n), started=lambda total: update(total=total))
+                                      device=cfg.device, save_outputs=paths.outputs / method.name), progress)
         res.write_csv(paths.results / f"{method.name}.csv")
         res.write_per_image(paths.per_image(method.name))
         res.write_json(result)  # last: its presence marks the stage done

@@ -1,11 +1,14 @@
-"""Run the real `rdh` command line in a subprocess, as a user would."""
+"""Run the real `rdh` command line in a subprocess, as a user would: `rdh_process(...)`.
+
+(The `rdh_main` fixture of conftest.py runs the same entry point inside the test process,
+which is faster when torch is already imported.)"""
 from __future__ import annotations
 
 import subprocess
 import sys
 
 
-def rdh(*args, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+def rdh_process(*args, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-m", "rdh.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:

@@ -7,9 +7,10 @@ import pytest
 
 
 @pytest.fixture
-def rdh(capsys, monkeypatch):
-    """Run the real `rdh` entry point in this process (torch is imported once);
-    returns a function of the CLI arguments giving (exit code, stdout, stderr)."""
+def rdh_main(capsys, monkeypatch):
+    """Run the real `rdh` entry point (rdh.cli:main) in this process (torch is imported once);
+    returns a function of the CLI arguments giving (exit code, stdout, stderr). For a separate
+    process, as a user runs it, use tests.cli.rdh_process."""
     from rdh.cli import main
 
     def run(*args):

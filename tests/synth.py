@@ -37,7 +37,8 @@ def make_store(root: Path, n_scenes: int = 2, size: tuple[int, int] = (32, 40), 
         masks = {}
         fgs = []
         for f in range(n_fg):
-            y0 = int(rng.integers(0, h // 2)); x0 = int(rng.integers(0, w // 2))
+            y0 = int(rng.integers(0, h // 2))
+            x0 = int(rng.integers(0, w // 2))
             masks[f] = box_mask(h, w, y0, y0 + h // 3 + f, x0, x0 + w // 3)
             fgs.append({"id": f, "category": category})
         meta = {

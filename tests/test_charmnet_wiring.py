@@ -18,7 +18,7 @@ from harmonize.data import PairDataset, load_rows
 from harmonize.discriminator import DomainDiscriminator
 from harmonize.idih import IDIH
 from harmonize.steps import Batch, CharmNetStep, StepSettings, to_batch
-from tests.test_train_support import make_rendered
+from tests.train_support import make_rendered
 
 K = 10
 SIZE = 32

@@ -2,7 +2,6 @@ import json
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from datagen.capture_store import read_scene
@@ -10,7 +9,7 @@ from datagen.compose import ComposeConfig, make_composites, rows_path
 from rdhcore.imageio import read_mask, read_rgb
 from rdhcore.errors import RdhError
 from manifests.schema import read_manifest
-from tests.cli import error_line, rdh
+from tests.cli import error_line, rdh_process
 from tests.synth import make_store
 
 
@@ -136,9 +135,9 @@ def test_rerun_with_other_options_is_refused(store, pairs):
 
 
 def test_cli_summary_and_resume(store, tmp_path):
-    proc = rdh("make-composites", store, tmp_path / "o", "--per-target", "2", check=True)
+    proc = rdh_process("make-composites", store, tmp_path / "o", "--per-target", "2", check=True)
     assert "pairs in pairs.parquet" in proc.stdout and "120" in proc.stdout
-    again = rdh("make-composites", store, tmp_path / "o", "--per-target", "2", check=True)
+    again = rdh_process("make-composites", store, tmp_path / "o", "--per-target", "2", check=True)
     assert "scenes finished earlier" in again.stdout
 
 
@@ -199,13 +198,13 @@ def style_out_of_range(scene):
 def test_bad_capture_input_is_refused(tmp_path, damage, needle):
     store = broken_store(tmp_path, damage)
     out = tmp_path / "out"
-    line = error_line(rdh("make-composites", store, out))
+    line = error_line(rdh_process("make-composites", store, out))
     assert needle in line and line.startswith("rdh: error:")
     assert not out.exists()
 
 
 def test_out_inside_input_is_refused(tmp_path):
     store = make_store(tmp_path / "cap", n_scenes=1, styles=[1, 2])
-    line = error_line(rdh("make-composites", store, store / "pairs"))
+    line = error_line(rdh_process("make-composites", store, store / "pairs"))
     assert "inside the input" in line
     assert not (store / "pairs").exists()

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import pytest
 
 from rdhcore.imageio import read_rgb
 from manifests.schema import read_manifest
+
+pytestmark = pytest.mark.slow  # the demo end to end
 
 
 
@@ -23,9 +24,9 @@ def table_numbers(report: str) -> dict[str, list[float]]:
     return rows
 
 
-def test_demo_quick_end_to_end_and_resume(tmp_path, rdh):
+def test_demo_quick_end_to_end_and_resume(tmp_path, rdh_main):
     out = tmp_path / "demo"
-    code, stdout, err = rdh("demo", "--quick", "--out", out)
+    code, stdout, err = rdh_main("demo", "--quick", "--out", out)
     assert code == 0, err
     assert "STAND-IN" in err and "CharmNet" in stdout
 
@@ -75,18 +76,18 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, rdh):
 
     # a rerun finds every stage done: nothing is retrained or re-rendered
     stamps = {p: p.stat().st_mtime_ns for p in [*out.glob("runs/*/last.pt"), *out.glob("captures/*/scenes/*/scene.json")]}
-    code, _, err = rdh("demo", "--quick", "--out", out)
+    code, _, err = rdh_main("demo", "--quick", "--out", out)
     assert code == 0, err
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert table_numbers((out / "report.md").read_text()) == rows
 
-    code, _, err = rdh("demo", "--quick", "--steps", "3", "--out", out)
+    code, _, err = rdh_main("demo", "--quick", "--steps", "3", "--out", out)
     lines = [l for l in err.splitlines() if l.strip() and "error" in l]
     assert code == 2 and len(lines) == 1 and "other options" in lines[0], err
 
 
-def test_demo_refuses_unknown_novel_category(tmp_path, rdh):
-    code, _, err = rdh("demo", "--quick", "--novel-category", "giraffe", "--out", tmp_path / "d")
+def test_demo_refuses_unknown_novel_category(tmp_path, rdh_main):
+    code, _, err = rdh_main("demo", "--quick", "--novel-category", "giraffe", "--out", tmp_path / "d")
     lines = [l for l in err.splitlines() if l.strip()]
     assert code == 2 and len(lines) == 1 and "--novel-category" in lines[0], err
     assert not (tmp_path / "d").exists()

@@ -131,10 +131,10 @@ def test_missing_or_wrong_size_predictions_are_refused(dataset, tmp_path):
 
 
 
-def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path, rdh):
+def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path, rdh_main):
     preds = write_predictions(dataset, tmp_path / "preds", "target_path")
     js, cs, per = tmp_path / "s.json", tmp_path / "s.csv", tmp_path / "per.csv"
-    code, stdout, err = rdh("evaluate", "--manifest", dataset, "--predictions", preds, "--json", js, "--csv", cs,
+    code, stdout, err = rdh_main("evaluate", "--manifest", dataset, "--predictions", preds, "--json", js, "--csv", cs,
                             "--per-image", per, "--novel", "human", "--ssim")
     assert code == 0, err
     assert "fMSE" in stdout and "protocol" in stdout
@@ -147,10 +147,10 @@ def test_cli_writes_json_csv_and_prints_one_line_errors(dataset, tmp_path, rdh):
     assert len(pd.read_csv(per)) == data["overall"]["count"]
 
     shutil.rmtree(preds)
-    code, _, err = rdh("evaluate", "--manifest", dataset, "--predictions", preds)
+    code, _, err = rdh_main("evaluate", "--manifest", dataset, "--predictions", preds)
     lines = [l for l in err.splitlines() if l.strip()]
     assert code == 2 and len(lines) == 1 and "--predictions" in lines[0], err
-    code, _, err = rdh("evaluate", "--manifest", dataset, "--predictions", tmp_path, "--psnr-peak", "max")
+    code, _, err = rdh_main("evaluate", "--manifest", dataset, "--predictions", tmp_path, "--psnr-peak", "max")
     assert code == 2 and "--psnr-peak 'max'" in err
 
 
@@ -168,10 +168,10 @@ def checkpoint(tmp_path_factory):
                            tmp_path_factory.mktemp("ckpt") / "best.pt")
 
 
-def test_checkpoint_scores_equal_the_scores_of_its_saved_outputs(dataset, checkpoint, tmp_path, rdh):
+def test_checkpoint_scores_equal_the_scores_of_its_saved_outputs(dataset, checkpoint, tmp_path, rdh_main):
     saved = tmp_path / "outputs"
     js = tmp_path / "model.json"
-    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--save-outputs", saved,
+    code, _, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--save-outputs", saved,
                        "--json", js, "--batch-size", "4")
     assert code == 0, err
     by_model = json.loads(js.read_text())
@@ -227,7 +227,7 @@ def run_folder(tmp_path_factory):
     return run
 
 
-def test_a_run_folder_is_scored_from_last_pt_unless_best(dataset, run_folder, tmp_path, rdh):
+def test_a_run_folder_is_scored_from_last_pt_unless_best(dataset, run_folder, tmp_path, rdh_main):
     by_folder = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder))
     by_last = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder / "last.pt"))
     by_best = evaluate(EvalConfig(manifest=dataset, checkpoint=run_folder, best=True))
@@ -236,14 +236,14 @@ def test_a_run_folder_is_scored_from_last_pt_unless_best(dataset, run_folder, tm
     assert by_best.source["checkpoint"] == str(run_folder / "best.pt") and by_best.source["step"] == 3
     assert by_best.overall["mse"] != pytest.approx(by_folder.overall["mse"])
     # the command says which file it scored
-    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--json", tmp_path / "s.json")
+    code, out, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--json", tmp_path / "s.json")
     assert code == 0, err
     assert f"scored {run_folder / 'last.pt'}" in out.replace("\n", "") and "step 6" in out
     assert json.loads((tmp_path / "s.json").read_text())["checkpoint"] == str(run_folder / "last.pt")
-    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--best")
+    code, out, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", run_folder, "--best")
     assert code == 0 and f"scored {run_folder / 'best.pt'}" in out.replace("\n", ""), err
     # --best needs a folder; a folder needs the file asked for
-    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", run_folder / "last.pt", "--best")
+    code, _, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", run_folder / "last.pt", "--best")
     assert code == 2 and "--best" in err and len([l for l in err.splitlines() if l.strip()]) == 1, err
     only_best = tmp_path / "only_best"
     only_best.mkdir()
@@ -252,19 +252,19 @@ def test_a_run_folder_is_scored_from_last_pt_unless_best(dataset, run_folder, tm
         evaluate(EvalConfig(manifest=dataset, checkpoint=only_best))
 
 
-def test_cli_protocol_preset_and_overrides_reach_the_json(dataset, checkpoint, tmp_path, rdh):
+def test_cli_protocol_preset_and_overrides_reach_the_json(dataset, checkpoint, tmp_path, rdh_main):
     js = tmp_path / "p.json"
-    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
+    code, out, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
                          "--eval-size", "32", "--json", js)
     assert code == 0, err
     data = json.loads(js.read_text())
     assert data["protocol"]["preset"] is None     # the preset at 32x32 is no longer the published protocol
     assert (data["protocol"]["raw_output"], data["protocol"]["quantize"], data["protocol"]["mask"]) == (True, "truncate", "pil-1bit")
     assert data["raw_output"] is True and "raw network output" in data["protocol_text"]
-    code, out, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
+    code, out, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "charmnet",
                          "--eval-size", "32", "--psnr-peak", "255", "--full-result", "--json", js)
     assert code == 0, err
     data = json.loads(js.read_text())
     assert (data["protocol"]["raw_output"], data["protocol"]["psnr_peak"], data["protocol"]["quantize"]) == (False, "255", "truncate")
-    code, _, err = rdh("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "dove")
+    code, _, err = rdh_main("evaluate", "--manifest", dataset, "--checkpoint", checkpoint, "--protocol", "dove")
     assert code == 2 and "--protocol 'dove'" in err

@@ -111,11 +111,11 @@ def one_error_line(result):
     return lines[0]
 
 
-def test_cli_single_image_full_resolution(checkpoint, tmp_path, rdh):
+def test_cli_single_image_full_resolution(checkpoint, tmp_path, rdh_main):
     img, mask = scene(h=90, w=130, seed=3)
     write_image(tmp_path / "c.jpg", img, quality=100)
     write_mask(tmp_path / "m.png", mask)
-    code, _, err = rdh("harmonize", "--checkpoint", checkpoint, tmp_path / "c.jpg", tmp_path / "m.png", "-o", tmp_path / "h.png")
+    code, _, err = rdh_main("harmonize", "--checkpoint", checkpoint, tmp_path / "c.jpg", tmp_path / "m.png", "-o", tmp_path / "h.png")
     assert code == 0, err
     out, comp = read_rgb(tmp_path / "h.png"), read_rgb(tmp_path / "c.jpg")
     assert out.shape == (90, 130, 3)
@@ -123,24 +123,24 @@ def test_cli_single_image_full_resolution(checkpoint, tmp_path, rdh):
     assert np.abs(out[mask].astype(int) - comp[mask]).mean() > 0.5   # the model did change the foreground
 
     write_mask(tmp_path / "small.png", mask[:40])
-    assert "mask is 130x40" in one_error_line(rdh("harmonize", "-c", checkpoint, tmp_path / "c.jpg",
+    assert "mask is 130x40" in one_error_line(rdh_main("harmonize", "-c", checkpoint, tmp_path / "c.jpg",
                                                   tmp_path / "small.png", "-o", tmp_path / "x.png"))
     write_mask(tmp_path / "empty.png", np.zeros_like(mask))
-    assert "empty" in one_error_line(rdh("harmonize", "-c", checkpoint, tmp_path / "c.jpg", tmp_path / "empty.png",
+    assert "empty" in one_error_line(rdh_main("harmonize", "-c", checkpoint, tmp_path / "c.jpg", tmp_path / "empty.png",
                                          "-o", tmp_path / "x.png"))
     assert not (tmp_path / "x.png").exists()
     # a gray photo given as the mask is thresholded at 128, not refused
-    assert rdh("harmonize", "-c", checkpoint, tmp_path / "c.jpg", tmp_path / "c.jpg", "-o", tmp_path / "y.png")[0] == 0
+    assert rdh_main("harmonize", "-c", checkpoint, tmp_path / "c.jpg", tmp_path / "c.jpg", "-o", tmp_path / "y.png")[0] == 0
 
 
-def test_cli_folders_with_iharmony_names_and_resume(checkpoint, tmp_path, rdh):
+def test_cli_folders_with_iharmony_names_and_resume(checkpoint, tmp_path, rdh_main):
     comps, masks, outdir = tmp_path / "composites", tmp_path / "masks", tmp_path / "out"
     sizes = {"a0001_1_1": (70, 50), "a0001_1_2": (70, 50), "b0002_3_1": (40, 96)}
     for name, (h, w) in sizes.items():
         img, mask = scene(h, w, seed=len(name))
         write_image(comps / f"{name}.png", img)
         write_mask(masks / f"{name.rsplit('_', 1)[0]}.png", mask)
-    code, stdout, err = rdh("harmonize", "-c", checkpoint, comps, masks, "-o", outdir, "--batch-size", "2")
+    code, stdout, err = rdh_main("harmonize", "-c", checkpoint, comps, masks, "-o", outdir, "--batch-size", "2")
     assert code == 0 and "wrote 3 images" in stdout, err
     for name, (h, w) in sizes.items():
         assert read_rgb(outdir / f"{name}.png").shape == (h, w, 3)

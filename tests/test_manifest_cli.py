@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from manifests.schema import read_manifest
+from tests.cli import rdh_process
 from tests.test_manifest_trees import make_iharmony4, make_rdharmony
-
-
-def rdh(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rdh.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
 def one_error_line(proc: subprocess.CompletedProcess) -> str:
@@ -36,14 +32,14 @@ def sources(tmp_path_factory):
 
 def test_build_then_inspect_json(sources, tmp_path):
     out = tmp_path / "data" / "train.parquet"
-    proc = rdh("build-manifest", out, "--iharmony4", sources / "iHarmony4",
+    proc = rdh_process("build-manifest", out, "--iharmony4", sources / "iHarmony4",
                "--rdharmony", sources / "RdHarmony", "--rdharmony-list", "human_labeled.txt", "--rdharmony-category", "human",
                "--categories", sources / "cats.csv", "--novel-category", "human",
                "--test-fraction", "0.5", "--seed", "7", "--sample-rendered", "3")
     assert proc.returncode == 0, proc.stderr
     assert "in manifest" in proc.stdout
     df = read_manifest(out)
-    stats = json.loads(rdh("inspect", out, "--json").stdout)
+    stats = json.loads(rdh_process("inspect", out, "--json").stdout)
     assert stats["pairs"] == len(df) == 9 + 2 * 3 + 3  # real + rendered test (2 of 4 scenes) + 3 sampled train
     assert stats["counts"]["domain"]["rendered"] == {"total": 9, "train": 3, "test": 6}
     assert stats["counts"]["domain"]["real"] == {"total": 9, "train": 6, "test": 3}
@@ -54,7 +50,7 @@ def test_build_then_inspect_json(sources, tmp_path):
     styles = {s["id"]: s for s in stats["styles"]["by_style"]}
     assert styles[2]["bg"] == int((df["bg_style"] == 2).sum()) and styles[5]["fg"] == int((df["fg_style"] == 5).sum())
     # the tables show the same numbers
-    text = rdh("inspect", out).stdout
+    text = rdh_process("inspect", out).stdout
     for title in ("by domain", "by source", "by category", "by split", "by novel", "fg_ratio", "styles of the 9 rendered pairs"):
         assert title in text
     assert "clear_noon" in text and "15-100%" in text
@@ -64,11 +60,11 @@ def test_errors_are_one_line_and_nothing_is_written(sources, tmp_path):
     out = tmp_path / "m.parquet"
     bad = tmp_path / "bad.txt"
     bad.write_text("composite_images/scene0_0-2_5.jpg\t0.5_0.5\t2\n")
-    line = one_error_line(rdh("build-manifest", out, "--iharmony4", sources / "iHarmony4",
+    line = one_error_line(rdh_process("build-manifest", out, "--iharmony4", sources / "iHarmony4",
                               "--rdharmony", sources / "RdHarmony", "--rdharmony-list", bad))
     assert "bad.txt:1: label '0.5_0.5' has 2 values, expected 10" in line
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
-    line = one_error_line(rdh("inspect", bad))
+    line = one_error_line(rdh_process("inspect", bad))
     assert "bad.txt: not a Parquet file" in line
 
 

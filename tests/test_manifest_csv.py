@@ -77,13 +77,13 @@ def test_csv_errors_name_file_and_line(tmp_path, table):
         build_manifest(BuildConfig(out=tmp_path / "m.parquet", csv=[csv]))
 
 
-def test_a_val_split_from_the_csv_is_kept_and_inspected(tmp_path, table, rdh):
+def test_a_val_split_from_the_csv_is_kept_and_inspected(tmp_path, table, rdh_main):
     data, csv = table
     csv.write_text(csv.read_text().replace("masks/p1.png,,,,,,", "masks/p1.png,,val,,,,"))
     out = tmp_path / "m.parquet"
     build_manifest(BuildConfig(out=out, csv=[csv]))
     assert read_manifest(out)["split"].tolist() == ["test", "val", "train", "train"]
-    code, text, _ = rdh("inspect", out)
+    code, text, _ = rdh_main("inspect", out)
     assert code == 0
     header = next(line for line in text.splitlines() if "domain" in line and "total" in line)
     assert [c.strip() for c in header.split("┃") if c.strip()] == ["domain", "total", "train", "val", "test"]

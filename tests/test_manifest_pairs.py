@@ -180,11 +180,11 @@ def test_bad_style_maps_name_the_option(tmp_path, data, text, message):
         build(tmp_path / "m.parquet", data, rdharmony_style_map=text)
 
 
-def test_build_manifest_cli_takes_the_style_map(tmp_path, data, rdh):
+def test_build_manifest_cli_takes_the_style_map(tmp_path, data, rdh_main):
     args = ("build-manifest", tmp_path / "m.parquet", "--pairs", data / "human_pairs", "--rdharmony", data / "RdHarmony",
             "--rdharmony-list", data / "RdHarmony" / "human_labeled.txt")
-    code, _, err = rdh(*args)
+    code, _, err = rdh_main(*args)
     assert code == 2 and "--rdharmony-style-map" in err and len([l for l in err.splitlines() if l.strip()]) == 1, err
-    code, _, err = rdh(*args, "--rdharmony-style-map", "same")
+    code, _, err = rdh_main(*args, "--rdharmony-style-map", "same")
     assert code == 0, err
     assert set(read_manifest(tmp_path / "m.parquet").dropna(subset=["style_table"])["style_table"]) == {"rdh"}

@@ -21,7 +21,8 @@ def two_pixels(a, b):
 def test_mse_is_mean_over_pixels_and_channels():
     # squared errors: pixel 1 -> 0,0,0; pixel 2 -> 9,9,9: mean = 27 / 6
     assert mse(two_pixels(0, 3), two_pixels(0, 0)) == pytest.approx(4.5)
-    pred = np.zeros((1, 1, 3)); target = np.array([[[1.0, 2.0, 3.0]]])
+    pred = np.zeros((1, 1, 3))
+    target = np.array([[[1.0, 2.0, 3.0]]])
     assert mse(pred, target) == pytest.approx((1 + 4 + 9) / 3)
 
 
@@ -135,7 +136,8 @@ def test_default_protocol_is_256_binary_peak_255():
     assert (p.size, p.psnr_peak, p.mask, p.raw_output, p.quantize) == (256, "255", "binary", False, "none")
     assert "256x256" in p.describe() and "PSNR peak 255" in p.describe()
     # a 512x512 image with a +4 error everywhere: MSE 16 at any evaluation size
-    pred = np.full((512, 512, 3), 104, np.uint8); target = np.full((512, 512, 3), 100, np.uint8)
+    pred = np.full((512, 512, 3), 104, np.uint8)
+    target = np.full((512, 512, 3), 100, np.uint8)
     score = score_image(pred, target, np.ones((512, 512), bool), p)
     assert (score.mse, score.fmse) == (pytest.approx(16.0), pytest.approx(16.0))
 

@@ -5,7 +5,8 @@ import torch
 from harmonize import losses
 from harmonize.blocks import UNetSpec
 from harmonize.charmnet import CharmNetGenerator
-from harmonize.checkpoint import FORMAT, load_checkpoint, load_harmonizer, model_payload, save_checkpoint
+from harmonize.checkpoint import FORMAT, load_checkpoint, model_payload, save_checkpoint
+from harmonize.inference import load_harmonizer
 from harmonize.classifiers import StyleClassifier
 from harmonize.discriminator import DomainDiscriminator
 from harmonize.idih import IDIH

@@ -4,7 +4,7 @@ import pytest
 from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.photos import PhotoConfig, make_photo_pairs, transfer_foreground
 from manifests.schema import read_manifest
-from tests.cli import error_line, rdh
+from tests.cli import error_line, rdh_process
 from tests.synth import box_mask, style_image
 
 
@@ -54,13 +54,13 @@ def test_photo_pairs_layout_and_rows(tmp_path):
 def test_photo_cli_refuses_size_mismatch(tmp_path):
     images, masks = make_photos(tmp_path)
     write_mask(masks / "p0_1.png", np.ones((10, 10), bool))
-    line = error_line(rdh("make-composites", "--from-photos", images, "--masks", masks, tmp_path / "o"))
+    line = error_line(rdh_process("make-composites", "--from-photos", images, "--masks", masks, tmp_path / "o"))
     assert "p0_1.png" in line and "same size" in line
     assert not (tmp_path / "o").exists()
 
 
 def test_photo_cli_runs(tmp_path):
     images, masks = make_photos(tmp_path)
-    proc = rdh("make-composites", "--from-photos", images, "--masks", masks, tmp_path / "o", check=True)
+    proc = rdh_process("make-composites", "--from-photos", images, "--masks", masks, tmp_path / "o", check=True)
     assert "photo pairs in pairs.parquet" in proc.stdout
     assert len(list((tmp_path / "o" / "composite_images").glob("*.jpg"))) == 6

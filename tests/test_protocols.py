@@ -165,8 +165,8 @@ def test_options_override_a_preset():
         protocol_from("rdh", {"roundtrip": "torch"})
 
 
-def test_evaluate_help_lists_the_presets(rdh):
-    code, out, _ = rdh("evaluate", "--help")
+def test_evaluate_help_lists_the_presets(rdh_main):
+    code, out, _ = rdh_main("evaluate", "--help")
     text = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", out))
     assert code == 0 and "--protocol" in text
     for name in PROTOCOLS:

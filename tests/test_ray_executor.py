@@ -15,7 +15,10 @@ pytest.importorskip("ray", reason="the ray extra is not installed: pip install -
 from datagen.builtin.engine import BuiltinEngine  # noqa: E402
 from datagen.compose import ComposeConfig, make_composites  # noqa: E402
 from datagen.ray_executor import ray_session, run_tasks  # noqa: E402
-from datagen.render_config import BuiltinOptions, RayOptions, RenderConfig, render, scene_id  # noqa: E402
+from datagen.render import render  # noqa: E402
+from datagen.render_config import BuiltinOptions, RayOptions, RenderConfig, scene_id  # noqa: E402
+
+pytestmark = pytest.mark.slow  # Mitsuba renders on a local Ray
 
 SCENES = 3
 

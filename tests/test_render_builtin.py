@@ -22,8 +22,11 @@ from datagen.builtin.variant import activate, choose_variant
 from datagen.capture_store import list_scene_ids, read_scene, scenes_dir, validate_store
 from datagen.contact_sheet import OUTLINE, write_contact_sheet
 from rdhcore.imageio import read_gray, read_rgb
-from datagen.render_config import BuiltinOptions, RenderConfig, render
+from datagen.render import render
+from datagen.render_config import BuiltinOptions, RenderConfig
 from rdhcore.errors import RdhError
+
+pytestmark = pytest.mark.slow  # Mitsuba renders
 
 RES, SPP, SCENES, SEED = 64, 4, 3, 7
 

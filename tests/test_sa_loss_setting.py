@@ -14,8 +14,8 @@ from rdhcore.errors import RdhError
 SMALL = dict(image_size=32, depth=4, width=8, unshared=2, batch_size=2)
 
 
-def test_train_help_shows_sa_loss_with_official_as_the_default(rdh):
-    code, out, _ = rdh("train", "--help")
+def test_train_help_shows_sa_loss_with_official_as_the_default(rdh_main):
+    code, out, _ = rdh_main("train", "--help")
     text = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", out))
     assert code == 0 and "--sa-loss" in text
     # the default shown is this option's own: no other "[default" between the name and it

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from harmonize import losses
-from harmonize.checkpoint import load_harmonizer
+from harmonize.inference import load_harmonizer
 from harmonize.data import PairDataset, load_rows
 from harmonize.train import TrainConfig, train
 from rdhcore.errors import RdhError
-from tests.cli import error_line, rdh
-from tests.test_train_support import make_real, make_rendered, merged_manifest
+from tests.cli import error_line, rdh_process
+from tests.train_support import make_real, make_rendered, merged_manifest
 
 TINY = dict(image_size=64, depth=5, width=8, unshared=3, batch_size=2, workers=0)
 
@@ -98,7 +98,7 @@ def test_ten_steps_equal_five_plus_resume_plus_five(manifest, tmp_path):
     assert [r["step"] for r in records(b.log_path, "val")] == [4, 5, 8, 10]
     assert all(r["domain"] == "real" and r["images"] == 2 for r in records(b.log_path, "val"))
     # The checkpoint holds everything a resume needs, loadable with weights_only.
-    assert {"optimizers", "scaler", "step", "rng", "config", "streams", "best"} <= set(cb)
+    assert {"optimizers", "step", "rng", "config", "streams", "best"} <= set(cb)
     assert cb["config"]["model"] == "charmnet" and cb["best"]["metric"] == "fmse"
 
 
@@ -160,31 +160,32 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(manifest, tmp_path, m
 
 
 SMALL = ["--image-size", "64", "--depth", "5", "--width", "8", "--unshared", "3", "--workers", "0"]
+SMALL_IDIH = [a for a in SMALL if a not in ("--unshared", "3")]  # --unshared is refused with --model idih
 
 
 def test_bad_input_stops_with_one_line(manifest, tmp_path):
     # A manifest without rows of a needed domain (here after --filter).
-    line = error_line(rdh("train", "--model", "charmnet", "--manifest", manifest, "--out", tmp_path / "r1",
+    line = error_line(rdh_process("train", "--model", "charmnet", "--manifest", manifest, "--out", tmp_path / "r1",
                           "--max-steps", "1", "--filter", "domain=rendered", *SMALL))
     assert "no domain=real rows" in line and "--filter domain=rendered" in line
     # A missing image: named, nothing written.
     m = make_real(tmp_path / "data", n_photos=4)
     victim = sorted((tmp_path / "data" / "real" / "composite_images").iterdir())[1]
     victim.unlink()
-    line = error_line(rdh("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "1",
-                          *SMALL))
+    line = error_line(rdh_process("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "1",
+                          *SMALL_IDIH))
     assert victim.name in line and "not found" in line
     assert not (tmp_path / "r2" / "last.pt").exists()
     # An unreadable image, met by a loader worker: the worker's message, on one line.
     victim.write_bytes(b"not a png")
-    line = error_line(rdh("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "2",
-                          *SMALL, "--workers", "1"))
+    line = error_line(rdh_process("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "r2", "--max-steps", "2",
+                          *SMALL_IDIH, "--workers", "1"))
     assert f"{victim.name}: cannot read the composite" in line and "Traceback" not in line
     assert not (tmp_path / "r2" / "last.pt").exists()
     # A checkpoint of another kind of file.
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    line = error_line(rdh("train", "--model", "idih", "--manifest", manifest, "--out", tmp_path / "r3",
-                          "--max-steps", "1", *SMALL, "--init-from", tmp_path / "junk.pt"))
+    line = error_line(rdh_process("train", "--model", "idih", "--manifest", manifest, "--out", tmp_path / "r3",
+                          "--max-steps", "1", *SMALL_IDIH, "--init-from", tmp_path / "junk.pt"))
     assert "junk.pt: not a torch checkpoint" in line
 
 

@@ -14,7 +14,7 @@ from harmonize.train_config import config_from_saved
 from harmonize.train_rows import select_rows
 from rdhcore.errors import RdhError
 from manifests.schema import write_manifest
-from tests.test_train_support import make_real
+from tests.train_support import make_real
 
 TINY = dict(image_size=64, depth=5, width=8, unshared=3, batch_size=2, workers=0)
 

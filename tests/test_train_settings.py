@@ -14,7 +14,7 @@ from harmonize.curves import plot_runs, read_curves
 from harmonize.train import TrainConfig, build_step
 from harmonize.train_config import check_config, lr_factor
 from rdhcore.errors import RdhError
-from tests.test_train_support import make_real
+from tests.train_support import make_real
 
 SMALL = dict(image_size=32, depth=4, width=8, unshared=2, batch_size=2)
 
@@ -66,10 +66,10 @@ def test_bad_settings_name_the_option(change, option):
         check_config(TrainConfig(model="idih", manifest="m", out="o", max_steps=1, **{**SMALL, **change}))
 
 
-def test_cli_options_reach_the_run(tmp_path, rdh):
+def test_cli_options_reach_the_run(tmp_path, rdh_main):
     m = make_real(tmp_path / "data", n_photos=6, size=32)
     run = tmp_path / "run"
-    code, out, err = rdh("train", "--model", "idih", "--manifest", m, "--out", run, "--max-steps", "6",
+    code, out, err = rdh_main("train", "--model", "idih", "--manifest", m, "--out", run, "--max-steps", "6",
                          "--image-size", "32", "--depth", "4", "--width", "8", "--batch-size", "2", "--workers", "0",
                          "--lr", "0.01", "--schedule", "cosine", "--warmup-steps", "2", "--blend-init", "identity",
                          "--val-fraction", "0.34", "--val-every", "3", "--log-every", "1")
@@ -84,7 +84,7 @@ def test_cli_options_reach_the_run(tmp_path, rdh):
     start = records[0]
     assert start["val_source"] == "val-fraction" and start["val_rows"] == 2 and start["train_rows"] == {"all": 4}
     for args, option in ((["--schedule", "step"], "--schedule 'step'"), (["--val-fraction", "2"], "--val-fraction 2.0")):
-        code, _, err = rdh("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "bad", "--max-steps", "1", *args)
+        code, _, err = rdh_main("train", "--model", "idih", "--manifest", m, "--out", tmp_path / "bad", "--max-steps", "1", *args)
         lines = [line for line in err.splitlines() if line.strip()]
         assert code == 2 and len(lines) == 1 and option in lines[0], err
     assert not (tmp_path / "bad").exists()

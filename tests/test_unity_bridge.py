@@ -29,7 +29,7 @@ from unity_bridge.testing.frames import DEFAULT_CATALOG, draw, lighting
 from unity_bridge.testing.player import pack_side_channel, unpack_side_channel, write_launcher
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # slow: Unity players
 
 
 def spec_for(tmp_path: Path, *player_args: str, connect_timeout: float = 30.0, reply_timeout: float = 15.0,
@@ -355,10 +355,10 @@ def test_mono_build_without_ml_agents_or_rdh_is_refused(tmp_path):
 
 
 def test_cli_il2cpp_build_gives_one_error_line(tmp_path):
-    from tests.cli import error_line, rdh
+    from tests.cli import error_line, rdh_process
 
     exe = fake_build(tmp_path, "GameAssembly.so", "City_Data/il2cpp_data/")
-    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", exe, timeout=60)
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", exe, timeout=60)
     line = error_line(proc)
     assert proc.returncode == 2 and line.startswith("rdh: error: --unity-build ") and "IL2CPP build" in line
     assert not (tmp_path / "out").exists()

@@ -1,7 +1,6 @@
 """`rdh render-scenes --engine unity` end to end, with stand-in players over real gRPC on loopback."""
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,19 @@ with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use
 
 from datagen.capture_store import list_scene_ids, read_scene, validate_store
 from datagen.compose import ComposeConfig, make_composites
-from rdhcore.imageio import read_mask, read_rgb
-from datagen.render_config import RenderConfig, UnityOptions, render
+from rdhcore.imageio import read_rgb
+from datagen.render import render
+from datagen.render_config import RenderConfig, UnityOptions
 from datagen.styles import StyleConfig, parse_time, style_by_id
 from manifests.schema import read_manifest
-from tests.cli import error_line, rdh
 from rdhcore.errors import RdhError
+from tests.cli import error_line, rdh_process
 from unity_bridge.errors import BridgeError, PlayerTimeout, ProtocolError
 from unity_bridge.ports import EDITOR_PORT, find_free_base_port, port_is_free
 from unity_bridge.testing.frames import DEFAULT_CATALOG, draw
 from unity_bridge.testing.player import write_launcher
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # slow: Unity players
 
 # With seed 3 at 48x48 the player captures, per scene, one mask per layout drawn and one image per
 # style: 12, 11, 11 and 13 captures for scenes 0-3. The fault tests count on it (--fault-after).
@@ -84,9 +84,9 @@ def no_partial_output(root: Path) -> None:
 @pytest.fixture(scope="module")
 def full_store(build, tmp_path_factory):
     out = tmp_path_factory.mktemp("unity") / "captures"
-    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
-               "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2, "--settle-seconds", 0,
-               "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
+    proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
+                       "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
+                       "--settle-seconds", 0, "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
     assert "scenes rendered now" in proc.stdout
     return out
 
@@ -237,7 +237,7 @@ def test_file_that_is_not_an_image(build, tmp_path):
 
 def test_cli_player_that_never_connects(build, tmp_path):
     out = tmp_path / "out"
-    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=no-connect",
+    proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=no-connect",
                "--scenes", 2, "--base-port", find_free_base_port(1), "--connect-timeout", 1.5, timeout=60)
     line = error_line(proc)
     assert proc.returncode == 2
@@ -248,9 +248,9 @@ def test_cli_player_that_never_connects(build, tmp_path):
 def test_cli_player_answering_with_an_error(build, tmp_path):
     out = tmp_path / "out"
     # seed 0 at 32x32: scene 0 takes 3 layout draws + 10 styles = 13 captures; capture 15 fails.
-    proc = rdh("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=error",
-               "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--settle-seconds", 0, "--base-port",
-               find_free_base_port(1), timeout=60)
+    proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=error",
+                       "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--settle-seconds", 0,
+                       "--base-port", find_free_base_port(1), timeout=60)
     line = error_line(proc)
     assert line.startswith("rdh: error: the Unity player of worker 0 on 127.0.0.1:")
     assert line.endswith("answered capture with an error: simulated render failure (stand-in fault 'error')")
@@ -259,7 +259,7 @@ def test_cli_player_answering_with_an_error(build, tmp_path):
 
 
 def test_unity_options_are_checked(build, tmp_path):
-    line = error_line(rdh("render-scenes", tmp_path / "o", "--engine", "unity", timeout=60))
+    line = error_line(rdh_process("render-scenes", tmp_path / "o", "--engine", "unity", timeout=60))
     assert "--engine unity needs --unity-build PATH" in line
     with pytest.raises(BridgeError, match="--unity-editor attaches to one Editor: use --workers 1"):
         render(RenderConfig(out=tmp_path / "o", engine="unity", workers=2, unity=UnityOptions(editor=True)))
@@ -325,9 +325,9 @@ def test_a_small_move_within_the_tolerance_is_recorded_and_the_common_mask_kept(
 
 
 def test_cli_refuses_settle_frames_0_for_a_unistorm_player(build, tmp_path):
-    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
-               "--unity-arg=--controller=unistorm", "--settle-frames", 0, "--scenes", 1,
-               "--base-port", find_free_base_port(1), timeout=60)
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
+                       "--unity-arg=--controller=unistorm", "--settle-frames", 0, "--scenes", 1,
+                       "--base-port", find_free_base_port(1), timeout=60)
     line = error_line(proc)
     assert proc.returncode == 2
     assert line.startswith("rdh: error: --settle-frames 0: the Unity player of worker 0 on 127.0.0.1:")
@@ -354,8 +354,8 @@ def test_cli_build_that_exits_before_connecting_is_not_restarted(tmp_path):
     build = tmp_path / "Broken.x86_64"
     build.write_text("#!/bin/sh\necho 'Missing shared library libGL.so.1' >&2\nexit 1\n")
     build.chmod(0o755)
-    proc = rdh("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build, "--scenes", 1,
-               "--base-port", find_free_base_port(1), timeout=60)
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
+                       "--scenes", 1, "--base-port", find_free_base_port(1), timeout=60)
     line = error_line(proc)                                  # one line: no restart warnings before it
     assert proc.returncode == 2
     assert line.endswith("exited with code 1; its log ends: Missing shared library libGL.so.1 "

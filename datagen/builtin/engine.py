@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datagen.builtin import assets
 from datagen.builtin.plan import PlanOptions
 from datagen.builtin.variant import VariantChoice, activate, choose_variant
-from datagen.render import SceneOutcome
-from datagen.render_config import BuiltinOptions, Progress, RenderConfig, scene_id
+from datagen.render_config import BuiltinOptions, RenderConfig, SceneOutcome, scene_id
 from datagen.styles import StyleConfig, load_style_config
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,30 @@ def _limb_dir(side: float, abduct: float, flex: float) -> np.ndarray:
     return rot_x(np.degrees(t)) @ v
 
 
+def _human_head(p: dict, H: float, head_c: float, skin) -> list:
+    """Head, nose, hair and hat as (slot, mesh, material), before the head turns."""
+    head = []
+    head.append(("skin", ellipsoid([0, 0.004 * H, head_c], np.array([0.05, 0.058, 0.066]) * H), skin))
+    head.append(("skin", ellipsoid([0, 0.057 * H, head_c - 0.008 * H], np.array([0.009, 0.012, 0.016]) * H), skin))
+    hair = diffuse(p["hair"])
+    if p["hair_style"] != "none":
+        cap_v, cap_f = ellipsoid([0, -0.004 * H, head_c + 0.008 * H], np.array([0.054, 0.062, 0.066]) * H)
+        rel = cap_v - np.array([0, 0, head_c])
+        keep_v = (rel[:, 2] > 0.005 * H) | (rel[:, 1] < -0.02 * H)
+        keep_f = keep_v[cap_f].all(1)
+        head.append(("hair", (cap_v, cap_f[keep_f]), hair))
+        if p["hair_style"] == "long":
+            head.append(("hair", rounded_box([0, -0.035 * H, head_c - 0.07 * H], np.array([0.1, 0.05, 0.17]) * H, 0.5), hair))
+        elif p["hair_style"] == "bun":
+            head.append(("hair", ellipsoid([0, -0.05 * H, head_c + 0.045 * H], np.array([0.03, 0.03, 0.028]) * H), hair))
+    if p["hat"] is not None:
+        hat = diffuse(p["hat"])
+        top = head_c + 0.045 * H
+        head.append(("hat", cylinder([0, 0, top], [0, 0, top + 0.045 * H], 0.057 * H, 0.05 * H, 20), hat))
+        head.append(("hat", cylinder([0, 0.02 * H, top], [0, 0.02 * H, top + 0.006 * H], 0.075 * H, 0.075 * H, 20), hat))
+    return head
+
+
 def build_human(p: dict) -> list[Part]:
     H, b, sh = p["height"], p["build"], p["shoulders"]
     q = p["pose"]
@@ -105,7 +129,7 @@ def build_human(p: dict) -> list[Part]:
     sw = 0.118 * H * sh * (0.92 + 0.08 * b)
     skin, shirt, pants = diffuse(p["skin"]), diffuse(p["shirt"]), diffuse(p["pants"])
     shoes = plastic(p["shoes"], 0.35)
-    lower, upper, head = [], [], []     # (slot, mesh, material, smooth)
+    lower, upper = [], []     # (slot, mesh, material, smooth)
 
     # legs
     for side, name in ((-1.0, "l"), (1.0, "r")):
@@ -150,25 +174,7 @@ def build_human(p: dict) -> list[Part]:
         upper.append(("bag", rounded_box([0, -0.11 * H * b ** 0.5, chest_z - 0.02 * H],
                                          np.array([0.3, 0.14, 0.4]) * k, 0.3), diffuse(p["bag"])))
 
-    # head, nose, hair, hat (turned about the neck)
-    head.append(("skin", ellipsoid([0, 0.004 * H, head_c], np.array([0.05, 0.058, 0.066]) * H), skin))
-    head.append(("skin", ellipsoid([0, 0.057 * H, head_c - 0.008 * H], np.array([0.009, 0.012, 0.016]) * H), skin))
-    hair = diffuse(p["hair"])
-    if p["hair_style"] != "none":
-        cap_v, cap_f = ellipsoid([0, -0.004 * H, head_c + 0.008 * H], np.array([0.054, 0.062, 0.066]) * H)
-        rel = cap_v - np.array([0, 0, head_c])
-        keep_v = (rel[:, 2] > 0.005 * H) | (rel[:, 1] < -0.02 * H)
-        keep_f = keep_v[cap_f].all(1)
-        head.append(("hair", (cap_v, cap_f[keep_f]), hair))
-        if p["hair_style"] == "long":
-            head.append(("hair", rounded_box([0, -0.035 * H, head_c - 0.07 * H], np.array([0.1, 0.05, 0.17]) * H, 0.5), hair))
-        elif p["hair_style"] == "bun":
-            head.append(("hair", ellipsoid([0, -0.05 * H, head_c + 0.045 * H], np.array([0.03, 0.03, 0.028]) * H), hair))
-    if p["hat"] is not None:
-        hat = diffuse(p["hat"])
-        top = head_c + 0.045 * H
-        head.append(("hat", cylinder([0, 0, top], [0, 0, top + 0.045 * H], 0.057 * H, 0.05 * H, 20), hat))
-        head.append(("hat", cylinder([0, 0.02 * H, top], [0, 0.02 * H, top + 0.006 * H], 0.075 * H, 0.075 * H, 20), hat))
+    head = _human_head(p, H, head_c, skin)  # turned about the neck below
 
     parts = []
     pivot_head = np.array([0, 0, neck_top])

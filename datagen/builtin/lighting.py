@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, fields
 import cv2
 import numpy as np
 
-from datagen.styles import WEATHERS, Style
+from datagen.builtin.textures import cloud_opacity
+from datagen.styles import WEATHERS, Style, format_time
 
 # --- the mapping (weather -> sunsky values and clouds; night constants) -------------------------
 
@@ -146,8 +147,6 @@ CLOUD_FIELDS = ("cloud_brightness", "cloud_height", "cloud_tile", "cloud_seed", 
 def draw_style_light(style: Style, minutes: int, sun: SunPath, rng: np.random.Generator,
                      weathers: tuple[str, ...] = WEATHERS) -> StyleLight:
     """Draw the lighting values of one style at a sampled clock time."""
-    from datagen.styles import format_time
-
     u = lambda lo_hi: float(rng.uniform(*lo_hi))  # noqa: E731
     night = style.phase == "night"
     weather = style.weather if not night else str(weathers[int(rng.integers(len(weathers)))])
@@ -225,8 +224,6 @@ def sky_directions(width: int, height: int, supersample: int = 1) -> np.ndarray:
 def cloud_alpha(light: StyleLight, dirs: np.ndarray) -> np.ndarray:
     """Opacity of the cloud layer seen along each direction: the layer is a plane at
     cloud_height above the scene, textured with one tile per cloud_tile meters."""
-    from datagen.builtin.textures import cloud_opacity
-
     tex = cloud_opacity(light.cloud_seed, light.cloud_coverage)
     n = tex.shape[0]
     dz = dirs[..., 2]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from datagen.builtin import lighting, textures
+from datagen.builtin.assets import to_world
 from datagen.builtin.lighting import StyleLight
 from datagen.builtin.meshes import Part, corner_normals
 from datagen.builtin.plan import ScenePlan, placed_parts
@@ -162,8 +163,6 @@ def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bo
             world = np.array([local[0] * np.cos(r) - local[1] * np.sin(r), local[0] * np.sin(r) + local[1] * np.cos(r), local[2]])
             lamps.append((world + np.asarray(obj.position), float(obj.params["warmth"])))
         if obj.kind == "building":
-            from datagen.builtin.assets import to_world
-
             for k, p in enumerate(to_world(night_windows(obj.params), obj.position, obj.yaw, obj.scale)):
                 night.append((f"{obj.name}__windows{k}", p))
     if not fg_ids:

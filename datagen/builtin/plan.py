@@ -2,7 +2,7 @@
 
 A plan holds the 3D layout (ground and placed objects with their drawn parameters), the
 camera, which object is the foreground, the sun's path and each style's lighting values. It is
-drawn from the scene's seed (base seed + scene index, `datagen.render_config.scene_seed`) and
+drawn from the scene's seed (base seed + scene index, `rdhcore.seeds.derive_seed`) and
 an attempt number (a layout whose foreground covers too little or too much of the image is
 re-drawn with the next attempt), stored in scene.json under "plan", and rendering it again
 gives the same images.
@@ -18,9 +18,10 @@ from datagen.builtin.foregrounds import SMALL, pick, srgb
 from datagen.builtin.lighting import StyleLight, SunPath, draw_style_light
 from datagen.builtin.meshes import Part
 from datagen.builtin.props import OCCLUDERS, STREET_PROPS
-from datagen.render_config import scene_id, scene_seed
+from datagen.render_config import scene_id
 from datagen.styles import StyleConfig, style_by_id
 from rdhcore.errors import RdhError
+from rdhcore.seeds import derive_seed
 
 PLAN_SCHEMA = "rdh.builtin-plan/1"
 ENVIRONMENTS = ("street", "avenue", "plaza", "park")   # avenue: looking along a street lined with buildings
@@ -108,7 +109,7 @@ def placed_parts(obj: Placed) -> list[Part]:
 
 def attempt_rng(base_seed: int, index: int, attempt: int) -> np.random.Generator:
     """The generator of one layout attempt: derived from (base seed, index) alone, then the attempt."""
-    ss = scene_seed(base_seed, index)
+    ss = derive_seed(base_seed, index)
     return np.random.default_rng(np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + (attempt,)))
 
 

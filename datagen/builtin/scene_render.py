@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from datagen.builtin import lighting
 from datagen.builtin.plan import PlanOptions, ScenePlan, draw_plan
 from datagen.render_config import BuiltinOptions
 from rdhcore.errors import RdhError
+from rdhcore.progress import Progress
 
 MAX_ATTEMPTS = 12
 ENGINE = "builtin"
@@ -50,7 +50,7 @@ def find_layout(index: int, base_seed: int, opts: PlanOptions, resolution: int, 
 
 
 def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None, mask=None,
-                progress: Callable[[int], None] | None = None) -> RenderedScene:
+                progress: Progress | None = None) -> RenderedScene:
     """Render every style of a plan (and its mask, unless given) with opts' sampler, spp and
     denoiser. Needs an active variant."""
     from datagen.builtin.denoise import denoise
@@ -63,7 +63,7 @@ def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None
     renderer = StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
     for light in plan.styles:
         r = renderer.render(light)
-        denoiser = (lambda hdr: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
+        denoiser = (lambda hdr, r=r: denoise(hdr, r.albedo, r.normal)) if opts.denoise else None
         out.images[light.id], exposure = lighting.tonemap(r.hdr, denoiser)
         out.values[light.id] = {**r.values, **exposure}
         out.spp = r.spp

@@ -6,8 +6,11 @@ from typing import List, Optional
 
 import typer
 
-from datagen.render_config import RayOptions, default_of, help_of
-from rdh.commands.console import console, out, progress_bar, rate_text
+from datagen.pair_options import ComposeConfig as C
+from datagen.pair_options import PhotoConfig as P
+from datagen.render_config import RayOptions as R
+from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.options import option
 
 HELP = """Paste the foreground of one style onto another style inside each scene.
 
@@ -30,72 +33,51 @@ def register(app: typer.Typer) -> None:
 
 def make_composites_cmd(
     paths: List[Path] = typer.Argument(..., metavar="CAPTURES OUT", help="Capture store and output folder (only OUT with --from-photos)."),
-    format: Optional[str] = typer.Option(None, "--format", help="png (exact; default for scenes) or jpg (default for --from-photos, like iHarmony4)."),
-    quality: int = typer.Option(95, "--quality", help="JPEG quality, 1-100."),
-    max_side: Optional[int] = typer.Option(None, "--max-side", help="Downscale so the longer side is at most this many pixels."),
-    min_fg_ratio: float = typer.Option(0.0, "--min-fg-ratio", help="Skip foregrounds covering less than this fraction of the image."),
-    max_fg_ratio: float = typer.Option(1.0, "--max-fg-ratio", help="Skip foregrounds covering more than this fraction."),
-    per_target: Optional[int] = typer.Option(None, "--per-target", help="Foreground styles per ground truth, drawn from --seed (default: all 9 others)."),
-    min_fg_change: float = typer.Option(0.0, "--min-fg-change", help="Skip pairs whose mean |composite - ground truth| inside the mask (0-255) is below this."),
-    test_fraction: float = typer.Option(0.0, "--test-fraction", help="Fraction of scenes (or photos) put in split=test."),
-    seed: int = typer.Option(0, "--seed", help="Seed for --per-target, splits and photo references."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Parallel worker processes; output is identical to one worker's."),
-    charmnet_list: Optional[str] = typer.Option(None, "--charmnet-list", help="Also write OUT/NAME_labeled.txt in the official CharmNet list format."),
-    from_photos: Optional[Path] = typer.Option(None, "--from-photos", help="Folder of your own photos: build real pairs by color transfer instead."),
-    masks: Optional[Path] = typer.Option(None, "--masks", help="With --from-photos: folder of masks named <photo>.png or <photo>_<id>.png."),
-    variants: int = typer.Option(1, "--variants", help="With --from-photos: composites per mask."),
-    category: str = typer.Option("unknown", "--category", help="With --from-photos: the foreground category of these photos."),
-    executor: str = typer.Option("local", "--executor", help="local (--workers processes) or ray (a Ray task per scene; pip install 'rdh[ray]')."),
-    ray_address: Optional[str] = typer.Option(default_of(RayOptions, "address"), "--ray-address", help=help_of(RayOptions, "address")),
-    ray_cpus: float = typer.Option(default_of(RayOptions, "cpus_per_scene"), "--ray-cpus-per-scene", help=help_of(RayOptions, "cpus_per_scene")),
-    ray_retries: int = typer.Option(default_of(RayOptions, "max_retries"), "--ray-max-retries", help=help_of(RayOptions, "max_retries")),
+    format: Optional[str] = option(C, "format", default=None),
+    quality: int = option(C, "quality"),
+    max_side: Optional[int] = option(C, "max_side"),
+    min_fg_ratio: float = option(C, "min_fg_ratio"),
+    max_fg_ratio: float = option(C, "max_fg_ratio"),
+    per_target: Optional[int] = option(C, "per_target"),
+    min_fg_change: float = option(C, "min_fg_change"),
+    test_fraction: float = option(C, "test_fraction"),
+    seed: int = option(C, "seed"),
+    workers: int = option(C, "workers", "--workers|-j"),
+    charmnet_list: Optional[str] = option(C, "charmnet_list"),
+    from_photos: Optional[Path] = option(P, "images", "--from-photos", default=None),
+    masks: Optional[Path] = option(P, "masks", default=None),
+    variants: int = option(P, "variants"),
+    category: str = option(P, "category"),
+    executor: str = option(C, "executor"),
+    ray_address: Optional[str] = option(R, "address", "--ray-address"),
+    ray_cpus: float = option(R, "cpus_per_scene", "--ray-cpus-per-scene"),
+    ray_retries: int = option(R, "max_retries", "--ray-max-retries"),
 ) -> None:
-    from datagen.compose import ComposeConfig, make_composites
+    from datagen.compose import make_composites
     from rdhcore.errors import RdhError
 
     if from_photos is not None:
         if len(paths) != 1 or masks is None:
             raise RdhError("--from-photos takes one positional OUT folder and needs --masks MASKS")
-        from datagen.photos import PhotoConfig, make_photo_pairs
+        from datagen.photos import make_photo_pairs
 
-        cfg = PhotoConfig(images=from_photos, masks=masks, out=paths[0], variants=variants,
-                          format=format or "jpg", quality=quality,
-                          max_side=max_side, min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio,
-                          min_fg_change=min_fg_change, category=category, test_fraction=test_fraction, seed=seed)
+        cfg = P(images=from_photos, masks=masks, out=paths[0], variants=variants,
+                format=format or "jpg", quality=quality,
+                max_side=max_side, min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio,
+                min_fg_change=min_fg_change, category=category, test_fraction=test_fraction, seed=seed)
         with console.status("making photo pairs"):
             summary = make_photo_pairs(cfg)
         _print_summary(summary, "photo pairs")
         return
     if len(paths) != 2:
         raise RdhError("make-composites takes CAPTURES OUT (or --from-photos IMAGES --masks MASKS OUT)")
-    cfg = ComposeConfig(captures=paths[0], out=paths[1], format=format or "png", quality=quality, max_side=max_side,
-                        min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
-                        seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
-                        workers=workers, charmnet_list=charmnet_list, executor=executor,
-                        ray=RayOptions(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
-    import time
-
-    from datagen.capture_store import list_scene_ids, read_scene
-    from datagen.compose import pair_plan, rows_path, scene_seed
-
-    total = 0
-    for sid in list_scene_ids(cfg.captures):
-        if not rows_path(cfg.out, sid).exists():
-            try:
-                scene = read_scene(cfg.captures, sid)
-            except RdhError:
-                continue  # reported with its file by make_composites
-            total += len(scene.foregrounds) * len(pair_plan(scene.style_ids, per_target, scene_seed(seed, sid)))
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("composites", total=total, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            done = bar.tasks[0].completed
-            bar.update(task, rate=rate_text(done, time.perf_counter() - start, "pairs"))
-
-        summary = make_composites(cfg, progress=advance)
+    cfg = C(captures=paths[0], out=paths[1], format=format or "png", quality=quality, max_side=max_side,
+            min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
+            seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
+            workers=workers, charmnet_list=charmnet_list, executor=executor,
+            ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
+    with ProgressBar("composites", "pairs") as progress:
+        summary = make_composites(cfg, progress)
     _print_summary(summary, "pairs")
 
 

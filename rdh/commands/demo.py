@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from rdh.commands.console import console, out, progress_bar, rate_text
-from reality_gap.presets import CATEGORIES, FULL, QUICK
+from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.options import option
+from reality_gap.presets import FULL, QUICK
+from reality_gap.presets import DemoConfig as D
 
 HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and write OUT/report.md, OUT/summary.json, OUT/grid.png and OUT/curves.png: render scenes (the novel category as renders only), build a STAND-IN real domain from base-category renders (a photographic look per scene and relit composites: not real photos), train every row for the same budget and evaluate on the novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, and the upper bound (iDIH with real novel pairs added).
 
@@ -35,17 +36,14 @@ class RichReporter:
 
     @contextlib.contextmanager
     def task(self, description: str, total: int | None):
-        bar = progress_bar()
-        task = bar.add_task(description, total=total, rate="")
-        start = time.perf_counter()
+        with ProgressBar(description, total=total, show=rate_of) as progress:
+            yield progress
 
-        def update(completed: int | None = None, advance: int = 0, total: int | None = None, note: str = "") -> None:
-            bar.update(task, completed=completed, advance=advance or None, total=total)
-            done = bar.tasks[0].completed
-            bar.update(task, rate=note or rate_text(done, time.perf_counter() - start, "items"))
 
-        with bar:
-            yield update
+def rate_of(stats: dict) -> str:
+    """A training step's figures, as the demo shows them: its speed."""
+    rate = stats.get("images_per_s")
+    return f"{rate:.1f} images/s" if rate else ""
 
 
 def register(app: typer.Typer) -> None:
@@ -53,18 +51,17 @@ def register(app: typer.Typer) -> None:
 
 
 def demo_cmd(
-    out_dir: Path = typer.Option(Path("demo"), "--out", help="Folder for everything the demo makes."),
-    quick: bool = typer.Option(False, "--quick", help="A toy-sized run for CI (under 2 minutes on 2 CPU cores): composite, base-only, fusion and CharmNet rows."),
-    seed: int = typer.Option(0, "--seed", help="Seed for scenes, stand-in photos, splits and weights."),
-    novel_category: str = typer.Option("human", "--novel-category", help=f"The category seen only as renders: {', '.join(CATEGORIES)}."),
-    device: str = typer.Option("auto", "--device", help="Training device: auto, cpu or cuda."),
-    workers: int = typer.Option(2, "--workers", "-j", help="Render worker processes."),
-    steps: Optional[int] = typer.Option(None, "--steps", help=f"Training steps per model (default: {FULL.steps}, or {QUICK.steps} with --quick)."),
+    out_dir: Path = option(D, "out"),
+    quick: bool = option(D, "quick"),
+    seed: int = option(D, "seed"),
+    novel_category: str = option(D, "novel_category"),
+    device: str = option(D, "device"),
+    workers: int = option(D, "workers", "--workers|-j"),
+    steps: Optional[int] = option(D, "steps"),
 ) -> None:
-    from reality_gap.presets import DemoConfig
     from reality_gap.stages import Layout, check_options, run_demo
 
-    cfg = DemoConfig(out=out_dir, quick=quick, seed=seed, novel_category=novel_category, device=device,
+    cfg = D(out=out_dir, quick=quick, seed=seed, novel_category=novel_category, device=device,
                      workers=workers, steps=steps)
     paths = Layout(cfg.out, cfg.novel_category)
     check_options(cfg, paths)  # a wrong option fails before anything is printed or made

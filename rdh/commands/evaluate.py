@@ -1,13 +1,16 @@
 """`rdh evaluate`: MSE, fMSE and PSNR of a model (or of saved predictions) on a manifest's test pairs."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from rdh.commands.console import console, out, progress_bar, rate_text
+from harmonize.options import EvalConfig as E
+from harmonize.metrics import Protocol as P
+from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.options import option
+from rdhcore.errors import RdhError
 
 HELP = """Score split=test pairs of a manifest: MSE, fMSE, PSNR (optionally SSIM), overall and per
 domain, source, category, novel and foreground ratio (0-5%, 5-15%, 15-100%). Each group also
@@ -42,39 +45,45 @@ is scored from its last.pt (best.pt with --best); the output names the file scor
 """
 
 
+PROTOCOL, OUTPUTS = "Protocol", "Outputs"
+
+
 def register(app: typer.Typer) -> None:
     app.command("evaluate", help=HELP, no_args_is_help=True)(evaluate_cmd)
 
 
 def evaluate_cmd(
-    manifest: Path = typer.Option(..., "--manifest", "-m", help="Manifest (.parquet) or pair-dataset folder."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c", help="Model checkpoint to run: a file, or a run folder (its last.pt)."),
-    best: bool = typer.Option(False, "--best", help="With a run folder as --checkpoint: score best.pt (chosen on validation rows) instead of last.pt."),
-    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Folder of <pair_id>.png at the target's size (at --eval-size with --raw-output), instead of a model."),
-    split: str = typer.Option("test", "--split", help="Rows to score: test, val, train or all."),
-    filter: Optional[str] = typer.Option(None, "--filter", help="Keep matching rows: COLUMN=VALUE or COLUMN!=VALUE (VALUE may be A|B); ',' ANDs terms, ';' ORs groups, e.g. domain=real,novel=true or domain=rendered;novel=false."),
-    novel: Optional[str] = typer.Option(None, "--novel", help="Categories counted as novel when the manifest has no novel column, e.g. human."),
-    protocol: str = typer.Option("rdh", "--protocol", help="Evaluation preset: rdh, charmnet, iharm or dovenet (above)."),
-    eval_size: Optional[int] = typer.Option(None, "--eval-size", help="Score at this square size (presets: 256); 0 scores at the target's own size."),
-    raw_output: Optional[bool] = typer.Option(None, "--raw-output/--full-result", help="With --checkpoint: score the network's own output at its training size, or the full-resolution result with the background kept."),
-    resize_filter: Optional[str] = typer.Option(None, "--resize-filter", help="nearest, bilinear, bicubic, area, lanczos (OpenCV) or pil-bilinear, pil-bicubic (PIL, antialiased)."),
-    resize_8bit: Optional[bool] = typer.Option(None, "--resize-8bit/--resize-float", help="Resize 8-bit images as 8-bit (rounded), as published scripts do, or in floating point."),
-    mask: Optional[str] = typer.Option(None, "--mask", help="binary (>= 0.5, nearest), soft (in [0, 1], image filter) or pil-1bit (PIL convert('1'), nearest)."),
-    quantize: Optional[str] = typer.Option(None, "--quantize", help="Raw output to 8 bits before scoring: none, round or truncate."),
-    roundtrip: Optional[str] = typer.Option(None, "--roundtrip", help="Read target and composite back as the script's loader and tensor2im do (float32 normalize, truncate): none, imagenet (CharmNet) or half (DoveNet)."),
-    psnr_peak: Optional[str] = typer.Option(None, "--psnr-peak", help="PSNR peak: 255, target-max (iDIH) or pred-range (CharmNet, DoveNet)."),
-    ssim: bool = typer.Option(False, "--ssim", help="Also compute SSIM."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Write {overall, groups, protocol} here."),
-    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write overall and groups as CSV rows here."),
-    per_image: Optional[Path] = typer.Option(None, "--per-image", help="Write every image's scores as CSV here."),
-    save_outputs: Optional[Path] = typer.Option(None, "--save-outputs", help="With --checkpoint: write harmonized images as <pair_id>.png here."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Images per model call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N selected rows."),
+    manifest: Path = option(E, "manifest", "--manifest|-m"),
+    checkpoint: Optional[Path] = option(E, "checkpoint", "--checkpoint|-c"),
+    best: bool = option(E, "best"),
+    predictions: Optional[Path] = option(E, "predictions"),
+    split: str = option(E, "split"),
+    filter: Optional[str] = option(E, "filter"),
+    novel: Optional[str] = option(E, "novel", default=None),
+    batch_size: int = option(E, "batch_size"),
+    device: str = option(E, "device"),
+    limit: Optional[int] = option(E, "limit"),
+    protocol: str = typer.Option("rdh", "--protocol", rich_help_panel=PROTOCOL,
+                                 help="Evaluation preset: rdh, charmnet, iharm or dovenet (above)."),
+    eval_size: Optional[int] = option(P, "size", "--eval-size", PROTOCOL, default=None),
+    raw_output: Optional[bool] = option(P, "raw_output", "--raw-output/--full-result", PROTOCOL, default=None),
+    resize_filter: Optional[str] = option(P, "resize_filter", panel=PROTOCOL, default=None),
+    resize_8bit: Optional[bool] = option(P, "resize_8bit", "--resize-8bit/--resize-float", PROTOCOL, default=None),
+    mask: Optional[str] = option(P, "mask", panel=PROTOCOL, default=None),
+    quantize: Optional[str] = option(P, "quantize", panel=PROTOCOL, default=None),
+    roundtrip: Optional[str] = option(P, "roundtrip", panel=PROTOCOL, default=None),
+    psnr_peak: Optional[str] = option(P, "psnr_peak", panel=PROTOCOL, default=None),
+    ssim: bool = option(P, "ssim", panel=PROTOCOL),
+    json_path: Optional[Path] = typer.Option(None, "--json", rich_help_panel=OUTPUTS,
+                                             help="Write {overall, groups, protocol} here."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", rich_help_panel=OUTPUTS,
+                                            help="Write overall and groups as CSV rows here."),
+    per_image: Optional[Path] = typer.Option(None, "--per-image", rich_help_panel=OUTPUTS,
+                                             help="Write every image's scores as CSV here."),
+    save_outputs: Optional[Path] = option(E, "save_outputs", panel=OUTPUTS),
 ) -> None:
-    from harmonize.evaluate import EvalConfig, evaluate
+    from harmonize.evaluate import evaluate
     from harmonize.metrics import protocol_from
-    from rdhcore.errors import RdhError
 
     if save_outputs is not None and checkpoint is None:
         raise RdhError("--save-outputs needs --checkpoint: with --predictions the images exist already")
@@ -85,19 +94,11 @@ def evaluate_cmd(
                                    ssim=ssim or None).items() if v is not None}
     if eval_size is not None:
         given["size"] = eval_size or None  # 0: the target's own size
-    chosen = protocol_from(protocol, given)
-    cfg = EvalConfig(manifest=manifest, checkpoint=checkpoint, predictions=predictions, protocol=chosen,
-                     split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs,
-                     best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit)
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("evaluate", total=None, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            bar.update(task, rate=rate_text(bar.tasks[0].completed, time.perf_counter() - start, "images"))
-
-        result = evaluate(cfg, progress=advance, started=lambda total: bar.update(task, total=total))
+    cfg = E(manifest=manifest, checkpoint=checkpoint, predictions=predictions, protocol=protocol_from(protocol, given),
+            split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs,
+            best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit)
+    with ProgressBar("evaluate", "images") as progress:
+        result = evaluate(cfg, progress)
     print_result(result)
     for path, write in ((json_path, result.write_json), (csv_path, result.write_csv), (per_image, result.write_per_image)):
         if path is not None:

@@ -1,12 +1,14 @@
 """`rdh harmonize`: harmonize your own composites (one image or a folder) with a trained checkpoint."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 
-from rdh.commands.console import console, out, progress_bar, rate_text
+from harmonize.options import HarmonizeConfig as H
+from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.options import option
+from rdhcore.options import help_of
 
 HELP = """Harmonize a composite image with its foreground mask, at any resolution.
 
@@ -30,28 +32,21 @@ def register(app: typer.Typer) -> None:
 
 
 def harmonize_cmd(
-    composite: Path = typer.Argument(..., metavar="COMPOSITE", help="Composite image, or a folder of them."),
-    mask: Path = typer.Argument(..., metavar="MASK", help="Foreground mask (white = foreground), or a folder of masks."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output image (.png/.jpg), or a folder."),
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Model checkpoint (RUN/best.pt of `rdh train`)."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Images per model call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
-    format: str = typer.Option("png", "--format", help="Format of outputs written into a folder: png or jpg."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Folder mode: redo outputs that exist."),
+    composite: Path = typer.Argument(..., metavar="COMPOSITE", help=help_of(H, "composite")),
+    mask: Path = typer.Argument(..., metavar="MASK", help=help_of(H, "mask")),
+    output: Path = option(H, "out", "--output|-o"),
+    checkpoint: Path = option(H, "checkpoint", "--checkpoint|-c"),
+    batch_size: int = option(H, "batch_size"),
+    device: str = option(H, "device"),
+    format: str = option(H, "format"),
+    overwrite: bool = option(H, "overwrite"),
 ) -> None:
-    from harmonize.inference import HarmonizeConfig, harmonize_files
+    from harmonize.inference import harmonize_files
 
-    cfg = HarmonizeConfig(checkpoint=checkpoint, composite=composite, mask=mask, out=output,
-                          batch_size=batch_size, device=device, format=format, overwrite=overwrite)
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("harmonize", total=None, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            bar.update(task, rate=rate_text(bar.tasks[0].completed, time.perf_counter() - start, "images"))
-
-        summary = harmonize_files(cfg, progress=advance, started=lambda total: bar.update(task, total=total))
+    cfg = H(checkpoint=checkpoint, composite=composite, mask=mask, out=output,
+            batch_size=batch_size, device=device, format=format, overwrite=overwrite)
+    with ProgressBar("harmonize", "images") as progress:
+        summary = harmonize_files(cfg, progress)
     if len(summary.written) == 1 and not summary.skipped:
         out.print(f"wrote {summary.written[0]}")
     else:

@@ -1,4 +1,4 @@
-"""Small two-domain pair datasets for the training tests (no tests here).
+"""Small two-domain pair datasets for the training tests (a support module: no tests).
 
 Rendered pairs come from a synthetic capture store through the real make-composites code; real
 pairs from synthetic photos through the real photo-pair code. `merged_manifest` puts both in one

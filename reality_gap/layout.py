@@ -1,0 +1,33 @@
+"""Where each stage of the demo writes, under OUT (shared by the stages and the report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class Layout:
+    """Where each stage writes, under OUT."""
+
+    def __init__(self, root: Path, novel: str = "human"):
+        self.root = Path(root)
+        self.captures_novel_train = self.root / "captures" / f"{novel}_rendered"
+        self.captures_novel_test = self.root / "captures" / f"{novel}_test"
+        self.captures_base = self.root / "captures" / "base"
+        self.pairs_rendered = self.root / "pairs" / f"rendered_{novel}"
+        self.pairs_real_base = self.root / "pairs" / "standin_real_base"
+        self.pairs_real_novel_test = self.root / "pairs" / f"standin_real_{novel}_test"
+        self.pairs_real_novel_train = self.root / "pairs" / f"standin_real_{novel}_train"
+        self.manifest = self.root / "manifest.parquet"
+        self.runs = self.root / "runs"
+        self.outputs = self.root / "outputs"
+        self.results = self.root / "results"
+        self.report = self.root / "report.md"
+        self.summary = self.root / "summary.json"
+        self.grid = self.root / "grid.png"
+        self.curves = self.root / "curves.png"
+        self.options = self.root / ".rdh-demo.json"
+
+    def result(self, method: str) -> Path:
+        return self.results / f"{method}.json"
+
+    def per_image(self, method: str) -> Path:
+        return self.results / f"{method}_per_image.csv"
