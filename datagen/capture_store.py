@@ -26,6 +26,8 @@ from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.styles import K, style_by_id
 from rdhcore.atomic import atomic_dir, atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.files import read_regular
+from rdhcore.names import confined
 
 CAPTURE_SCHEMA = "rdh.capture/1"
 SCENE_ID_RE = re.compile(r"[a-z0-9]+")
@@ -77,10 +79,10 @@ class Scene:
         raise KeyError(style_id)
 
     def image_path(self, style_id: int) -> Path:
-        return self.path / self.style_entry(style_id)["file"]
+        return confined(self.style_entry(style_id)["file"], self.path, f"{self.path / 'scene.json'}: style {style_id} file")
 
     def mask_path(self, fg: dict) -> Path:
-        return self.path / fg["mask"]
+        return confined(fg["mask"], self.path, f"{self.path / 'scene.json'}: foreground {fg['id']} mask")
 
     def load_image(self, style_id: int) -> np.ndarray:
         return read_rgb(self.image_path(style_id))
@@ -94,7 +96,7 @@ def list_scene_ids(root: str | Path) -> list[str]:
     d = scenes_dir(root)
     if not d.is_dir():
         return []
-    return sorted(p.name for p in d.iterdir() if p.is_dir() and SCENE_ID_RE.fullmatch(p.name))
+    return sorted(p.name for p in d.iterdir() if SCENE_ID_RE.fullmatch(p.name) and p.is_dir())
 
 
 def scene_exists(root: str | Path, scene_id: str) -> bool:
@@ -105,16 +107,30 @@ def read_scene(root_or_dir: str | Path, scene_id: str | None = None) -> Scene:
     """Read and check one scene.json (not the images: see validate_scene)."""
     path = Path(root_or_dir) if scene_id is None else scenes_dir(root_or_dir) / scene_id
     meta_path = path / "scene.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-    except FileNotFoundError:
-        raise RdhError(f"{meta_path}: scene.json is missing: re-render the scene or delete its folder") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RdhError(f"{meta_path}: invalid JSON ({exc}): re-render the scene or delete its folder") from None
+    if not meta_path.exists() and not meta_path.is_symlink():
+        raise RdhError(f"{meta_path}: scene.json is missing: re-render the scene or delete its folder")
+    meta = load_json(meta_path, "re-render the scene or delete its folder")
     check_scene_meta(meta, meta_path)
     if meta["scene_id"] != path.name:
         raise RdhError(f"{meta_path}: scene_id {meta['scene_id']!r} differs from its folder name {path.name!r}")
     return Scene(path, meta)
+
+
+def load_json(path: Path, fix: str) -> object:
+    """A JSON file's value; RdhError naming the file when it is not a regular, valid UTF-8 JSON file."""
+    data = read_regular(path, "JSON file")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RdhError(f"{path}: not UTF-8 text: {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise RdhError(f"{path}: invalid JSON ({exc}): {fix}") from None
+    except RecursionError:
+        raise RdhError(f"{path}: JSON nested too deeply to be a scene description: {fix}") from None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not an id or a size
 
 
 def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
@@ -132,7 +148,7 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
     if not isinstance(meta["scene_id"], str) or not SCENE_ID_RE.fullmatch(meta["scene_id"]):
         fail(f"scene_id {meta['scene_id']!r} must match [a-z0-9]+")
     for key in ("width", "height"):
-        if not isinstance(meta[key], int) or meta[key] <= 0:
+        if not _is_int(meta[key]) or meta[key] <= 0:
             fail(f"{key} must be a positive integer")
     if not isinstance(meta["styles"], list) or not meta["styles"]:
         fail("styles must be a non-empty list")
@@ -141,20 +157,41 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
         if not isinstance(s, dict) or not {"id", "file", "weather", "time"} <= set(s):
             fail("each style needs id, file, weather and time")
         sid = s["id"]
-        if not isinstance(sid, int) or not 1 <= sid <= K:
+        if not _is_int(sid) or not 1 <= sid <= K:
             fail(f"style id {sid!r} is out of range 1..{K}")
         if sid in seen:
             fail(f"style id {sid} appears twice")
         seen.add(sid)
+        if not isinstance(s["weather"], str):
+            fail(f"style {sid} weather {s['weather']!r} must be a string")
         if not isinstance(s["time"], str) or not TIME_RE.fullmatch(s["time"]):
             fail(f"style {sid} time {s['time']!r} is not HH:MM")
+        _check_file_entry(s["file"], f"style {sid} file", fail)
     if not isinstance(meta["foregrounds"], list) or not meta["foregrounds"]:
         fail("foregrounds must be a non-empty list")
+    fg_seen: set[str] = set()
     for fg in meta["foregrounds"]:
         if not isinstance(fg, dict) or not {"id", "category", "mask"} <= set(fg):
             fail("each foreground needs id, category and mask")
-        if not FG_ID_RE.fullmatch(str(fg["id"])):
+        if isinstance(fg["id"], bool) or not isinstance(fg["id"], (int, str)) or not FG_ID_RE.fullmatch(str(fg["id"])):
             fail(f"foreground id {fg['id']!r} must match [0-9]+")
+        if str(fg["id"]) in fg_seen:
+            fail(f"foreground id {fg['id']} appears twice")
+        fg_seen.add(str(fg["id"]))
+        if not isinstance(fg["category"], str) or not fg["category"]:
+            fail(f"foreground {fg['id']} category {fg['category']!r} must be a non-empty string")
+        ratio = fg.get("area_ratio", 0.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            fail(f"foreground {fg['id']} area_ratio {ratio!r} must be a number in [0, 1]")
+        _check_file_entry(fg["mask"], f"foreground {fg['id']} mask", fail)
+
+
+def _check_file_entry(name: object, what: str, fail) -> None:
+    """A scene.json file entry: a file name inside the scene folder (no folders, no '..')."""
+    if not isinstance(name, str) or not name:
+        fail(f"{what} {name!r} must be a file name (a string)")
+    if "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        fail(f"{what} {name!r} must be a plain file name inside the scene folder")
 
 
 def validate_scene(root_or_dir: str | Path, scene_id: str | None = None) -> Scene:

@@ -7,12 +7,18 @@ the ground truth's label is onehot(bg).
 
 A scene is the unit of work: every style image is decoded once per scene, all its pairs are
 written, then its rows are saved to `<out>/.rdh/rows/<scene_id>.parquet`. A rerun skips scenes
-with a rows file and, inside an interrupted scene, pairs whose files exist.
+with a rows file and, inside an interrupted scene, pairs whose files exist. Before a scene's first
+pair, a fingerprint of its input goes to `<scene_id>.input`: a scene whose input changed since
+(re-rendered, fixed) is redone from scratch. Every input is decoded before the first output, and
+the run holds OUT's lock (rdhcore.locks) throughout.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,11 +33,13 @@ from datagen.pair_options import ComposeConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.render_config import EXECUTORS
 from datagen.styles import K
-from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import atomic_path, clean_temp, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
+from rdhcore.locks import output_lock
+from rdhcore.names import id_path
 from manifests.importers import onehot, soft_label
 from manifests.rows import PairRow
 from manifests.schema import write_manifest
@@ -66,9 +74,13 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
     if cfg.workers < 1:
         raise RdhError(f"--workers {cfg.workers}: use 1 or more")
+    if not (math.isfinite(cfg.min_fg_change) and cfg.min_fg_change >= 0):
+        raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
     check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    if cfg.charmnet_list is not None:
+        charmnet_list_path(cfg.out, cfg.charmnet_list)
 
 
 def check_out_not_inside(src: Path, out: Path, what: str) -> None:
@@ -79,6 +91,8 @@ def check_out_not_inside(src: Path, out: Path, what: str) -> None:
 
 def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:
     """Ordered (bg, fg) pairs: all fg != bg, or `per_target` fg styles per bg drawn from ss."""
+    if per_target is not None and per_target < 1:
+        raise RdhError(f"--per-target {per_target}: use 1..{K - 1}")
     rng = np.random.default_rng(ss)
     plan = []
     for bg in style_ids:
@@ -125,6 +139,7 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
     plan = pair_plan(scene.style_ids, cfg.per_target, derive_seed(cfg.seed, scene.scene_id))
     # the render itself is the ground truth when it is written unchanged
     link_gt = ext == "png" and (cfg.max_side is None or max(scene.size) <= cfg.max_side)
+    write_text_atomic(fingerprint_path(out, scene.scene_id), input_fingerprint(scene))
     for fg_meta, mask in masks:
         x = f"{scene.scene_id}_{fg_meta['id']}"
         ratio = float(mask.mean())
@@ -165,7 +180,7 @@ def compose_scene(scene_dir: str, cfg: ComposeConfig) -> SceneResult:
 
 def _write_target(scene: Scene, style: int, img: np.ndarray, path: Path, link: bool, quality: int) -> None:
     """The ground truth: a hard link to the render when it is byte-identical, else an encode."""
-    if link:
+    if link and is_plain_rgb_png(scene.image_path(style)):
         try:
             with atomic_path(path) as tmp:
                 tmp.unlink()
@@ -174,6 +189,14 @@ def _write_target(scene: Scene, style: int, img: np.ndarray, path: Path, link: b
         except OSError:
             pass  # another filesystem: fall back to writing the pixels
     write_bytes_atomic(path, encode(img, path.suffix, quality))
+
+
+def is_plain_rgb_png(path: Path) -> bool:
+    """Whether a file is an 8-bit, 3-channel PNG: exactly what a composite is made from, so it
+    may be hard-linked as the ground truth (a 16-bit, RGBA or gray render is re-encoded instead)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] == 8 and head[25] == 2
 
 
 def rows_path(out: Path, scene_id: str) -> Path:
@@ -199,19 +222,31 @@ def options_path(out: Path) -> Path:
 
 def check_rerun_options(cfg: ComposeConfig) -> None:
     """A rerun into an existing OUT must use the same output options."""
-    state = options_path(cfg.out)
+    check_options_match(cfg.out, cfg.output_options())
+
+
+def check_options_match(out: Path, wanted: dict) -> None:
+    """RdhError when OUT records other output options than `wanted` (make-composites, --from-photos)."""
+    state = options_path(out)
     if not state.exists():
         return
-    previous, wanted = json.loads(state.read_text()), cfg.output_options()
+    try:
+        previous = json.loads(state.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise RdhError(f"{state}: damaged options record: delete {out} to start over, or use a new OUT") from None
     if previous != wanted:
-        changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
-        raise RdhError(f"{cfg.out} was made with other options ({', '.join(changed)}): "
-                       "use a new OUT folder, or delete this one to start over")
+        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+        raise RdhError(f"{out} was made with other options ({', '.join(changed)}): "
+                       "use a new OUT folder, or the same options, or delete this one to start over")
 
 
 def record_options(cfg: ComposeConfig) -> None:
-    if not options_path(cfg.out).exists():
-        write_text_atomic(options_path(cfg.out), json.dumps(cfg.output_options(), indent=2))
+    record_options_of(cfg.out, cfg.output_options())
+
+
+def record_options_of(out: Path, wanted: dict) -> None:
+    if not options_path(out).exists():
+        write_text_atomic(options_path(out), json.dumps(wanted, indent=2))
 
 
 def precheck_scenes(captures: Path) -> list[Scene]:
@@ -231,16 +266,73 @@ def precheck_scenes(captures: Path) -> list[Scene]:
     return scenes
 
 
+def decode_check(scenes: list[Scene], workers: int) -> None:
+    """Decode every image and mask of these scenes (threads: OpenCV releases the GIL), so a corrupt
+    or truncated file stops the run before its first output, not after earlier scenes."""
+    def check(scene: Scene) -> None:
+        load_scene_images(scene, None)
+        for fg in scene.foregrounds:
+            load_scene_mask(scene, fg, None)
+
+    if not scenes:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, min(workers * 2, 8, len(scenes)))) as pool:
+        list(pool.map(check, scenes))
+
+
 def png_size(path: Path) -> tuple[int, int]:
-    """(width, height) from a PNG header, without decoding; RdhError if missing or not a PNG."""
+    """(width, height) from a PNG header, without decoding; RdhError if missing or not a regular PNG file."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(24)
+        st = os.stat(path)
     except FileNotFoundError:
         raise RdhError(f"{path}: listed in scene.json but missing: re-render the scene") from None
+    except OSError as exc:
+        raise RdhError(f"{path}: cannot read ({exc.strerror or exc}): re-render the scene") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RdhError(f"{path}: not a regular file (a folder, pipe or device): re-render the scene")
+    with open(path, "rb") as f:
+        head = f.read(24)
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         raise RdhError(f"{path}: not a PNG file (corrupt or truncated?): re-render the scene")
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def input_fingerprint(scene: Scene) -> str:
+    """What a scene's pairs are made from: its scene.json bytes and each file's size and mtime.
+    A rerun redoes a scene whose fingerprint changed (a fixed or re-rendered input)."""
+    h = hashlib.sha256((scene.path / "scene.json").read_bytes())
+    files = [scene.image_path(sid) for sid in scene.style_ids] + [scene.mask_path(fg) for fg in scene.foregrounds]
+    for path in files:
+        st = os.stat(path)
+        h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def fingerprint_path(out: Path, scene_id: str) -> Path:
+    return Path(out) / STATE_DIR / "rows" / f"{scene_id}.input"
+
+
+def scene_is_current(out: Path, scene: Scene, fingerprint: str) -> bool:
+    """Whether what OUT holds of this scene (finished or partial) was made from its present input."""
+    path = fingerprint_path(out, scene.scene_id)
+    return path.is_file() and path.read_text() == fingerprint
+
+
+def scene_is_done(out: Path, scene: Scene) -> bool:
+    """Whether OUT holds this scene's rows, made from its present input."""
+    return rows_path(out, scene.scene_id).exists() and scene_is_current(out, scene, input_fingerprint(scene))
+
+
+def forget_scene(out: Path, scene_id: str) -> None:
+    """Remove a scene's rows and pair files made from an older input (ids are [a-z0-9]+, so
+    '<scene_id>_*' names this scene's files only)."""
+    for path in (rows_path(out, scene_id), fingerprint_path(out, scene_id)):
+        path.unlink(missing_ok=True)
+    for folder in ("composite_images", "real_images", "masks"):
+        for path in (Path(out) / folder).glob(f"{scene_id}_*"):
+            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -267,33 +359,63 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
     scenes = precheck_scenes(captures)
+    decode_check([s for s in scenes if not scene_is_done(out, s)], cfg.workers)  # before OUT is touched
+    with output_lock(out, "rdh make-composites"):
+        return _make_composites(cfg, scenes, captures, out, start, progress)
+
+
+def _make_composites(cfg: ComposeConfig, scenes: list[Scene], captures: Path, out: Path, start: float,
+                     progress: Progress | None) -> ComposeSummary:
+    """make_composites under OUT's lock."""
+    clean_temp(out)
     check_rerun_options(cfg)
     summary = ComposeSummary(scenes=len(scenes), out=out)
-    todo = []
+    todo, stale = [], []
     for scene in scenes:
-        if rows_path(out, scene.scene_id).exists():
+        if scene_is_done(out, scene):
             summary.scenes_resumed += 1
-        else:
-            todo.append(scene)
+            continue
+        if fingerprint_path(out, scene.scene_id).exists() or rows_path(out, scene.scene_id).exists():
+            if not scene_is_current(out, scene, input_fingerprint(scene)):
+                stale.append(scene.scene_id)
+        todo.append(scene)
+    first_run = not (out / "pairs.parquet").exists()
+    for sid in stale:
+        forget_scene(out, sid)
+    if todo:
+        record_options(cfg)  # before the first pair: a killed run's files are then tied to its options
     progress = as_progress(progress)
     progress.start(sum(len(s.foregrounds) * len(pair_plan(s.style_ids, cfg.per_target, derive_seed(cfg.seed, s.scene_id)))
                        for s in todo))
+    _compose_all(cfg, todo, summary, progress)
+    frames = [read_rows(out, s.scene_id) for s in scenes]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        if first_run:  # nothing was made: a rerun with other filters must not be refused by this run's state
+            for path in [options_path(out), *(p for s in scenes for p in (rows_path(out, s.scene_id), fingerprint_path(out, s.scene_id)))]:
+                path.unlink(missing_ok=True)
+        raise RdhError(f"{captures}: every pair was filtered out ({dict(summary.skipped)}): relax the fg-ratio or change bounds")
+    return _finish(cfg, scenes, frames, summary, out, start)
+
+
+def _compose_all(cfg: ComposeConfig, todo: list[Scene], summary: ComposeSummary,
+                 progress: Progress) -> None:
     for result in _run(todo, cfg):
-        record_options(cfg)
         summary.written += result.written
         summary.existing += result.existing
         summary.skipped.update(result.skipped)
         progress(len(result.rows) + sum(result.skipped.values()))
-    frames = [read_rows(out, s.scene_id) for s in scenes]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        raise RdhError(f"{captures}: every pair was filtered out ({dict(summary.skipped)}): relax the fg-ratio or change bounds")
+
+
+def _finish(cfg: ComposeConfig, scenes: list[Scene], frames: list[pd.DataFrame], summary: ComposeSummary,
+            out: Path, start: float) -> ComposeSummary:
+    """pairs.parquet (and the CharmNet list) from every scene's rows."""
     df = pd.concat(frames, ignore_index=True)
     df = df.sort_values(["scene_id", "fg_id", "bg_style", "fg_style"], kind="stable", key=_natural).reset_index(drop=True)
     df["split"] = assign_group_split(df["group_id"], cfg.test_fraction, cfg.seed)
     write_manifest(df, out / "pairs.parquet")
     if cfg.charmnet_list:
-        write_charmnet_list(df, out / f"{cfg.charmnet_list}_labeled.txt")
+        write_charmnet_list(df, charmnet_list_path(out, cfg.charmnet_list))
     summary.pairs = len(df)
     summary.seconds = time.perf_counter() - start
     return summary
@@ -328,6 +450,13 @@ def _run_on_ray(jobs: list[tuple[str, ComposeConfig]], cfg: ComposeConfig) -> It
             raise RdhError(f"{jobs[k][0]}: its Ray task failed after {cfg.ray.max_retries} retries "
                            f"({type(result).__name__}): rerun make-composites to redo it")
         yield result
+
+
+def charmnet_list_path(out: Path, name: str) -> Path:
+    """OUT/<name>_labeled.txt, with the name checked to stay a file name inside OUT."""
+    if "/" in name:
+        raise RdhError(f"--charmnet-list {name!r}: give a name (e.g. train), not a path: the list is written into OUT")
+    return id_path(out, name, "_labeled.txt", what="--charmnet-list")
 
 
 def charmnet_line(row: pd.Series) -> str:

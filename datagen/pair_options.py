@@ -57,3 +57,9 @@ class PhotoConfig:
     category: str = opt("unknown", "With --from-photos: the foreground category of these photos.")
     test_fraction: float = 0.0
     seed: int = 0
+
+    def output_options(self) -> dict:
+        """The options that decide the files written; a rerun into the same OUT must match them."""
+        keys = ("variants", "strength", "format", "quality", "max_side", "min_fg_ratio", "max_fg_ratio",
+                "min_fg_change", "category", "seed")
+        return {k: (list(v) if isinstance(v := getattr(self, k), tuple) else v) for k in keys}

@@ -21,14 +21,15 @@ import numpy as np
 import pandas as pd
 
 from datagen.color_transfer import transfer_foreground
-from datagen.compose import ComposeSummary, check_out_not_inside
+from datagen.compose import ComposeSummary, check_options_match, check_out_not_inside, record_options_of
 from datagen.pair_options import PhotoConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from rdhcore.atomic import write_bytes_atomic
+from rdhcore.atomic import clean_temp, is_temp, write_bytes_atomic
 from rdhcore.errors import RdhError
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
 from manifests.rows import PairRow
+from rdhcore.locks import output_lock
 from manifests.schema import write_manifest
 from manifests.splits import assign_group_split
 
@@ -42,12 +43,12 @@ def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
         raise RdhError(f"--from-photos {images}: not a folder of images")
     if not masks.is_dir():
         raise RdhError(f"--masks {masks}: not a folder of masks")
-    photos = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    photos = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and not is_temp(p)}
     if not photos:
         raise RdhError(f"--from-photos {images}: no images ({', '.join(IMAGE_SUFFIXES)})")
     found = []
     for m in sorted(masks.iterdir()):
-        if m.suffix.lower() not in IMAGE_SUFFIXES:
+        if m.suffix.lower() not in IMAGE_SUFFIXES or is_temp(m):
             continue
         if m.stem in photos:
             found.append((photos[m.stem], "1", m))
@@ -72,6 +73,14 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         raise RdhError(f"--variants {cfg.variants}: use 1 or more")
     if cfg.format not in ("png", "jpg"):
         raise RdhError(f"--format {cfg.format!r}: use png or jpg")
+    if not 1 <= cfg.quality <= 100:
+        raise RdhError(f"--quality {cfg.quality}: use 1..100")
+    if not 0 <= cfg.min_fg_ratio <= cfg.max_fg_ratio <= 1:
+        raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min <= max <= 1")
+    if not (cfg.min_fg_change >= 0 and cfg.min_fg_change != float("inf")):
+        raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
+    if not 0 <= cfg.test_fraction < 1:
+        raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
     check_out_not_inside(cfg.images, cfg.out, "IMAGES")
     items = find_photo_masks(Path(cfg.images), Path(cfg.masks))
     photos = sorted({p for p, _, _ in items})
@@ -90,6 +99,16 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         mask = fit_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
         loaded.append((photo, mask_id, mask))
     out = Path(cfg.out)
+    with output_lock(out, "rdh make-composites --from-photos"):
+        clean_temp(out)
+        check_options_match(out, cfg.output_options())
+        record_options_of(out, cfg.output_options())
+        return _write_pairs(cfg, photos, decoded, loaded, out, start)
+
+
+def _write_pairs(cfg: PhotoConfig, photos: list[Path], decoded: dict, loaded: list, out: Path,
+                 start: float) -> ComposeSummary:
+    """The pairs of checked, decoded photos and masks, under OUT's lock."""
     summary = ComposeSummary(scenes=len(photos), out=out)
     rows = []
     for photo, mask_id, mask in loaded:

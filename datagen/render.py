@@ -7,14 +7,21 @@ finished: `write_scene` is atomic), progress (finished scenes count at once), th
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from datagen.capture_store import rebuild_index, scene_exists
+from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
+from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.files import read_regular
+from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
 from rdhcore.progress import Progress, as_progress
 
 log = logging.getLogger("rdh.render")
@@ -49,12 +56,84 @@ def make_engine(cfg: RenderConfig) -> Engine:
 
 
 def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary:
-    """Render the scenes of this shard of cfg that are not in the capture store cfg.out yet."""
+    """Render the scenes of this shard of cfg that are not in the capture store cfg.out yet.
+
+    The shard's lock is held throughout (shards of one store may run side by side); the store's
+    recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    engine = make_engine(cfg)
+    variant = engine.open()  # every option and input the engine checks, before OUT is touched
+    i, n = cfg.shard
+    part = "" if n == 1 else f"shard-{i}-of-{n}"
+    with output_lock(cfg.out, "rdh render-scenes", part=part) as lock:
+        # shards of one store run side by side; an unsharded run and a shard may not
+        others = [(p, h) for p, h in live_holders(cfg.out, f"{LOCK_NAME}-shard-*" if not part else LOCK_NAME)
+                  if p != lock.path]
+        if others:
+            raise RdhError(f"{cfg.out}: in use by {describe(others[0][1])}: an unsharded render and shards "
+                           "cannot fill one store at once; wait for it, or use --shard i/N for every run")
+        for sid in map(scene_id, shard_indices(cfg)):  # only this shard's leftovers: others may be writing
+            for tmp in scenes_dir(cfg.out).glob(f".{sid}{TEMP_MARK}*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        if n == 1:  # alone in the store: the index's leftovers are ours too
+            clean_temp(cfg.out, recursive=False)
+        check_rerun_options(cfg)
+        try:
+            return _render(cfg, engine, variant, progress)
+        except BaseException:
+            if not any(scenes_dir(cfg.out).glob("*/scene.json")):  # nothing rendered: leave no record either
+                render_options_path(cfg.out).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    render_options_path(cfg.out).parent.rmdir()
+                    scenes_dir(cfg.out).rmdir()
+            raise
+
+
+def render_options_path(out: Path) -> Path:
+    return Path(out) / ".rdh" / "render-options.json"
+
+
+def check_rerun_options(cfg: RenderConfig) -> None:
+    """Record the options that decide a scene's pixels, or refuse a rerun whose options differ."""
+    path, wanted = render_options_path(cfg.out), render_options(cfg)
+    rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
+    if path.exists() and rendered:  # options of a run that rendered nothing bind nothing
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise RdhError(f"{path}: damaged options record: use a new OUT, or delete the file if you know the store's options") from None
+        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+        if changed:
+            shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+            raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
+                           "or the same options to add scenes to this store")
+    elif rendered:
+        pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
+    else:
+        write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True))
+
+
+def render_options(cfg: RenderConfig) -> dict:
+    """The options that decide what a scene looks like (not how many, where or how fast)."""
+    styles_text = None
+    if cfg.styles_file is not None:
+        styles_text = hashlib.sha256(read_regular(cfg.styles_file, "styles file")).hexdigest()
+    opts = {"engine": cfg.engine, "seed": cfg.seed, "resolution": cfg.resolution,
+            "categories": list(cfg.categories), "styles": list(cfg.styles), "styles_file_sha256": styles_text,
+            "min_fg_ratio": cfg.min_fg_ratio, "max_fg_ratio": cfg.max_fg_ratio}
+    if cfg.engine == "builtin":
+        b = cfg.builtin
+        opts.update(spp=b.spp, sampler=b.sampler, denoise=b.denoise, guides=b.guides,
+                    assets_dir=None if b.assets_dir is None else str(b.assets_dir))
+    else:
+        opts.update(settle_frames=cfg.unity.settle_frames)
+    return opts
+
+
+def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress | None = None) -> RenderSummary:
     progress = as_progress(progress)
     start = time.perf_counter()
-    engine = make_engine(cfg)
-    summary = RenderSummary(variant=engine.open())
+    summary = RenderSummary(variant=variant)
     indices = shard_indices(cfg)
     progress.start(len(indices) * len(cfg.styles))
     todo = [i for i in indices if not scene_exists(cfg.out, scene_id(i))]

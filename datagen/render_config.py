@@ -156,7 +156,7 @@ def check_config(cfg: RenderConfig) -> None:
         raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min < max <= 1")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
-    if cfg.ray.cpus_per_scene <= 0 or cfg.ray.max_retries < 0:
+    if not cfg.ray.cpus_per_scene > 0 or cfg.ray.max_retries < 0:
         raise RdhError("--ray-cpus-per-scene must be > 0 and --ray-max-retries >= 0")
     b = cfg.builtin
     if b.spp < 1:

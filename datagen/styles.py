@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 
 GRID_MINUTES = 5
 DAY_START = 5 * 60
@@ -160,11 +161,11 @@ def load_style_config(path: str | Path) -> StyleConfig:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise RdhError(f"{path}: styles file not found") from None
+        data = tomllib.loads(read_text(path, "styles file"))
     except tomllib.TOMLDecodeError as exc:
         raise RdhError(f"{path}: not valid TOML ({exc}): fix the syntax") from None
+    except RecursionError:
+        raise RdhError(f"{path}: nested too deeply to be a styles file: fix the file") from None
     unknown_keys = set(data) - {"phases", "weathers"}
     if unknown_keys:
         raise RdhError(f"{path}: unknown key(s) {sorted(unknown_keys)}: only [phases] and weathers are allowed")

@@ -19,9 +19,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_gray, read_rgb
+from rdhcore.imageio import mask_levels, read_image_bytes
 from rdhcore.resize import mask_to_square, to_square
-from manifests.schema import K, read_manifest, resolve_paths
+from manifests.schema import K, read_manifest, resolve_paths, validate_manifest
 
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
 DOMAIN_SALT = {"rendered": 1, "real": 2, "all": 3}
@@ -84,6 +84,7 @@ def apply_filter(df: pd.DataFrame, expr: str | None, name: str = "manifest") -> 
 def load_rows(manifest: str | Path, filter_expr: str | None = None) -> pd.DataFrame:
     """Read a manifest, resolve its paths to absolute ones and apply --filter."""
     df = read_manifest(manifest)
+    validate_manifest(df, name=str(manifest))  # NaN labels or a style id of true must not reach a loss
     df = resolve_paths(df, manifest)
     return apply_filter(df, filter_expr, name=str(manifest)).reset_index(drop=True)
 
@@ -152,25 +153,26 @@ class Augment:
 
 # ---------------------------------------------------------------- dataset
 
-def _unreadable(path: str, what: str, pair_id: str) -> RdhError:
-    return RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
-                    "rebuild the pair dataset or drop the pair from the manifest")
+def _decode(path: str, what: str, pair_id: str, flags: int) -> np.ndarray:
+    """A whole image file decoded (truncated files refused: libjpeg only warns about them)."""
+    try:
+        data = read_image_bytes(path)
+    except RdhError as exc:
+        raise RdhError(f"{exc} (the {what} of pair {pair_id!r}): rebuild the pair dataset or drop the pair") from None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if img is None:
+        raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
+                       "rebuild the pair dataset or drop the pair from the manifest")
+    return img
 
 
 def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
-    """rdhcore.imageio.read_rgb, with an error that names the pair."""
-    try:
-        return read_rgb(path)
-    except RdhError:
-        raise _unreadable(path, what, pair_id) from None
+    return cv2.cvtColor(_decode(path, what, pair_id, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_mask_file(path: str, pair_id: str) -> np.ndarray:
-    """The pair's mask as bool (> 127: iHarmony4 masks are not strictly 0/255)."""
-    try:
-        return read_gray(path) > 127
-    except RdhError:
-        raise _unreadable(path, "mask", pair_id) from None
+    """Foreground = value > 127; a mask stored as 0/1 counts its 1s (never read as empty)."""
+    return mask_levels(_decode(path, "mask", pair_id, cv2.IMREAD_GRAYSCALE)) > 127
 
 
 def _label(value) -> np.ndarray | None:

@@ -9,6 +9,8 @@ images, overall and grouped by domain, source, category, novel and foreground-ra
 """
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import time
@@ -23,11 +25,13 @@ from harmonize.data import apply_filter
 from harmonize.options import EvalConfig
 from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
-from rdhcore.atomic import write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import clean_temp, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
-from rdhcore.imageio import encode, read_gray, read_rgb
+from rdhcore.imageio import encode, read_mask_gray, read_rgb
+from rdhcore.locks import output_lock
+from rdhcore.names import id_path
 from rdhcore.progress import Progress, as_progress
-from manifests.schema import SPLITS, read_manifest, resolve_paths
+from manifests.schema import SPLITS, read_manifest, resolve_paths, validate_manifest
 
 EVAL_SCHEMA = "rdh.eval/1"
 GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
@@ -114,7 +118,8 @@ def select_rows(df: pd.DataFrame, cfg: EvalConfig) -> pd.DataFrame:
 # ---- where predictions come from ----
 
 def prediction_path(folder: Path, pair_id: str) -> Path:
-    return Path(folder) / f"{pair_id}.png"
+    """folder/<pair_id>.png; the id may name sub-folders ('a/b'), never leave the folder (rdhcore.names)."""
+    return id_path(folder, pair_id, ".png", what="pair_id")
 
 
 def check_predictions(folder: Path, pair_ids: list[str]) -> None:
@@ -128,7 +133,7 @@ def check_predictions(folder: Path, pair_ids: list[str]) -> None:
 
 def read_pair(row) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(composite RGB, target RGB, mask HxW uint8 0-255) of a manifest row with absolute paths."""
-    composite, target, mask = read_rgb(row.composite_path), read_rgb(row.target_path), read_gray(row.mask_path)
+    composite, target, mask = read_rgb(row.composite_path), read_rgb(row.target_path), read_mask_gray(row.mask_path)
     check_triple(composite, target, mask, name=str(row.composite_path))
     return composite, target, mask
 
@@ -218,7 +223,9 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
         raise RdhError("evaluate needs exactly one of --checkpoint CKPT or --predictions DIR")
     if cfg.batch_size < 1:
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
-    rows = select_rows(resolve_paths(read_manifest(cfg.manifest), cfg.manifest), cfg)
+    manifest = read_manifest(cfg.manifest)
+    validate_manifest(manifest, name=str(cfg.manifest))
+    rows = select_rows(resolve_paths(manifest, cfg.manifest), cfg)
     if cfg.predictions is not None:
         if protocol.raw_output and protocol.size is None:
             raise RdhError("--raw-output with --predictions scores files at the network's size: "
@@ -242,10 +249,17 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     progress.start(len(rows))
     keys = [k for k in ("pair_id", "domain", "source", "category", "novel", "fg_ratio", "fg_bin") if k in rows.columns]
     records = []
-    for row, pred, composite, target, mask in stream:
-        records.append({k: getattr(row, k) for k in keys}
-                       | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))
-        progress(1)
+    with contextlib.ExitStack() as stack:
+        if cfg.save_outputs is not None:
+            for row in rows.itertuples(index=False):  # every id a safe name, every pair readable, before the first output
+                prediction_path(cfg.save_outputs, row.pair_id)
+                read_pair(row)
+            stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
+            clean_temp(cfg.save_outputs)
+        for row, pred, composite, target, mask in stream:
+            records.append({k: getattr(row, k) for k in keys}
+                           | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))
+            progress(1)
     per_image = pd.DataFrame(records)
     metric_cols = [c for c in per_image.columns if c.replace("composite_", "") in METRICS]
     return EvalResult(per_image=per_image, overall=summarize(per_image, metric_cols),

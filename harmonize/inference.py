@@ -26,8 +26,10 @@ from harmonize.checkpoint import build_generator_from, checkpoint_file, load_che
 from harmonize.dist import pick_device
 from harmonize.normalization import MEAN, STD
 from harmonize.options import HarmonizeConfig
+from rdhcore.atomic import clean_temp, clean_temp_of, is_temp
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_gray, read_rgb, write_image
+from rdhcore.imageio import mask_levels, read_gray, read_rgb, write_image
+from rdhcore.locks import output_lock
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import to_square
 
@@ -178,7 +180,7 @@ class HarmonizeSummary:
 
 def read_user_mask(path: Path) -> np.ndarray:
     """A user's mask as bool: pixels >= 128 are foreground (anti-aliased edges are thresholded)."""
-    return read_gray(path) >= 128
+    return mask_levels(read_gray(path)) >= 128  # a 0/1 mask is binary too, not empty
 
 
 def find_mask(masks: Path, composite: Path) -> Path:
@@ -186,7 +188,7 @@ def find_mask(masks: Path, composite: Path) -> Path:
 
     Matches iHarmony4 (a0001_1_3.jpg -> a0001_1.png) and rdh pair datasets (s1_0-1_5.png -> s1_0.png).
     """
-    by_stem = {p.stem: p for p in sorted(masks.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    by_stem = {p.stem: p for p in input_images(masks)}
     stem = composite.stem
     while stem:
         if stem in by_stem:
@@ -197,6 +199,13 @@ def find_mask(masks: Path, composite: Path) -> Path:
         stem = stem[:cut]
     raise RdhError(f"{composite}: no mask for it in {masks}: name the mask {composite.stem}.png "
                    "(or the composite's name without its last _N / -N parts)")
+
+
+def input_images(folder: Path) -> list[Path]:
+    """The image files of a folder, sorted: regular files with an image suffix, never an rdh
+    temporary (a killed run's `.x.png.rdh-tmp-*`) nor another hidden file."""
+    return [p for p in sorted(folder.iterdir())
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and not is_temp(p) and p.is_file()]
 
 
 def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
@@ -217,7 +226,7 @@ def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
         raise RdhError(f"-o {out}: COMPOSITE is a folder, so the output must be a folder, not an image file")
     if out.resolve() == comp.resolve():
         raise RdhError(f"-o {out}: is the composites folder: choose another output folder")
-    images = [p for p in sorted(comp.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    images = input_images(comp)
     if not images:
         raise RdhError(f"COMPOSITE {comp}: no images ({', '.join(IMAGE_SUFFIXES)})")
     return [(p, find_mask(mask, p), out / f"{p.stem}.{cfg.format}") for p in images]
@@ -232,6 +241,22 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> H
     if cfg.batch_size < 1:
         raise RdhError(f"--batch-size {cfg.batch_size}: use 1 or more")
     jobs = plan_jobs(cfg)
+    folder_mode = Path(cfg.composite).is_dir()
+    if len(jobs) > 1:  # all inputs are checked before the first output, not after earlier ones
+        for comp_path, mask_path, out_path in jobs:
+            if cfg.overwrite or not out_path.exists():
+                check_pair(read_rgb(comp_path), read_user_mask(mask_path), str(comp_path), str(mask_path))
+    with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode):
+        if folder_mode:
+            clean_temp(cfg.out, recursive=False)
+        else:
+            clean_temp_of(jobs[0][2])
+        return _harmonize_jobs(cfg, jobs, start, progress)
+
+
+def _harmonize_jobs(cfg: HarmonizeConfig, jobs: list[tuple[Path, Path, Path]], start: float,
+                    progress: Progress | None) -> HarmonizeSummary:
+    """harmonize_files under the output's lock."""
     summary = HarmonizeSummary()
     if len(jobs) > 1 and not cfg.overwrite:
         summary.skipped = sum(1 for _, _, o in jobs if o.exists())

@@ -76,10 +76,14 @@ def restore_run(step, streams: dict[str, DomainStream], ckpt: dict, path: Path) 
     """Put a checkpoint's weights, optimizer states, stream positions and RNG states back;
     returns (its step, its best record)."""
     load_weights(step, ckpt, path)
-    for name, opt in step.optimizers().items():
-        if opt is not None and ckpt["optimizers"].get(name) is not None:
-            opt.load_state_dict(ckpt["optimizers"][name])
-    for d, s in streams.items():
-        s.restore(ckpt["streams"][d])
-    set_rng_state(ckpt["rng"])
-    return int(ckpt["step"]), ckpt.get("best")
+    try:
+        for name, opt in step.optimizers().items():
+            if opt is not None and ckpt["optimizers"].get(name) is not None:
+                opt.load_state_dict(ckpt["optimizers"][name])
+        for d, s in streams.items():
+            s.restore(ckpt["streams"][d])
+        set_rng_state(ckpt["rng"])
+        return int(ckpt["step"]), ckpt.get("best")
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise RdhError(f"{path}: its training state does not fit this run ({type(exc).__name__}: {str(exc)[:100]}): "
+                       f"the file is damaged or from another rdh; start a new run with --init-from {path}") from None

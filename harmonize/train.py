@@ -16,6 +16,7 @@ optimizer settings; the same seed gives the same weights as a run that was never
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import sys
@@ -39,8 +40,12 @@ from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainC
                                     config_from_saved, lr_factor, spec_of, weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
+from rdhcore.atomic import atomic_path, clean_temp
 from rdhcore.errors import RdhError
+from rdhcore.locks import output_lock
 from rdhcore.progress import Progress, as_progress
+
+RESUME_KEYS = ("optimizers", "streams", "rng", "config")  # what a resume needs beyond the weights
 
 
 @dataclass
@@ -107,8 +112,36 @@ class Run:
         self.saved_step: int | None = None
         self.curves_step: int | None = None
         self.tb: TensorBoardLog | None = None
+        self.steps_done = 0
 
     def execute(self) -> TrainResult:
+        """The whole run, holding the run folder's lock (rank 0: the other processes write nothing)."""
+        if not self.info.is_main:
+            return self._execute()
+        with output_lock(self.out, "rdh train"):
+            clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
+            clean_temp(self.out / "samples", recursive=False)
+            fresh = not self.cfg.resume
+            before = {p for p in (self.log_path, self.curves_path, self.out / "samples") if p.exists()}
+            try:
+                return self._execute()
+            except BaseException:
+                if fresh and self.steps_done == 0:
+                    self.remove_outputs(before)  # a run stopped by its input before one step leaves no half run
+                raise
+
+    def remove_outputs(self, keep: set[Path]) -> None:
+        """Remove what this run wrote (never a file that was there before it started)."""
+        for path in [self.log_path, self.curves_path]:
+            if path not in keep:
+                path.unlink(missing_ok=True)
+        for path in self.samples:
+            path.unlink(missing_ok=True)
+        if self.out / "samples" not in keep:
+            with contextlib.suppress(OSError):
+                (self.out / "samples").rmdir()
+
+    def _execute(self) -> TrainResult:
         self.open_run_folder()
         self.rows = self.choose_rows()
         self.step = self.build_model()
@@ -122,6 +155,7 @@ class Run:
             self.begin_loop()
             for at in range(self.start_step + 1, self.total + 1):
                 self.train_step(at)
+                self.steps_done += 1
                 self.after_step(at)
             self.finish()
         finally:
@@ -135,7 +169,8 @@ class Run:
             if self.tb is not None:
                 self.tb.close()
         steps = self.total if self.start_step < self.total else self.start_step
-        return TrainResult(self.last_path, self.best_path, steps, self.log_path, self.best, self.samples,
+        best_path = self.best_path if self.best_path.is_file() or not self.info.is_main else None
+        return TrainResult(self.last_path, best_path, steps, self.log_path, self.best, self.samples,
                            time.perf_counter() - self.started, self.curves_path if self.curves_step is not None else None,
                            self.tb.folder if self.tb is not None else None)
 
@@ -149,6 +184,11 @@ class Run:
                 raise RdhError(f"{self.last_path}: nothing to resume (no checkpoint in {self.out}): "
                                "drop --resume to start a new run")
             self.resume_ckpt = load_checkpoint(self.last_path, model=cfg.model)
+            missing = [k for k in RESUME_KEYS if k not in self.resume_ckpt]
+            if missing:
+                raise RdhError(f"{self.last_path}: holds model weights only (no {', '.join(missing)}), so there is "
+                               "no training state to resume: start a new run with --init-from "
+                               f"{self.last_path} and another --out")
             self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}))
             check_config(self.cfg)
             self.saved_step = int(self.resume_ckpt["step"])
@@ -199,7 +239,36 @@ class Run:
         if self.resume_ckpt is None:
             return 0, best
         start, saved_best = restore_run(self.step, self.streams, self.resume_ckpt, self.last_path)
-        return start, dict(saved_best or best)
+        saved_best = dict(saved_best or best)
+        if self.info.is_main:
+            saved_best = self.repair_best(start, saved_best, best)
+        return start, saved_best
+
+    def repair_best(self, start: int, saved: dict, fresh: dict) -> dict:
+        """Make best.pt agree with the record in last.pt after a kill between the two saves.
+
+        best.pt is saved before last.pt, so last.pt never records a best that is newer than best.pt;
+        when it records its own step (a run of an older rdh, or a best.pt removed) best.pt is
+        copied from last.pt; when the best it records is gone, the best is picked afresh."""
+        if saved.get("step") is None:
+            return saved
+        have = None
+        if self.best_path.is_file():
+            try:
+                have = int(load_checkpoint(self.best_path).get("step", -1))
+            except RdhError:
+                have = None  # a damaged best.pt is replaced below or at the next best
+        if have is not None and have >= int(saved["step"]):
+            return saved
+        if int(saved["step"]) == start:
+            with atomic_path(self.best_path) as tmp:
+                shutil.copyfile(self.last_path, tmp)
+            print(f"rdh train: {self.best_path} was missing or older than the best step {start}: restored from "
+                  f"{self.last_path}", file=sys.stderr)
+            return saved
+        print(f"rdh train: {self.best_path} does not hold the best step {saved['step']} recorded in "
+              f"{self.last_path}: the best is picked afresh from the next validation", file=sys.stderr)
+        return {**fresh, "metric": saved.get("metric", fresh["metric"])}
 
     def wrap(self) -> None:
         """DDP across processes, then (optionally) torch.compile."""
@@ -263,7 +332,13 @@ class Run:
         if self.sample_raw is None:  # no validation rows: show training images
             raw = raws.get("real", raws.get("all"))
             self.sample_raw = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in raw.items()}
-        self.latest = self.step(batches)
+        try:
+            self.latest = self.step(batches)
+        except ValueError as exc:
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            raise RdhError("a training batch holds one image, which BatchNorm cannot normalize (too few "
+                           "train rows for --batch-size?): add rows, or use --norm instance") from None
         for k, v in self.latest.items():
             finite = torch.isfinite(v)
             # A batch without foreground has no fMSE (NaN): the interval mean skips it.
@@ -355,9 +430,9 @@ class Run:
     def save(self, at: int, also_best: bool) -> None:
         if self.info.is_main:
             payload = run_payload(self.cfg, self.step, at, self.streams, self.best, self.info.world_size)
-            save_checkpoint(payload, self.last_path)
-            if also_best:
+            if also_best:  # best first: a kill before last.pt replays this step on resume and saves both
                 save_checkpoint(payload, self.best_path)
+            save_checkpoint(payload, self.last_path)
         self.saved_step = at
 
     def finish(self) -> None:
@@ -365,7 +440,8 @@ class Run:
         if not self.info.is_main:
             return
         if self.start_step >= self.total and not self.best_path.exists() and self.last_path.exists():
-            shutil.copyfile(self.last_path, self.best_path)
+            with atomic_path(self.best_path) as tmp:
+                shutil.copyfile(self.last_path, tmp)
         if self.curves_step != self.total and self.log_path.exists():
             self.write_curves(self.total)
 

@@ -60,10 +60,17 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("batch_size", "val_every", "val_max", "log_every"):
         if getattr(cfg, name) < 1:
             raise RdhError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.norm == "batch" and cfg.batch_size < 2:
+        raise RdhError(f"--batch-size {cfg.batch_size} with --norm batch: BatchNorm needs at least 2 images a batch "
+                       "(its deepest features are 1x1): use --batch-size 2 or more, or --norm instance")
     if cfg.workers < 0:
         raise RdhError("--workers must be 0 or more")
-    if not cfg.lr > 0:
-        raise RdhError("--lr must be positive")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise RdhError(f"--lr {cfg.lr}: use a positive finite number, e.g. 1e-4")
+    for name in ("lambda_rec", "lambda_adv", "lambda_sty_rd", "lambda_sty_rl", "margin"):
+        v = getattr(cfg, name)
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise RdhError(f"--{name.replace('_', '-')} {v}: use a finite number >= 0")
     if not 0.0 <= cfg.val_fraction < 1.0:
         raise RdhError(f"--val-fraction {cfg.val_fraction}: use a fraction in [0, 1), e.g. 0.05 (0: no validation "
                        "rows carved from the train rows)")

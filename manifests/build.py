@@ -21,9 +21,11 @@ import pandas as pd
 
 from manifests.categories import UNKNOWN, assign_categories, read_categories
 from manifests.build_options import BuildConfig
-from manifests.checks import (FileIndex, Problem, default_workers, image_sizes, mask_stats,
+from manifests.checks import (KIND_FRACTION, MASK_FRACTION, FileIndex, Problem, default_workers, image_infos, mask_stats,
                               raise_problems)
+from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
+from rdhcore.locks import output_lock
 from rdhcore.progress import Progress, as_progress
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
@@ -175,25 +177,45 @@ def fill_labels(df: pd.DataFrame) -> None:
 
 
 def verify_images(df: pd.DataFrame, workers: int, progress: Progress | None = None) -> tuple[list[Problem], int]:
-    """Decode every image; a problem per undecodable file or composite/target/mask size mismatch."""
+    """Decode every image; a problem per undecodable or truncated file, per image of the wrong kind
+    (a mask that is a color photo, a composite or target that is a mask) and per size mismatch."""
     unique = list(dict.fromkeys(p for col, _ in PATH_COLUMNS for p in df[col]))
-    sizes = image_sizes(unique, workers, progress)
+    infos = image_infos(unique, workers, progress)
     problems = []
     for row in df[[ORIGIN, "composite_path", "target_path", "mask_path", "width", "height"]].itertuples(index=False):
         origin, comp, target, mask, width, height = row
-        got = {what: sizes[p] for what, p in (("composite", comp), ("target", target), ("mask", mask))}
-        broken = [what for what, s in got.items() if s is None]
+        paths = dict(composite=comp, target=target, mask=mask)
+        got = {what: infos[p] for what, p in paths.items()}
+        broken = [what for what, s in got.items() if isinstance(s, str)]
         if broken:
-            problems.extend(Problem(origin, f"{what} {dict(composite=comp, target=target, mask=mask)[what]} cannot be decoded: "
-                                            "replace the file") for what in broken)
+            problems.extend(Problem(origin, f"{what} {paths[what]} {got[what]}: replace the file") for what in broken)
             continue
-        if len(set(got.values())) > 1:
-            shown = ", ".join(f"{what} {s[1]}x{s[0]}" for what, s in got.items())
+        wrong = wrong_kind(got)
+        if wrong:
+            problems.append(Problem(origin, wrong))
+            continue
+        sizes = {what: (s.height, s.width) for what, s in got.items()}
+        if len(set(sizes.values())) > 1:
+            shown = ", ".join(f"{what} {s[1]}x{s[0]}" for what, s in sizes.items())
             problems.append(Problem(origin, f"image sizes differ ({shown}): composite, target and mask must match"))
-        elif (int(height), int(width)) != got["target"]:
+        elif (int(height), int(width)) != sizes["target"]:
             problems.append(Problem(origin, f"recorded size {int(width)}x{int(height)} but the target is "
-                                            f"{got['target'][1]}x{got['target'][0]}: rebuild the source"))
+                                            f"{sizes['target'][1]}x{sizes['target'][0]}: rebuild the source"))
     return problems, len(unique)
+
+
+def wrong_kind(got: dict) -> str | None:
+    """Why a decoded (composite, target, mask) triple has an image in the wrong role, or None."""
+    mask = got["mask"]
+    if not mask.gray:
+        return "the mask is a color image (a composite or photo in the mask column?): give the foreground mask"
+    if mask.binary < MASK_FRACTION:
+        return "the mask is not black and white (a gray photo in the mask column?): give the foreground mask"
+    for what in ("composite", "target"):
+        info = got[what]
+        if info.gray and info.binary >= KIND_FRACTION:
+            return f"the {what} is a black-and-white mask, not a photo: check the {what} column"
+    return None
 
 
 def finish_types(df: pd.DataFrame, out: Path) -> pd.DataFrame:
@@ -214,6 +236,13 @@ def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildS
     start = time.perf_counter()
     check_config(cfg)
     out = Path(os.path.abspath(cfg.out))
+    with output_lock(out, "rdh build-manifest", is_file=True):
+        clean_temp_of(out)
+        return _build(cfg, out, start, progress)
+
+
+def _build(cfg: BuildConfig, out: Path, start: float, progress: Progress | None) -> BuildSummary:
+    """build_manifest under the lock of its output file."""
     workers = cfg.workers or default_workers()
     files = FileIndex(workers)
     summary = BuildSummary(out=out)

@@ -15,6 +15,7 @@ A pair named by the file takes the file's category; the others keep their own, o
 from __future__ import annotations
 
 import csv
+import io
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 
 UNKNOWN = "unknown"
 PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
@@ -47,7 +49,7 @@ def read_categories(path: Path) -> CategoryMap:
     folder = str(path.resolve().parent).replace("\\", "/")
     by_key: dict[str, str] = {}
     lines: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(path, "categories CSV"), newline="") as f:
         for lineno, row in enumerate(csv.reader(f), start=1):
             cells = [c.strip() for c in row]
             if not any(cells) or cells[0].startswith("#"):

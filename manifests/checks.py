@@ -18,6 +18,7 @@ import numpy as np
 
 from rdhcore.errors import RdhError
 from rdhcore.progress import Progress, as_progress
+from rdhcore.imageio import mask_levels, read_image_bytes
 
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)
 LIST_MIN_REFS = 16    # folders referenced this often are listed once instead of stat-ed per file
@@ -134,22 +135,66 @@ class MaskStats:
 def read_mask_stats(path: str) -> MaskStats | None:
     """Decode a mask (any bit depth or channel count, read as 8-bit gray); None if unreadable.
 
-    fg_ratio = pixels > 127 / all pixels, exact (no reduced decoding).
+    fg_ratio = pixels > 127 / all pixels, exact (no reduced decoding); a mask stored as 0/1 is
+    read as 0/255 (rdhcore.imageio.mask_levels), never as empty.
     """
-    gray = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    try:
+        data = read_image_bytes(path)
+    except RdhError:
+        return None
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if gray is None or gray.size == 0:
         return None
+    gray = mask_levels(gray)
     _, binary = cv2.threshold(gray, MASK_THRESHOLD, 255, cv2.THRESH_BINARY)
     h, w = gray.shape
     return MaskStats(h, w, cv2.countNonZero(binary) / float(h * w))
 
 
-def image_size(path: str) -> tuple[int, int] | None:
-    """(height, width) of a fully decoded image, or None when it cannot be decoded."""
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+@dataclass(frozen=True)
+class ImageInfo:
+    """What --verify-images learns from a full decode: the size, and whether it looks like a mask."""
+
+    height: int
+    width: int
+    gray: bool       # one channel, or three equal ones
+    binary: float    # the fraction of pixels close to black or white (after 0/1 is read as 0/255)
+
+
+def image_info(path: str) -> ImageInfo | str:
+    """Decode an image whole; its ImageInfo, or why it cannot be used (truncated, undecodable)."""
+    try:
+        data = read_image_bytes(path)
+    except RdhError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        return None
-    return int(img.shape[0]), int(img.shape[1])
+        return "cannot be decoded"
+    if img.dtype != np.uint8:  # 16-bit: judge its 8-bit view
+        img = (img.astype(np.float64) / (65535.0 if img.dtype == np.uint16 else max(float(img.max()), 1.0)) * 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    h, w = img.shape[:2]
+    step = max(1, int(np.sqrt(h * w / 65536)))  # a subsample is enough to tell a photo from a mask
+    sample = img[::step, ::step]
+    if sample.ndim == 3:
+        spread = sample.max(axis=2).astype(np.int16) - sample.min(axis=2)
+        gray = float((spread <= GRAY_TOLERANCE).mean()) >= KIND_FRACTION
+        sample = sample[..., 1]
+    else:
+        gray = True
+    sample = mask_levels(sample)
+    binary = float(((sample <= BINARY_TOLERANCE) | (sample >= 255 - BINARY_TOLERANCE)).mean())
+    return ImageInfo(int(h), int(w), gray, binary)
+
+
+GRAY_TOLERANCE = 16      # JPEG-saved masks differ a little between channels
+BINARY_TOLERANCE = 24    # and ring a little around edges
+KIND_FRACTION = 0.97      # of pixels: gray channels; black-or-white for an image taken as a mask in the wrong column
+MASK_FRACTION = 0.8       # black-or-white pixels a mask needs at least (soft edges are a thin band)
 
 
 def map_parallel(fn: Callable, items: Sequence, workers: int, progress: Progress | None, stage: str) -> list:
@@ -178,7 +223,7 @@ def mask_stats(paths: Sequence[str], workers: int, progress: Progress | None = N
     return dict(zip(unique, map_parallel(read_mask_stats, unique, workers, progress, "read masks")))
 
 
-def image_sizes(paths: Sequence[str], workers: int, progress: Progress | None = None) -> dict[str, tuple[int, int] | None]:
-    """Decoded (height, width) for each distinct path, in parallel; None for undecodable files."""
+def image_infos(paths: Sequence[str], workers: int, progress: Progress | None = None) -> dict[str, ImageInfo | str]:
+    """image_info for each distinct path, in parallel."""
     unique = list(dict.fromkeys(paths))
-    return dict(zip(unique, map_parallel(image_size, unique, workers, progress, "decode images")))
+    return dict(zip(unique, map_parallel(image_info, unique, workers, progress, "decode images")))

@@ -11,6 +11,7 @@ The dataset's own lists decide the split. A list line is a composite file name
 """
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 
 from manifests.checks import FileIndex, Problem
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 from manifests.importers import RowBuilder
 
 SUBSETS = ("HCOCO", "HAdobe5k", "HFlickr", "Hday2night")
@@ -81,7 +83,7 @@ def import_iharmony4(root: Path, files: FileIndex, subsets: list[str] | None = N
         files.prefetch([comp_dir, mask_dir, real_dir])
         seen: dict[str, str] = {}
         for split, list_path in lists:
-            with open(list_path, encoding="utf-8-sig") as f:
+            with io.StringIO(read_text(list_path, "list file")) as f:
                 for lineno, line in enumerate(f, start=1):
                     entry = list_entry(line, subset)
                     if not entry:

@@ -8,6 +8,8 @@ The iHarmony4 and RdHarmony importers live in their own modules.
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 import posixpath
 from pathlib import Path
@@ -17,8 +19,9 @@ import pandas as pd
 
 from manifests.checks import Problem
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 from manifests.paths import absolute, absolute_all
-from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, read_manifest, validate_manifest
+from manifests.schema import COLUMNS, DOMAINS, K, SPLITS, check_paths_inside, read_manifest, validate_manifest
 
 ORIGIN = "origin"
 # columns a build recomputes, never carried over from an imported manifest
@@ -105,6 +108,7 @@ def import_pairs(path: Path, prefix: bool = False) -> tuple[pd.DataFrame, list[P
     mpath = manifest_file(path)
     df = read_manifest(mpath)
     validate_manifest(df, name=str(mpath))
+    check_paths_inside(df, str(mpath))
     df = df.drop(columns=[c for c in PROTOCOL_COLUMNS if c in df.columns])
     if prefix:
         tag = pairs_prefix(mpath)
@@ -140,7 +144,7 @@ def import_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     path = Path(path)
     if not path.is_file():
         raise RdhError(f"--csv {path}: no such file")
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(path, "CSV file"), newline="") as f:
         reader = csv.reader(f)
         try:
             header = [h.strip().lower() for h in next(reader)]
@@ -213,9 +217,12 @@ def _style(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        value = int(float(text))
+        number = float(text)
     except ValueError:
         raise ValueError(f"style id {text!r} is not a number 1..{K}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"style id {text!r} is not a whole number 1..{K}")
+    value = int(number)
     if not 1 <= value <= K:
         raise ValueError(f"style id {value} out of range 1..{K}")
     return value

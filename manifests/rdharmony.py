@@ -13,6 +13,7 @@ or 0-based style numbers in names; the list's style id tells which.
 """
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import pandas as pd
 
 from manifests.checks import FileIndex, Problem
 from rdhcore.errors import RdhError
+from rdhcore.files import read_text
 from manifests.importers import RowBuilder, onehot, parse_label
 from manifests.paths import absolute
 from manifests.schema import K
@@ -99,7 +101,7 @@ def import_rdharmony(root: Path, list_file: Path, files: FileIndex, category: st
     seen: dict[str, str] = {}
     # the release ships one archive per category, whose names may repeat across archives
     prefix = f"{SOURCE}/{category}" if category else SOURCE
-    with open(list_path, encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(list_path, "list file")) as f:
         lines = list(enumerate(f, start=1))
     for lineno, raw in lines:
         origin = f"{list_path}:{lineno}"

@@ -6,6 +6,7 @@ Paths are stored relative to the manifest file's folder (absolute paths are allo
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 
 from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.files import check_regular
 
 SCHEMA_VERSION = "rdh.manifest/1"
 K = 10
@@ -47,6 +49,8 @@ FIELDS = [
 ]
 COLUMNS = [f.name for f in FIELDS]
 ARROW_SCHEMA = pa.schema(FIELDS)
+PATH_COLUMNS = ("composite_path", "target_path", "mask_path")
+PATHS_KEY = b"rdh.paths"   # "inside": every path stays in the manifest's folder; "outside": some lie elsewhere
 METADATA = {b"rdh.schema": SCHEMA_VERSION.encode(), b"rdh.styles": json.dumps(list(STYLE_NAMES)).encode()}
 
 
@@ -84,6 +88,9 @@ def write_manifest(df: pd.DataFrame, path: str | Path, validate: bool = True) ->
     if validate:
         validate_manifest(df, name=str(path))
     table = to_table(df)
+    # whether the paths stay in the manifest's folder: a file edited later to point out of it is refused
+    where = b"outside" if any(leaves_folder(p) for c in PATH_COLUMNS for p in df[c].astype(str)) else b"inside"
+    table = table.replace_schema_metadata({**table.schema.metadata, PATHS_KEY: where})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return path
@@ -99,6 +106,7 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
         path = path / "pairs.parquet"
     if not path.exists():
         raise RdhError(f"{path}: manifest not found")
+    check_regular(path, "manifest (.parquet)")  # a FIFO would block the Parquet reader
     try:
         meta = pq.read_schema(path).metadata or {}
     except (pa.ArrowInvalid, OSError) as exc:
@@ -108,11 +116,36 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
         raise RdhError(
             f"{path}: manifest schema is {version or 'unknown (no rdh.schema metadata)'}, "
             f"this rdh reads {SCHEMA_VERSION}: rebuild it with `rdh build-manifest`")
-    return pq.read_table(path, columns=columns).to_pandas()
+    df = pq.read_table(path, columns=columns).to_pandas()
+    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode() or None
+    return df
+
+
+def leaves_folder(path: str) -> bool:
+    """Whether a manifest path (relative to the manifest's folder, or absolute) points out of that folder."""
+    path = path.replace("\\", "/")
+    norm = posixpath.normpath(path)
+    return posixpath.isabs(path) or norm == ".." or norm.startswith("../")
+
+
+def check_paths_inside(df: pd.DataFrame, name: str) -> None:
+    """RdhError when a manifest that was written with every path inside its folder now points out of it.
+
+    A manifest whose sources lie elsewhere (build-manifest from an iHarmony4 tree: '../iHarmony4/...')
+    records that when written, and its paths are read as they are; so do manifests of older rdh."""
+    if df.attrs.get(PATHS_KEY.decode()) != "inside":
+        return
+    for col in PATH_COLUMNS:
+        for pid, p in zip(df["pair_id"], df[col].astype(str)):
+            if leaves_folder(p):
+                raise RdhError(f"{name}: {col} {p!r} of pair {pid!r} leaves the manifest's folder, which this manifest "
+                               "was written not to do (edited by hand?): fix the path, or rebuild the manifest with "
+                               "`rdh build-manifest`, which records sources that lie elsewhere")
 
 
 def resolve_paths(df: pd.DataFrame, manifest_path: str | Path) -> pd.DataFrame:
     """A copy of df whose path columns are absolute, resolved against the manifest's folder."""
+    check_paths_inside(df, str(manifest_path))
     base = Path(manifest_path)
     base = base if base.is_dir() else base.parent
     out = df.copy()
@@ -143,9 +176,7 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
     if ratio.isna().any() or ((ratio < 0) | (ratio > 1)).any():
         raise RdhError(f"{name}: fg_ratio must be a number in [0, 1]")
     for col in ("fg_style", "bg_style"):
-        values = pd.to_numeric(df[col], errors="coerce").dropna()
-        if ((values < 1) | (values > K)).any():
-            raise RdhError(f"{name}: {col} out of range: style ids are 1..{K}")
+        _check_style_ids(df, col, name)
     for col in ("composite_label", "target_label"):
         _check_labels(df, col, name)
     if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
@@ -158,6 +189,39 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         raise RdhError(f"{name}: group {straddling.index[0]!r} appears in {where}: split by group")
 
 
+def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:
+    """Style ids: empty (null, or NaN as pandas shows a null), or whole numbers 1..K; not booleans,
+    text, inf or fractions."""
+    column = df[col]
+    if pd.api.types.is_bool_dtype(column):
+        raise RdhError(f"{name}: {col} holds true/false: style ids are whole numbers 1..{K}")
+    if pd.api.types.is_integer_dtype(column):
+        values = pd.to_numeric(column).dropna()
+        bad = (values < 1) | (values > K)
+    else:
+        bad = pd.Series([not _style_ok(v) for v in column], index=column.index, dtype=bool)
+    if bad.any():
+        i = bad[bad].index[0]
+        value = column.loc[i]
+        shown = repr(value.item() if isinstance(value, np.generic) else value)
+        raise RdhError(f"{name}: {col} {shown} in pair {df.loc[i, 'pair_id']!r}: style ids are whole numbers "
+                       f"1..{K} (or empty for real pairs)")
+
+
+def _style_ok(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    if np.isnan(number):
+        return True  # a null read into a float column
+    return bool(np.isfinite(number) and number == int(number) and 1 <= number <= K)
+
+
 def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
     present = df[col].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
     rendered = df["domain"] == "rendered"
@@ -167,13 +231,18 @@ def _check_labels(df: pd.DataFrame, col: str, name: str) -> None:
     if not present.any():
         return
     values = df.loc[present, col].tolist()
+    if any(np.asarray(v).dtype.kind == "b" for v in values):
+        raise RdhError(f"{name}: {col} holds true/false values: labels are {K} numbers summing to 1")
     lengths = np.fromiter((len(v) for v in values), int, len(values))
     if (lengths != K).any():
         pid = df.loc[present, "pair_id"].iloc[int(np.argmax(lengths != K))]
         raise RdhError(f"{name}: {col} of pair {pid!r} has length {lengths[lengths != K][0]}, expected {K}")
-    labels = np.stack([np.asarray(v, np.float64) for v in values])
+    try:
+        labels = np.stack([np.asarray(v, np.float64) for v in values])
+    except (TypeError, ValueError):
+        raise RdhError(f"{name}: {col} holds values that are not numbers: labels are {K} numbers summing to 1") from None
     sums = labels.sum(axis=1)
-    bad = (np.abs(sums - 1) > 1e-5) | (labels < 0).any(axis=1)
+    bad = ~np.isfinite(labels).all(axis=1) | (np.abs(sums - 1) > 1e-5) | (labels < 0).any(axis=1)
     if bad.any():
         pid = df.loc[present, "pair_id"].iloc[int(np.argmax(bad))]
         raise RdhError(f"{name}: {col} of pair {pid!r} sums to {sums[bad][0]:.6f}: labels must be non-negative and sum to 1")

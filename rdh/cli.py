@@ -6,6 +6,7 @@ them, so `rdh --help` stays fast.
 """
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -48,14 +49,91 @@ def main() -> None:
     from rdhcore.errors import RdhError
     from unity_bridge.errors import BridgeError
 
+    click = _click_exceptions()
+
     try:
-        app()
+        code = app(standalone_mode=False)  # usage errors come back here, to be printed on one line
+    except click.NoArgsIsHelpError:
+        app()  # no arguments: the help, printed as typer prints it
+        return
+    except click.ClickException as exc:  # a bad option value, an unknown option, a missing argument
+        print(f"rdh: error: {usage_line(exc)}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except _abort_type():
+        print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        sys.exit(130)
+    except RecursionError:
+        print("rdh: error: an input is nested too deeply to read (a JSON or TOML file?): fix the file", file=sys.stderr)
+        sys.exit(2)
     except (RdhError, BridgeError) as exc:
-        print(f"rdh: error: {exc}", file=sys.stderr)
+        print(f"rdh: error: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:
+            raise
+        print(f"rdh: error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         sys.exit(130)
+    if isinstance(code, int) and code:
+        if code == 130:
+            print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        sys.exit(code)
+
+
+def _click_exceptions():
+    """The click exceptions typer raises (typer >= 0.20 vendors click as typer._click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+def _abort_type() -> type:
+    try:
+        from typer.exceptions import Abort
+    except ImportError:
+        from click.exceptions import Abort
+    return Abort
+
+
+def usage_line(exc) -> str:
+    """A click usage error as one line, with the command's help to read."""
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see `{ctx.command_path.replace('python -m rdh.cli', 'rdh')} --help`)" if ctx is not None else ""
+    return f"{_one_line(exc.format_message())}{where}"
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+OS_ERROR_HINTS = {
+    errno.EACCES: "permission denied: fix the permissions or choose another path",
+    errno.EPERM: "operation not permitted: fix the permissions or choose another path",
+    errno.EROFS: "read-only filesystem: choose a writable output path",
+    errno.ENOSPC: "no space left on the device: free some space, then rerun (finished work is kept)",
+    errno.EDQUOT: "disk quota exceeded: free some space, then rerun (finished work is kept)",
+    errno.EISDIR: "is a folder where a file is needed: pass a file path",
+    errno.ENOTDIR: "a part of this path is a file where a folder is needed: choose another path",
+    errno.EEXIST: "exists already and is in the way: remove it or choose another path",
+    errno.ELOOP: "symlink loop: fix or remove the link",
+    errno.ENAMETOOLONG: "file name too long: shorten the path or the ids",
+    errno.ENOENT: "no such file or folder: check the path",
+}
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """One line for an OSError a user causes (permissions, a file where a folder goes, a loop); None for others."""
+    hint = OS_ERROR_HINTS.get(exc.errno)
+    if hint is None:
+        return None
+    where = exc.filename if exc.filename is not None else "a path"
+    other = f" -> {exc.filename2}" if getattr(exc, "filename2", None) else ""
+    return f"{where}{other}: {hint}"
 
 
 if __name__ == "__main__":

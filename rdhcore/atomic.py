@@ -1,12 +1,108 @@
-"""Atomic writes: write into a temporary sibling, then rename over the target."""
+"""Atomic writes: write into a temporary sibling, then rename over the target.
+
+Every temporary file or folder is named `.<target name>.rdh-tmp-<random>[suffix]` (TEMP_MARK),
+so a run killed mid-write leaves names that `clean_temp` recognizes and removes on the next run
+(under the output folder's lock), and that input scanning skips (`is_temp`). Files are made
+with the permissions the umask gives (0644 / 0755 under umask 022), not mkstemp's owner-only ones.
+"""
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from rdhcore.errors import RdhError
+
+TEMP_MARK = ".rdh-tmp-"
+
+
+def umask() -> int:
+    """The process umask, read without changing it where /proc allows (os.umask can only be read by
+    setting it, which would race with other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    return 0o666 & ~umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~umask()
+
+
+def is_temp(name: str | Path) -> bool:
+    """Whether a file or folder name is an rdh temporary (never an input, never a result)."""
+    name = Path(name).name
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def clean_temp(folder: str | Path, recursive: bool = True) -> int:
+    """Remove the temporaries a killed run left under `folder`; returns how many were removed.
+
+    Call it only while holding the folder's lock (rdhcore.locks), so no live writer loses its file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if is_temp(e.name):
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(e.path)
+                removed += 1
+            elif recursive and e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+    return removed
+
+
+def clean_temp_of(target: str | Path) -> int:
+    """Remove the temporaries of one output file (`.<name>.rdh-tmp-*` beside it), under its lock."""
+    target = Path(target)
+    removed = 0
+    if target.parent.is_dir():
+        for tmp in target.parent.glob(f".{glob_escape(target.name)}{TEMP_MARK}*"):
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+def make_dirs(path: str | Path) -> Path:
+    """mkdir -p (the umask gives the mode); returns the path."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @contextlib.contextmanager
@@ -16,15 +112,20 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     On any exception the temporary file is removed and `target` is left untouched.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix or target.suffix}", dir=target.parent)
+    if target.is_dir():
+        raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
+    make_dirs(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, file_mode())  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists() and stat.S_IMODE(tmp_path.stat().st_mode) != file_mode() and tmp_path.stat().st_nlink == 1:
+            os.chmod(tmp_path, file_mode())  # a writer that replaced the file (torch.save, pyarrow) gets the mode back
         os.replace(tmp_path, target)
     finally:
-        if tmp_path.exists():
+        if tmp_path.exists() or tmp_path.is_symlink():
             tmp_path.unlink()
 
 
@@ -44,8 +145,9 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     A folder that exists already is an error to the caller: finished work is skipped before this.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    make_dirs(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{TEMP_MARK}", dir=target.parent))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes 0700
     try:
         yield tmp
         if target.exists():

@@ -8,6 +8,7 @@ import numpy as np
 
 from rdhcore.atomic import write_bytes_atomic
 from rdhcore.errors import RdhError
+from rdhcore.files import read_regular
 
 cv2.setNumThreads(1)  # workers parallelize across items; per-call threads only oversubscribe
 try:  # a corrupt file is reported once, by us, with its name; silence libpng's own warnings
@@ -17,38 +18,76 @@ except AttributeError:
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an 8-bit image to an HxWx3 RGB uint8 array; RdhError when unreadable."""
-    data = _read_bytes(path)
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    """Decode an image to an HxWx3 RGB uint8 array; RdhError when unreadable or truncated."""
+    img = decode_rgb(read_image_bytes(path), path)
     if img is None:
         raise RdhError(f"{path}: cannot decode image (corrupt or truncated?): re-render or replace the file")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def decode_rgb(data: bytes, path: str | Path = "image") -> np.ndarray | None:
+    """Bytes of a whole image file -> HxWx3 RGB uint8 (any bit depth, gray or alpha made 8-bit RGB); None if undecodable."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def read_gray(path: str | Path) -> np.ndarray:
-    """Decode an image to an HxW uint8 array (first channel of a color file)."""
-    data = _read_bytes(path)
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    """Decode an image to an HxW uint8 array (a color file converted to gray)."""
+    img = cv2.imdecode(np.frombuffer(read_image_bytes(path), np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise RdhError(f"{path}: cannot decode mask (corrupt or truncated?): re-render or replace the file")
     return img
 
 
+def mask_levels(gray: np.ndarray) -> np.ndarray:
+    """A gray mask on the 0-255 scale: a mask stored as 0/1 (max value 1) is scaled to 0/255.
+
+    A 0/255 mask whose brightest pixel is 1 would be empty anyway, so reading 1 as foreground
+    never turns a real mask into another; it only stops 0/1 masks from reading as empty.
+    """
+    if gray.size and int(gray.max()) == 1:
+        return gray * np.uint8(255)
+    return gray
+
+
+def read_mask_gray(path: str | Path) -> np.ndarray:
+    """A mask as HxW uint8 on the 0-255 scale (0/1 masks scaled, see mask_levels)."""
+    return mask_levels(read_gray(path))
+
+
 def read_mask(path: str | Path) -> np.ndarray:
-    """A binary mask (values 0 or 255 on disk) as a bool HxW array; RdhError if not binary."""
-    mask = read_gray(path)
+    """A binary mask (0/255 on disk, or 0/1) as a bool HxW array; RdhError if not binary."""
+    mask = read_mask_gray(path)
     if not np.isin(mask, (0, 255)).all():
         raise RdhError(f"{path}: mask is not binary (values other than 0 and 255): threshold it at 128 and save as PNG")
     return mask > 127
 
 
-def _read_bytes(path: str | Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise RdhError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise RdhError(f"{path}: is a folder, expected an image file") from None
+def read_image_bytes(path: str | Path) -> bytes:
+    """The bytes of a regular, complete image file; RdhError for anything else (missing, a folder,
+    a FIFO or device, a PNG without its IEND chunk, a JPEG without its end-of-image marker)."""
+    data = read_regular(path, "image file")
+    reason = truncation(data)
+    if reason:
+        raise RdhError(f"{path}: cannot decode image: truncated ({reason}): re-render or replace the file")
+    return data
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8"
+
+
+def truncation(data: bytes) -> str | None:
+    """Why PNG or JPEG bytes are incomplete (a truncated JPEG decodes with only a libjpeg
+    warning, so decoding alone does not tell), or None. Other formats: None."""
+    if data.startswith(PNG_MAGIC):
+        if data.rfind(b"IEND", max(0, len(data) - 64)) < 0:
+            return "no IEND chunk at its end"
+    elif data.startswith(JPEG_MAGIC):
+        # entropy-coded data never holds FF D9, and some writers append a little after the marker
+        if b"\xff\xd9" not in data[-1024:]:
+            return "no end-of-image marker"
+    return None
 
 
 def encode(img: np.ndarray, ext: str, quality: int = 95) -> bytes:

@@ -21,6 +21,7 @@ from typing import ContextManager, Protocol
 
 from rdhcore.atomic import write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.locks import output_lock
 from rdhcore.progress import Progress, Quiet
 from reality_gap.layout import Layout
 from reality_gap.presets import DemoConfig, Method, stage_steps
@@ -55,7 +56,7 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
         if json.loads(paths.options.read_text()) != wanted:
             raise RdhError(f"{paths.root} holds a demo made with other options (--quick/--steps/--seed/--novel-category): "
                            "use another --out, or delete the folder to start over")
-    elif paths.root.exists() and any(paths.root.iterdir()):
+    elif paths.root.exists() and any(not p.name.startswith(".rdh-lock") for p in paths.root.iterdir()):
         raise RdhError(f"{paths.root} exists and is not a demo folder: use another --out")
     else:
         write_text_atomic(paths.options, json.dumps(wanted, indent=2))
@@ -65,7 +66,12 @@ def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
     """Run (or resume) every stage; returns the path of report.md."""
     reporter = reporter or Silent()
     paths = Layout(cfg.out, cfg.novel_category)
-    check_options(cfg, paths)
+    with output_lock(cfg.out, "rdh demo"):  # each stage also locks its own folder inside
+        check_options(cfg, paths)
+        return _run_stages(cfg, paths, reporter, write_report)
+
+
+def _run_stages(cfg: DemoConfig, paths: Layout, reporter: Reporter, write_report) -> Path:
     times: dict[str, float] = {}
     for name, stage in (("render", stage_render), ("composites", stage_composites), ("stand-in real", stage_stand_in),
                         ("manifest", stage_manifest), ("train", stage_train), ("evaluate", stage_evaluate)):

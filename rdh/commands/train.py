@@ -120,7 +120,8 @@ def train_cmd(
     best_text = (f"{best['metric']} {best['value']:.2f} at step {best['step']}"
                  if best.get("value") is not None else "final weights (no validation rows)")
     stdout.print(f"trained {model}: {result.steps} steps in {time.perf_counter() - start:.1f} s")
-    stdout.print(f"  last: {result.last_path}\n  best: {result.best_path} ({best_text})\n  log:  {result.log_path}")
+    best_line = f"{result.best_path} ({best_text})" if result.best_path is not None else "not written (see the messages above)"
+    stdout.print(f"  last: {result.last_path}\n  best: {best_line}\n  log:  {result.log_path}")
     if result.curves_path is not None:
         stdout.print(f"  curves: {result.curves_path}")
     if result.tensorboard_dir is not None:
