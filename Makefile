@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/pip install --quiet -e ".[test,ray,tensorboard]"
+	$(BIN)/pip install --quiet -e ".[test,ray,tensorboard,unity]"
 	touch $(STAMP)
 
 install: $(STAMP)

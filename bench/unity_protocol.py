@@ -86,7 +86,8 @@ def main() -> None:
 
         # The whole engine.
         cfg = RenderConfig(out=tmp / "captures", engine="unity", scenes=args.scenes, seed=0, resolution=args.resolution,
-                           unity=UnityOptions(build=build, base_port=find_free_base_port(1), settle_frames=0))
+                           unity=UnityOptions(build=build, base_port=find_free_base_port(1), settle_frames=0,
+                                             settle_seconds=0.0))
         start = time.perf_counter()
         summary = render(cfg)
         engine_s = time.perf_counter() - start

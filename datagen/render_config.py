@@ -50,7 +50,9 @@ class UnityOptions:
     connect_timeout: float = opt(60.0, "Seconds to wait for a player to connect.")
     reply_timeout: float = opt(60.0, "Seconds to wait for each reply.")
     max_restarts: int = opt(3, "Restarts of a crashed player before giving up.")
-    settle_frames: int = opt(5, "Frames the sky settles before a capture.")
+    settle_frames: int = opt(48, "Frames the sky settles after a style change, at least (UniStorm: 25 warm-up + 16 per cloud refresh).")
+    settle_seconds: float = opt(1.0, "Seconds (real time) the sky settles after a style change, at least.")
+    mask_tolerance: float = opt(0.01, "Largest share of the foreground's pixels its mask may change between styles; more refuses the scene.")
 
 
 @dataclass

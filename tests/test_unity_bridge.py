@@ -14,12 +14,13 @@ import pytest
 
 with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use deprecated calls
     warnings.simplefilter("ignore", DeprecationWarning)
-    import mlagents_envs.environment  # noqa: F401
+    pytest.importorskip("mlagents_envs.environment", reason="the rdh[unity] extra is not installed "
+                        "(mlagents-envs 0.28.0 needs Python < 3.12)")
 
 from rdhcore.imageio import read_mask, read_rgb
 from unity_bridge.client import PlayerConnection
 from unity_bridge.errors import (BridgeError, PlayerCrashed, PlayerLaunchError, PlayerNotConnected,
-                                 PlayerReportedError, PlayerTimeout, ProtocolError)
+                                 PlayerReportedError, PlayerTimeout, PlayerWithoutChannel, ProtocolError)
 from unity_bridge.launcher import PlayerSpec
 from unity_bridge.ports import find_free_base_port, grpc_address, is_loopback
 from unity_bridge.protocol import (CHANNEL_ID, PROTOCOL_VERSION, REQUEST_FIELDS, check_reply, decode_message,
@@ -73,11 +74,11 @@ def test_messages_round_trip_and_are_checked():
         encode_request(1, "capture", {"colour": "red"})
     assert set(REQUEST_FIELDS) == {"hello", "ping", "list_scenes", "load_scene", "set_viewpoint", "set_foreground",
                                    "set_style", "capture"}
-    with pytest.raises(ProtocolError, match="version 2"):
-        decode_message(json.dumps({"v": 2, "id": 1, "op": "hello"}).encode())
+    with pytest.raises(ProtocolError, match="version 1, this rdh speaks 2"):
+        decode_message(json.dumps({"v": 1, "id": 1, "op": "hello"}).encode())
     with pytest.raises(ProtocolError, match="not UTF-8 JSON"):
         decode_message(b"\xff{")
-    ok = {"v": 1, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
+    ok = {"v": 2, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
     assert check_reply(ok, "set_foreground")["category"] == "human"
     with pytest.raises(ProtocolError, match="as if it were"):
         check_reply(ok, "set_viewpoint")
@@ -99,7 +100,7 @@ def test_side_channel_framing_matches_mlagents():
     parts = unpack_side_channel(framed)   # what the stand-in (and Unity) read
     assert [c for c, _ in parts] == [CHANNEL_ID, CHANNEL_ID]
     assert [json.loads(d)["id"] for _, d in parts] == [first, second]
-    reply = json.dumps({"v": 1, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
+    reply = json.dumps({"v": 2, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
     SideChannelManager([channel]).process_side_channel_message(pack_side_channel([reply]))
     assert channel.take_reply(first) is None
     assert channel.take_reply(second)["scenes"] == ["a"]
@@ -228,7 +229,7 @@ def test_player_crash_is_detected_at_once_with_its_log(tmp_path):
 
 def test_player_with_another_protocol_version(tmp_path):
     spec = spec_for(tmp_path, "--fault", "bad-version")
-    with pytest.raises(ProtocolError, match="version 2, this rdh speaks 'rdh-capture' version 1"):
+    with pytest.raises(ProtocolError, match="version 3, this rdh speaks 'rdh-capture' version 2"):
         PlayerConnection(spec).open()
 
 
@@ -258,3 +259,106 @@ def test_launch_problems_name_the_option(tmp_path):
         PlayerSpec(editor=True).check(workers=2)
     with pytest.raises(BridgeError, match="needs --unity-build PATH"):
         PlayerSpec().check()
+
+
+# -- the stand-in follows the C# agent's rules -----------------------------------------------------
+def test_every_reply_carries_every_protocol_field(player, tmp_path):
+    from unity_bridge.protocol import REPLY_DEFAULTS
+
+    replies = [player.request("ping"), player.request("list_scenes"), player.load_scene("Street"),
+               player.set_viewpoint("corner"), player.set_foreground("Walker"),
+               player.set_style("Clear", "12:00", 1),
+               player.capture(tmp_path / "s", image="a.png", width=16, height=16)]
+    for reply in replies:
+        assert set(REPLY_DEFAULTS) <= set(reply), reply["op"]
+    assert replies[2]["paused"] is True and replies[2]["controller"] == "numpy"
+    assert player.info["package_version"] == "0.2.0"         # of the rdh package, not of ML-Agents
+    assert replies[5]["frames"] >= 1 and replies[5]["seconds"] >= 0
+
+
+def test_capture_folder_must_be_absolute_and_names_plain(player, tmp_path):
+    player.load_scene("Street")
+    player.set_viewpoint("corner")
+    player.set_foreground("Walker")
+    with pytest.raises(PlayerReportedError, match="capture folder 'staging/w0' is not an absolute path"):
+        player.request("capture", folder="staging/w0", image="a.png", mask="", width=16, height=16)
+    for name in ("../a.png", "sub/a.png", "a\\b.png", ".."):
+        with pytest.raises(PlayerReportedError, match="must be a plain file name, without a folder"):
+            player.request("capture", folder=str(tmp_path), image=name, mask="", width=16, height=16)
+    assert list(tmp_path.iterdir()) == []                    # nothing written for a refused request
+    player.ping()
+
+
+def test_settle_seconds_hold_the_reply(player):
+    reply = player.set_style("Cloudy", "09:30", settle_frames=1, settle_seconds=0.3)
+    assert reply["seconds"] >= 0.3 and reply["frames"] >= 1
+
+
+def test_hello_waits_until_the_sky_is_ready(tmp_path):
+    with PlayerConnection(spec_for(tmp_path, "--sky-ready-frames", "25")) as conn:
+        assert conn.steps >= 24                              # hello was answered once the sky was ready
+        assert conn.info["controller"] == "numpy" and conn.info["weather_types"]
+
+
+def test_unreadable_request_is_answered_with_its_error(player):
+    from mlagents_envs.side_channel import OutgoingMessage
+
+    msg = OutgoingMessage()
+    msg.set_raw_bytes(bytearray(b'{"v": 2, "id": 999, "op": "ping", broken'))
+    player.channel.queue_message_to_send(msg)
+    with pytest.raises(PlayerReportedError, match=r"request rdh did not send \(id 999, while waiting for ping\): "
+                                                  "the player could not read request"):
+        player.ping()
+    player.ping()                                            # the player serves on
+
+
+def test_player_that_never_registers_the_channel(tmp_path):
+    spec = spec_for(tmp_path, "--fault", "no-channel", reply_timeout=2.0)
+    with pytest.raises(PlayerWithoutChannel, match=r"stepped \d+ frames, but never answered the rdh handshake on "
+                                                   r"the capture side channel 819f11f0-.*put a CaptureAgent") as err:
+        PlayerConnection(spec).open()
+    assert str(spec.log_dir) in str(err.value) and "\n" not in str(err.value)
+
+
+# -- builds that cannot work, caught before launch -------------------------------------------------
+def fake_build(tmp_path: Path, *files: str) -> Path:
+    exe = tmp_path / "City.x86_64"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    for name in files:
+        path = tmp_path / name
+        if name.endswith("/"):
+            path.mkdir(parents=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+    return exe
+
+
+def test_il2cpp_build_is_refused_before_launch(tmp_path):
+    exe = fake_build(tmp_path, "GameAssembly.so", "City_Data/il2cpp_data/", "City_Data/Resources/")
+    with pytest.raises(PlayerLaunchError, match=r"is an IL2CPP build \(il2cpp_data and no Managed/ in City_Data\): "
+                                                "ML-Agents connects to Python only from Mono builds; .*Scripting "
+                                                "Backend to Mono"):
+        PlayerSpec(build=exe).check()
+
+
+def test_mono_build_without_ml_agents_or_rdh_is_refused(tmp_path):
+    exe = fake_build(tmp_path, "City_Data/Managed/Assembly-CSharp.dll")
+    with pytest.raises(PlayerLaunchError, match="no Unity.ML-Agents.dll in .*com.unity.ml-agents"):
+        PlayerSpec(build=exe).check()
+    (tmp_path / "City_Data" / "Managed" / "Unity.ML-Agents.dll").write_bytes(b"x")
+    with pytest.raises(PlayerLaunchError, match="no Rdh.Capture.dll in .*the rdh package"):
+        PlayerSpec(build=exe).check()
+    (tmp_path / "City_Data" / "Managed" / "Rdh.Capture.dll").write_bytes(b"x")
+    PlayerSpec(build=exe).check()                            # a complete Mono build passes
+
+
+def test_cli_il2cpp_build_gives_one_error_line(tmp_path):
+    from tests.cli import error_line, rdh_process
+
+    exe = fake_build(tmp_path, "GameAssembly.so", "City_Data/il2cpp_data/")
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", exe, timeout=60)
+    line = error_line(proc)
+    assert proc.returncode == 2 and line.startswith("rdh: error: --unity-build ") and "IL2CPP build" in line
+    assert not (tmp_path / "out").exists()

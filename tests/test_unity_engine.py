@@ -1,5 +1,6 @@
 """`rdh render-scenes --engine unity` end to end, with stand-in players over real gRPC on loopback."""
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +14,8 @@ import pytest
 
 with warnings.catch_warnings():  # mlagents_envs' generated protobuf modules use deprecated calls
     warnings.simplefilter("ignore", DeprecationWarning)
-    import mlagents_envs.environment  # noqa: F401
+    pytest.importorskip("mlagents_envs.environment", reason="the rdh[unity] extra is not installed "
+                        "(mlagents-envs 0.28.0 needs Python < 3.12)")
 
 from datagen.capture_store import list_scene_ids, read_scene, validate_store
 from datagen.compose import ComposeConfig, make_composites
@@ -22,6 +24,7 @@ from datagen.render import render
 from datagen.render_config import RenderConfig, UnityOptions
 from datagen.styles import StyleConfig, parse_time, style_by_id
 from manifests.schema import read_manifest
+from rdhcore.errors import RdhError
 from tests.cli import error_line, rdh_process
 from unity_bridge.errors import BridgeError, PlayerTimeout, ProtocolError
 from unity_bridge.ports import EDITOR_PORT, find_free_base_port, port_is_free
@@ -42,7 +45,7 @@ def build(tmp_path_factory):
 
 def config(out: Path, build: Path, *player_args: str, **changes) -> RenderConfig:
     unity = UnityOptions(build=build, player_args=list(player_args), base_port=find_free_base_port(2),
-                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2)
+                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2, settle_seconds=0.0)
     unity = replace(unity, **{k: changes.pop(k) for k in list(changes) if hasattr(unity, k)})
     options = dict(scenes=N, seed=SEED, resolution=RES) | changes
     return RenderConfig(out=out, engine="unity", unity=unity, **options)
@@ -82,8 +85,8 @@ def no_partial_output(root: Path) -> None:
 def full_store(build, tmp_path_factory):
     out = tmp_path_factory.mktemp("unity") / "captures"
     proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
-               "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
-               "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
+                       "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
+                       "--settle-seconds", 0, "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
     assert "scenes rendered now" in proc.stdout
     return out
 
@@ -226,7 +229,7 @@ def test_claimed_file_that_does_not_exist(build, tmp_path):
 
 def test_file_that_is_not_an_image(build, tmp_path):
     cfg = config(tmp_path / "out", build, "--fault", "corrupt-file", "--fault-after", "5")
-    with pytest.raises(ProtocolError, match="wrote a file rdh cannot use: .*cannot decode image"):
+    with pytest.raises(ProtocolError, match="wrote a (file|mask) rdh cannot use: .*cannot decode"):
         render(cfg)
     assert list_scene_ids(cfg.out) == []
     no_partial_output(cfg.out)
@@ -246,8 +249,8 @@ def test_cli_player_answering_with_an_error(build, tmp_path):
     out = tmp_path / "out"
     # seed 0 at 32x32: scene 0 takes 3 layout draws + 10 styles = 13 captures; capture 15 fails.
     proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--unity-arg=--fault=error",
-               "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--base-port",
-               find_free_base_port(1), timeout=60)
+                       "--unity-arg=--fault-after=14", "--scenes", 3, "--resolution", 32, "--settle-seconds", 0,
+                       "--base-port", find_free_base_port(1), timeout=60)
     line = error_line(proc)
     assert line.startswith("rdh: error: the Unity player of worker 0 on 127.0.0.1:")
     assert line.endswith("answered capture with an error: simulated render failure (stand-in fault 'error')")
@@ -274,10 +277,87 @@ def test_editor_attach_waits_on_port_5004(tmp_path):
                               stderr=subprocess.DEVNULL)
     try:
         cfg = RenderConfig(out=tmp_path / "out", engine="unity", scenes=1, seed=SEED, resolution=RES, styles=(5,),
-                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0))
+                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0,
+                                              settle_seconds=0.0))
         assert render(cfg).rendered == 1
         check_scene_content(cfg.out, "scene000000")
         assert editor.wait(timeout=20) == 0          # told to quit when the run ends
     finally:
         if editor.poll() is None:
             editor.kill()
+
+
+# -- masks per style, settling, UniStorm -----------------------------------------------------------
+def test_each_style_mask_is_checked_and_recorded(full_store):
+    for sid in list_scene_ids(full_store):
+        meta = read_scene(full_store, sid).meta
+        assert [s["mask_diff_pixels"] for s in meta["styles"]] == [0] * 10
+        assert meta["source"]["mask_check"]["max_diff_pixels"] == 0 and meta["source"]["paused"] is True
+        assert meta["source"]["settle"] == {"frames": 2, "seconds": 0.0}
+        assert len({s["sky_seed"] for s in meta["styles"]}) == 10    # one seed per style, drawn from the scene's
+
+
+def test_a_foreground_that_moves_between_styles_is_refused(build, tmp_path):
+    # From its first style capture on, the stand-in moves the foreground at each style change.
+    cfg = config(tmp_path / "out", build, "--fault", "moving-foreground", "--fault-after", "0", scenes=1)
+    summary = render(cfg)
+    assert summary.rendered == 0 and len(summary.failed) == 1
+    assert re.fullmatch(r"scene000000: the foreground moved: its mask in style 1 differs from the first in \d+ "
+                        r"pixels \(\d+\.\d% of the foreground, over --mask-tolerance 0.01\); freeze the scene's "
+                        r"animation \(docs/unity.md, Freezing\)", summary.failed[0])
+    assert list_scene_ids(cfg.out) == []
+    no_partial_output(cfg.out)
+
+
+def test_a_small_move_within_the_tolerance_is_recorded_and_the_common_mask_kept(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--fault", "moving-foreground", "--fault-after", "0", scenes=1,
+                 styles=(2, 5), mask_tolerance=0.9)
+    assert render(cfg).rendered == 1
+    scene = read_scene(cfg.out, "scene000000")
+    diffs = [s["mask_diff_pixels"] for s in scene.meta["styles"]]
+    assert diffs[0] > 0 and diffs[1] > diffs[0]
+    assert scene.meta["source"]["mask_check"]["max_diff_pixels"] == diffs[1]
+    src = next(s for s in DEFAULT_CATALOG["scenes"] if s["name"] == scene.meta["source"]["unity_scene"])
+    viewpoint = next(v for v in src["viewpoints"] if v["name"] == scene.meta["camera"]["viewpoint"])
+    fg = next(f for f in src["foregrounds"] if f["name"] == scene.meta["foregrounds"][0]["name"])
+    masks = [draw(src["name"], {**viewpoint, "shift": 0.02 * k}, fg, "Clear", 720, RES, RES)[1] for k in range(3)]
+    assert np.array_equal(scene.load_mask(scene.foregrounds[0]), masks[0] & masks[1] & masks[2])
+
+
+def test_cli_refuses_settle_frames_0_for_a_unistorm_player(build, tmp_path):
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
+                       "--unity-arg=--controller=unistorm", "--settle-frames", 0, "--scenes", 1,
+                       "--base-port", find_free_base_port(1), timeout=60)
+    line = error_line(proc)
+    assert proc.returncode == 2
+    assert line.startswith("rdh: error: --settle-frames 0: the Unity player of worker 0 on 127.0.0.1:")
+    assert "renders its sky with UniStorm" in line and "use the default 48" in line
+    assert list_scene_ids(tmp_path / "out") == []
+
+
+def test_a_unistorm_player_renders_with_enough_settle_frames(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--controller", "unistorm", scenes=1, styles=(3,), settle_frames=17)
+    assert render(cfg).rendered == 1
+    meta = read_scene(cfg.out, "scene000000").meta
+    assert meta["source"]["player"]["controller"] == "unistorm"
+
+
+def test_settle_options_are_checked(build, tmp_path):
+    with pytest.raises(RdhError, match=r"--settle-seconds -1: use 0..600"):
+        render(config(tmp_path / "o", build, settle_seconds=-1.0))
+    with pytest.raises(RdhError, match=r"--mask-tolerance 1.5: use a share"):
+        render(config(tmp_path / "o", build, mask_tolerance=1.5))
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_build_that_exits_before_connecting_is_not_restarted(tmp_path):
+    build = tmp_path / "Broken.x86_64"
+    build.write_text("#!/bin/sh\necho 'Missing shared library libGL.so.1' >&2\nexit 1\n")
+    build.chmod(0o755)
+    proc = rdh_process("render-scenes", tmp_path / "out", "--engine", "unity", "--unity-build", build,
+                       "--scenes", 1, "--base-port", find_free_base_port(1), timeout=60)
+    line = error_line(proc)                                  # one line: no restart warnings before it
+    assert proc.returncode == 2
+    assert line.endswith("exited with code 1; its log ends: Missing shared library libGL.so.1 "
+                         f"(logs: {tmp_path / 'out' / '.unity' / 'logs'}), before it connected")
+    assert not (tmp_path / "out" / ".unity" / "logs" / "player-0.restart1.log").exists()

@@ -16,6 +16,7 @@ class CaptureChannel(SideChannel):
         self.who = who
         self._next_id = 1
         self._replies: dict[int, dict] = {}
+        self.orphans: list[dict] = []   # replies to no request rdh sent (the player could not read one)
 
     def send(self, op: str, fields: dict[str, Any]) -> int:
         """Queue one request for the next step; returns its id."""
@@ -28,6 +29,9 @@ class CaptureChannel(SideChannel):
 
     def on_message_received(self, msg: IncomingMessage) -> None:
         reply = decode_message(bytes(msg.get_raw_bytes()), self.who)
+        if not 0 < reply["id"] < self._next_id:
+            self.orphans.append(reply)
+            return
         self._replies[reply["id"]] = reply
 
     def take_reply(self, request_id: int) -> dict | None:

@@ -6,7 +6,7 @@
         info = player.load_scene(scenes[0])
         player.set_viewpoint(info["viewpoints"][0]["name"])
         player.set_foreground(info["foregrounds"][0]["name"])
-        player.set_style("Cloudy", "12:30", settle_frames=5)
+        player.set_style("Cloudy", "12:30", settle_frames=48, settle_seconds=1.0, seed=7)
         files = player.capture(Path("staging"), image="01.png", mask="fg_0.png", width=256, height=256)
 
 A request is sent with the next environment step; the bridge keeps stepping (the player's
@@ -24,9 +24,10 @@ from mlagents_envs.exception import (UnityCommunicatorStoppedException, UnityEnv
 
 from unity_bridge.channel import CaptureChannel
 from unity_bridge.environment import BridgeEnvironment
-from unity_bridge.errors import PlayerCrashed, PlayerTimeout, ProtocolError
+from unity_bridge.errors import (PlayerCrashed, PlayerExitedEarly, PlayerReportedError, PlayerTimeout,
+                                 PlayerWithoutChannel, ProtocolError)
 from unity_bridge.launcher import PlayerProcess, PlayerSpec
-from unity_bridge.protocol import PROTOCOL_NAME, PROTOCOL_VERSION, check_reply
+from unity_bridge.protocol import CHANNEL_ID, PROTOCOL_NAME, PROTOCOL_VERSION, check_reply
 
 
 class PlayerConnection:
@@ -41,6 +42,7 @@ class PlayerConnection:
         self.channel = CaptureChannel(self.who)
         self.env: BridgeEnvironment | None = None
         self.info: dict = {}        # the hello reply: unity_version, product, controller, weather_types
+        self.log_hint = ""          # where the player's log is, for error messages
         self.steps = 0              # environment steps taken (one per player frame)
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -54,6 +56,7 @@ class PlayerConnection:
         else:
             log_dir = Path(spec.log_dir) if spec.log_dir else Path(tempfile.mkdtemp(prefix="rdh-unity-logs-"))
             log_dir.mkdir(parents=True, exist_ok=True)
+            self.log_hint = f"; see its log in {log_dir}"
             hint = (f": does the build hold the rdh package with a CaptureAgent in its first scene? "
                     f"See its log in {log_dir}")
 
@@ -66,8 +69,22 @@ class PlayerConnection:
                                          who=self.who, hint=hint, launch=launch, side_channels=[self.channel])
         except UnityEnvironmentException as exc:  # e.g. an ML-Agents version the Python side cannot talk to
             raise ProtocolError(f"{self.who}: {' '.join(str(exc).split())}") from None
+        except PlayerCrashed as exc:
+            raise PlayerExitedEarly(f"{exc}, before it connected") from None
         try:
             self.hello()
+        except PlayerTimeout:
+            self.close(grace=0.0)
+            if self.steps == 0:
+                raise PlayerWithoutChannel(
+                    f"{self.who} connected through ML-Agents but then sent nothing within {spec.reply_timeout:g} s "
+                    "(--reply-timeout): no agent asks for decisions; its first scene needs a CaptureAgent with "
+                    f"Behavior Type Default{self.log_hint}") from None
+            raise PlayerWithoutChannel(
+                f"{self.who} connected through ML-Agents and stepped {self.steps} frames, but never answered the rdh "
+                f"handshake on the capture side channel {CHANNEL_ID} within {spec.reply_timeout:g} s "
+                "(--reply-timeout): the player does not register it; put a CaptureAgent in the first scene of the "
+                f"build, from the rdh package of this rdh (unity_bridge/unity){self.log_hint}") from None
         except BaseException:
             self.close(grace=0.0)
             raise
@@ -108,6 +125,11 @@ class PlayerConnection:
         try:
             while True:
                 self._step()
+                if self.channel.orphans:  # first: an error the player could not tie to a request is not lost
+                    orphan = self.channel.orphans.pop(0)
+                    raise PlayerReportedError(f"{self.who} answered a request rdh did not send "
+                                              f"(id {orphan.get('id')}, while waiting for {op}): "
+                                              f"{orphan.get('error') or 'no message'}")
                 reply = self.channel.take_reply(request_id)
                 if reply is not None:
                     return check_reply(reply, op, self.who)
@@ -124,8 +146,8 @@ class PlayerConnection:
             raise ProtocolError(f"{self.who} speaks {reply['protocol']!r} version {reply['version']}, "
                                 f"this rdh speaks {PROTOCOL_NAME!r} version {PROTOCOL_VERSION}: install the rdh "
                                 "Unity package from this rdh's unity_bridge/unity")
-        self.info = {k: reply[k] for k in ("unity_version", "product", "controller", "weather_types")}
-        self.info["package_version"] = str(reply.get("package_version", ""))
+        self.info = {k: reply[k] for k in ("unity_version", "product", "controller", "weather_types",
+                                           "package_version")}
         return reply
 
     def ping(self) -> dict:
@@ -152,9 +174,13 @@ class PlayerConnection:
     def set_foreground(self, foreground: str) -> dict:
         return self.request("set_foreground", foreground=foreground)
 
-    def set_style(self, weather: str, time_hhmm: str, settle_frames: int) -> dict:
-        """Set weather (by name) and time of day, and let the sky settle; the reply holds the applied values."""
-        return self.request("set_style", weather=weather, time=time_hhmm, settle_frames=int(settle_frames))
+    def set_style(self, weather: str, time_hhmm: str, settle_frames: int, settle_seconds: float = 0.0,
+                  seed: int = 0) -> dict:
+        """Set weather (by name) and time of day (seeding the sky's randomness with `seed`), and let the
+        sky settle for at least `settle_frames` frames and `settle_seconds` seconds and until it shows
+        them; the reply holds the applied values and the frames and seconds waited."""
+        return self.request("set_style", weather=weather, time=time_hhmm, settle_frames=int(settle_frames),
+                            settle_seconds=float(settle_seconds), seed=int(seed) & 0x7FFFFFFF)
 
     def capture(self, folder: Path, *, image: str = "", mask: str = "", width: int, height: int) -> dict:
         """Render into `folder` (image and/or mask file names); returns the reply with 'image_path' and

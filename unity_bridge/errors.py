@@ -17,12 +17,20 @@ class PlayerNotConnected(BridgeError):
     """No player connected within the connect timeout."""
 
 
+class PlayerWithoutChannel(BridgeError):
+    """A player connected through ML-Agents but never answered on the rdh capture side channel."""
+
+
 class PlayerTimeout(BridgeError):
     """A connected player stopped answering within the reply timeout."""
 
 
 class PlayerCrashed(BridgeError):
     """The player process exited while the bridge was talking to it."""
+
+
+class PlayerExitedEarly(PlayerCrashed):
+    """The player process exited before it connected: a broken build, which a restart does not mend."""
 
 
 class PlayerReportedError(BridgeError):

@@ -79,7 +79,40 @@ def resolve_executable(build: Path) -> Path:
                                 "(e.g. MyScenes.x86_64)")
     if not os.access(build, os.X_OK):
         raise PlayerLaunchError(f"--unity-build {build}: not executable: run chmod +x {build}")
+    check_build_files(build)
     return build
+
+
+def player_data_dir(exe: Path) -> Path | None:
+    """The data folder Unity builds next to a player executable (Linux/Windows `<name>_Data`,
+    macOS `Contents/Resources/Data`), or None when there is none (not a Unity build)."""
+    exe = Path(exe)
+    candidates = [exe.with_name(f"{exe.stem}_Data"), exe.with_name(f"{exe.name}_Data")]
+    if exe.parent.name == "MacOS" and exe.parent.parent.name == "Contents":
+        candidates.insert(0, exe.parent.parent / "Resources" / "Data")
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def check_build_files(exe: Path) -> None:
+    """PlayerLaunchError, before launch, for a build that cannot talk to rdh: an IL2CPP build (ML-Agents
+    needs the Mono backend), or a Mono build without ML-Agents or without the rdh package."""
+    exe = Path(exe)
+    data = player_data_dir(exe)
+    if data is None:
+        return  # not laid out as a Unity build (a wrapper script, the stand-in player): nothing to check
+    managed = data / "Managed"
+    il2cpp = [p for p in (data / "il2cpp_data", exe.parent / "GameAssembly.so", exe.parent / "GameAssembly.dll",
+                          exe.parent.parent / "Frameworks" / "GameAssembly.dylib") if p.exists()]
+    if il2cpp and not managed.is_dir():
+        raise PlayerLaunchError(f"--unity-build {exe} is an IL2CPP build ({il2cpp[0].name} and no {managed.name}/ "
+                                f"in {data.name}): ML-Agents connects to Python only from Mono builds; set Project "
+                                "Settings > Player > Other Settings > Scripting Backend to Mono and build again")
+    if managed.is_dir():
+        for dll, what in (("Unity.ML-Agents.dll", "ML-Agents (add the package com.unity.ml-agents)"),
+                          ("Rdh.Capture.dll", "the rdh package (add unity_bridge/unity as com.rdh.capture)")):
+            if not (managed / dll).is_file():
+                raise PlayerLaunchError(f"--unity-build {exe}: the build has no {dll} in {managed}, so it lacks "
+                                        f"{what}: add it and build again")
 
 
 def _has_log_arg(args: list[str]) -> bool:

@@ -1,13 +1,18 @@
-"""The capture protocol, version 1: JSON messages on one ML-Agents side channel.
+"""The capture protocol, version 2: JSON messages on one ML-Agents side channel.
 
 Every message is one UTF-8 JSON object in one side-channel message (raw bytes, not the ASCII
 strings of ML-Agents' own helpers, so paths may hold any character). Python sends requests,
 the player answers each one, possibly a few steps later (a style change waits for the sky to
-settle). docs/unity.md is the human-readable version of this module.
+settle). docs/unity.md is the human-readable version of this module, and the C# side is
+unity_bridge/unity/Runtime/CaptureProtocol.cs (tests/test_unity_package.py checks that the two
+agree: GUID, version, every field name and type).
 
-Request:  {"v": 1, "id": 7, "op": "set_style", "weather": "Cloudy", "time": "06:35", "settle_frames": 5}
-Reply:    {"v": 1, "id": 7, "op": "set_style", "ok": true, "error": "", "weather": "Cloudy", ...}
-Error:    {"v": 1, "id": 7, "op": "set_style", "ok": false, "error": "no weather type named 'Cloudy'"}
+Request:  {"v": 2, "id": 7, "op": "set_style", "weather": "Cloudy", "time": "06:35", "settle_frames": 48, ...}
+Reply:    {"v": 2, "id": 7, "op": "set_style", "ok": true, "error": "", "weather": "Cloudy", ...}
+Error:    {"v": 2, "id": 7, "op": "set_style", "ok": false, "error": "no weather type named 'Cloudy'"}
+
+The player serializes every field of its reply class, whatever the op (Unity's JsonUtility
+writes them all); `REPLY_DEFAULTS` is that full reply with its empty values.
 
 Images never travel in messages (gRPC caps a message at 4 MiB): the player writes PNG files
 into the folder Python names and answers with their paths.
@@ -21,7 +26,8 @@ from typing import Any
 from unity_bridge.errors import PlayerReportedError, ProtocolError
 
 PROTOCOL_NAME = "rdh-capture"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+PACKAGE_VERSION = "0.2.0"   # of the Unity package that speaks this version (its package.json)
 # uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the C# side has the same constant.
 CHANNEL_ID = uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583")
 
@@ -33,22 +39,58 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "load_scene": ("scene",),
     "set_viewpoint": ("viewpoint",),
     "set_foreground": ("foreground",),
-    "set_style": ("weather", "time", "settle_frames"),
+    "set_style": ("weather", "time", "settle_frames", "settle_seconds", "seed"),
     "capture": ("folder", "image", "mask", "width", "height"),
 }
 
+NUMBER = (int, float)   # a C# float field: JSON may write 1.0 as 1
+
 # op -> fields an ok reply must carry, with their JSON types.
 REPLY_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "hello": {"protocol": str, "version": int, "unity_version": str, "product": str, "controller": str,
-              "weather_types": list},
+    "hello": {"protocol": str, "version": int, "unity_version": str, "package_version": str, "product": str,
+              "controller": str, "weather_types": list},
     "ping": {},
     "list_scenes": {"scenes": list},
-    "load_scene": {"scene": str, "viewpoints": list, "foregrounds": list},
+    "load_scene": {"scene": str, "viewpoints": list, "foregrounds": list, "controller": str, "paused": bool},
     "set_viewpoint": {"viewpoint": str, "camera": dict},
     "set_foreground": {"foreground": str, "category": str},
-    "set_style": {"weather": str, "weather_type": str, "time": str, "values": list},
-    "capture": {"image": str, "mask": str, "width": int, "height": int},
+    "set_style": {"weather": str, "weather_type": str, "time": str, "values": list, "frames": int,
+                  "seconds": NUMBER},
+    "capture": {"image": str, "mask": str, "width": int, "height": int, "category": str, "ms": NUMBER},
 }
+
+_VECTOR = {"x": 0.0, "y": 0.0, "z": 0.0}
+
+# Every field of a reply as the player serializes it, with its empty value (CaptureReply in C#).
+REPLY_DEFAULTS: dict[str, Any] = {
+    "v": PROTOCOL_VERSION, "id": 0, "op": "", "ok": True, "error": "",
+    "protocol": "", "version": 0, "unity_version": "", "package_version": "", "product": "", "controller": "",
+    "weather_types": [],
+    "scenes": [],
+    "scene": "", "viewpoints": [], "foregrounds": [], "paused": False,
+    "viewpoint": "", "camera": {"position": dict(_VECTOR), "rotation": dict(_VECTOR), "fov": 0.0},
+    "foreground": "", "category": "",
+    "weather": "", "weather_type": "", "time": "", "values": [], "frames": 0, "seconds": 0.0,
+    "image": "", "mask": "", "width": 0, "height": 0, "ms": 0.0,
+}
+
+# Fields of the small records inside replies (NamedItem, NamedValue, CameraInfo in C#).
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "NamedItem": ("name", "category"),
+    "NamedValue": ("name", "value"),
+    "CameraInfo": ("position", "rotation", "fov"),
+}
+
+
+def full_reply(request: dict, **fields: Any) -> dict:
+    """A reply to `request` with every field of the protocol, as the player sends it (for the stand-in)."""
+    unknown = set(fields) - set(REPLY_DEFAULTS)
+    if unknown:
+        raise ValueError(f"the protocol has no reply field(s) {sorted(unknown)}")
+    reply = json.loads(json.dumps(REPLY_DEFAULTS))   # a deep copy
+    reply.update(id=request.get("id", -1), op=request.get("op", ""))
+    reply.update(fields)
+    return reply
 
 
 def encode_request(request_id: int, op: str, fields: dict[str, Any]) -> bytes:

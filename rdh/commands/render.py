@@ -75,6 +75,8 @@ def render_scenes_cmd(
     reply_timeout: float = option(U, "reply_timeout", panel=UNITY),
     max_restarts: int = option(U, "max_restarts", panel=UNITY),
     settle_frames: int = option(U, "settle_frames", panel=UNITY),
+    settle_seconds: float = option(U, "settle_seconds", panel=UNITY),
+    mask_tolerance: float = option(U, "mask_tolerance", panel=UNITY),
 ) -> None:
     from datagen.render import render
     from datagen.render_config import parse_categories, parse_shard
@@ -89,7 +91,8 @@ def render_scenes_cmd(
         builtin=B(spp=spp, sampler=sampler, denoise=denoise, guides=guides, variant=variant, assets_dir=assets),
         unity=U(build=unity_build, editor=unity_editor, player_args=list(unity_arg), log_dir=unity_log_dir,
                 base_port=base_port, bind_address=bind_address, connect_timeout=connect_timeout,
-                reply_timeout=reply_timeout, max_restarts=max_restarts, settle_frames=settle_frames),
+                reply_timeout=reply_timeout, max_restarts=max_restarts, settle_frames=settle_frames,
+                settle_seconds=settle_seconds, mask_tolerance=mask_tolerance),
         ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries),
     )
     with ProgressBar(f"render ({engine})", "images") as progress:

@@ -56,7 +56,7 @@ def foreground_mask(viewpoint: dict, foreground: str, width: int, height: int) -
     if zoom <= 0:
         return np.zeros((height, width), bool)
     aspect = 0.45 + 1.2 * _unit(foreground, "aspect")                   # width / height of the ellipse
-    cx = 0.5 + 0.2 * (_unit(viewpoint["name"], "cx") - 0.5)
+    cx = 0.5 + 0.2 * (_unit(viewpoint["name"], "cx") - 0.5) + float(viewpoint.get("shift", 0.0))
     cy = 0.55 + 0.1 * (_unit(viewpoint["name"], "cy") - 0.5)
     ry = 0.2 * zoom
     rx = ry * aspect

@@ -1,7 +1,8 @@
 """The stand-in player: Unity's side of the ML-Agents protocol, played by Python.
 
     python -m unity_bridge.testing.player --mlagents-port 5005 [-logFile player.log]
-        [--catalog scenes.json] [--fault crash --fault-after 3 --fault-once marker]
+        [--catalog scenes.json] [--controller numpy] [--sky-ready-frames 3]
+        [--fault crash --fault-after 3 --fault-once marker]
 
 Like a Unity player built with the rdh package, it connects to the bridge as a gRPC client
 (rdh is the server), sends the academy parameters, then one agent observation per frame with
@@ -9,15 +10,23 @@ the capture channel's replies, and reads the capture requests from each answer. 
 frames with numpy (unity_bridge.testing.frames) and writes them as PNG files, as the real
 package does. Unknown arguments (-batchmode, -nographics, ...) are ignored, as Unity does.
 
+It follows the rules of the C# agent (CaptureAgent.cs, CaptureRules.cs): every reply carries
+every field of the protocol; the capture folder must be absolute and file names plain; `hello`
+is answered only once the sky is ready (--sky-ready-frames after connecting); `set_style` is
+answered after at least settle_frames frames and settle_seconds seconds; a loaded scene is
+reported paused.
+
 Faults, for the tests (a capture request counts as one step towards --fault-after):
-  no-connect    never connect
-  hang          stop exchanging (stay alive, silent) at capture N+1
-  mute          keep exchanging but never answer capture N+1
-  error         answer capture N+1 with an error
-  missing-file  answer capture N+1 with a file that does not exist
-  corrupt-file  write capture N+1's files with bytes that are not a PNG
-  crash         exit with code 3 at capture N+1
-  bad-version   answer hello with protocol version 2
+  no-connect        never connect
+  no-channel        connect and step, but never answer on the capture channel (no CaptureAgent)
+  hang              stop exchanging (stay alive, silent) at capture N+1
+  mute              keep exchanging but never answer capture N+1
+  error             answer capture N+1 with an error
+  missing-file      answer capture N+1 with a file that does not exist
+  corrupt-file      write capture N+1's files with bytes that are not a PNG
+  crash             exit with code 3 at capture N+1
+  bad-version       answer hello with the next protocol version
+  moving-foreground from capture N+1 on, each set_style moves the foreground a little (unfrozen animation)
 With --fault-once PATH the fault fires only while PATH does not exist (it is created when the
 fault fires), so a restarted player behaves.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -48,13 +58,33 @@ from mlagents_envs.communicator_objects.unity_rl_initialization_output_pb2 impor
 from mlagents_envs.communicator_objects.unity_rl_output_pb2 import UnityRLOutputProto
 from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import UnityToExternalProtoStub
 
-from unity_bridge.protocol import CHANNEL_ID, PROTOCOL_NAME, PROTOCOL_VERSION
+from unity_bridge.protocol import CHANNEL_ID, PACKAGE_VERSION, PROTOCOL_NAME, PROTOCOL_VERSION, full_reply
 from unity_bridge.testing.frames import DEFAULT_CATALOG, WEATHERS, draw, lighting
 
 BEHAVIOR = "RdhCapture?team=0"
-COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 3.0.0
-PACKAGE_VERSION = "3.0.0"
-FAULTS = ("none", "no-connect", "hang", "mute", "error", "missing-file", "corrupt-file", "crash", "bad-version")
+COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 2.0.x to 3.0.0 speak it
+MLAGENTS_PACKAGE_VERSION = "2.0.1"   # the oldest the rdh package supports
+FAULTS = ("none", "no-connect", "no-channel", "hang", "mute", "error", "missing-file", "corrupt-file", "crash",
+          "bad-version", "moving-foreground")
+MAX_SIZE = 8192
+
+
+class RequestError(ValueError):
+    """A request the C# agent would answer with an error (its CaptureException)."""
+
+
+def check_folder(folder) -> Path:
+    """The capture folder, which must be an absolute path (CaptureRules.Folder)."""
+    if not isinstance(folder, str) or not folder or "\0" in folder or not os.path.isabs(folder):
+        raise RequestError(f"capture folder '{folder}' is not an absolute path")
+    return Path(folder)
+
+
+def plain_file_name(name) -> str:
+    """A file name without any folder part (CaptureRules.PlainFileName)."""
+    if (not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\0:")):
+        raise RequestError(f"file name '{name}' must be a plain file name, without a folder")
+    return name
 
 
 # -- side channel framing (the same bytes Unity's SideChannelManager writes) -----------------------
@@ -81,7 +111,7 @@ class StandInPlayer:
 
     def __init__(self, port: int, catalog: dict, fault: str = "none", fault_after: int = 0,
                  fault_once: Path | None = None, log_file: Path | None = None, address: str = "127.0.0.1",
-                 connect_wait: float = 30.0) -> None:
+                 connect_wait: float = 30.0, controller: str = "numpy", sky_ready_frames: int = 3) -> None:
         self.port, self.address, self.connect_wait = port, address, connect_wait
         self.catalog = {s["name"]: s for s in catalog["scenes"]}
         self.fault, self.fault_after, self.fault_once = fault, fault_after, fault_once
@@ -96,6 +126,11 @@ class StandInPlayer:
         self.outbox: list[bytes] = []
         self.hung = False
         self.muted = False
+        self.controller = controller
+        self.sky_ready_frames = sky_ready_frames
+        self.frame = 0                     # frames since connecting
+        self.moved = 0                     # styles set while the foreground was moving (fault moving-foreground)
+        self.moving = False
 
     # -- logging ----------------------------------------------------------------------------------
     def log(self, text: str) -> None:
@@ -131,7 +166,8 @@ class StandInPlayer:
         stub = UnityToExternalProtoStub(channel)
         self.log("connected")
         init = UnityRLInitializationOutputProto(
-            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION, package_version=PACKAGE_VERSION,
+            name="rdh stand-in player", communication_version=COMMUNICATION_VERSION,
+            package_version=MLAGENTS_PACKAGE_VERSION,
             capabilities=UnityRLCapabilitiesProto(baseRLCapabilities=True, concatenatedPngObservations=True,
                                                   compressedChannelMapping=True, hybridActions=True,
                                                   trainingAnalytics=True, variableLengthObservation=True,
@@ -179,88 +215,125 @@ class StandInPlayer:
                 continue  # other channels (ML-Agents' analytics) are not ours
             try:
                 request = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                self.log("dropped a capture message that is not JSON")
-                continue
+                if not isinstance(request, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
+                # Answered all the same, as the agent does: with the id and op read from the text.
+                text = data.decode("utf-8", "replace")
+                found_id, found_op = re.search(r'"id"\s*:\s*(-?\d+)', text), re.search(r'"op"\s*:\s*"([a-z_]*)"', text)
+                request = {"v": PROTOCOL_VERSION, "id": int(found_id.group(1)) if found_id else -1,
+                           "op": found_op.group(1) if found_op else "",
+                           "parse_error": f"the player could not read request: {type(exc).__name__}: {exc}"}
+                self.log(request["parse_error"])
             self.requests.append(request)
 
     def _advance_frame(self) -> None:
-        """One frame: count down settling replies, then start queued requests in order."""
-        for item in self.delayed:
-            item[0] -= 1
-        while self.delayed and self.delayed[0][0] <= 0:
-            self.outbox.append(self.delayed.pop(0)[1])
+        """One frame: advance the reply in progress, then start queued requests in order, one at a
+        time as the agent does. A reply in progress is [done(frame) -> bool, reply dict]."""
+        self.frame += 1
+        if self.fault == "no-channel":
+            self.requests.clear()          # a player without a CaptureAgent never reads the channel
+            return
+        while self.delayed and self.delayed[0][0](self.frame):
+            self.outbox.append(json.dumps(self.delayed.pop(0)[1]).encode("utf-8"))
         while self.requests and not self.delayed:
             request = self.requests.popleft()
-            reply, frames = self._handle(request)
+            reply, done = self._handle(request)
             if reply is None:
                 continue
-            data = json.dumps(reply).encode("utf-8")
-            if frames > 0:
-                self.delayed.append([frames, data])
+            if done is not None and not done(self.frame):
+                self.delayed.append([done, reply])
             else:
-                self.outbox.append(data)
+                self.outbox.append(json.dumps(reply).encode("utf-8"))
 
     # -- requests ---------------------------------------------------------------------------------
-    def _handle(self, req: dict) -> tuple[dict | None, int]:
-        base = {"v": PROTOCOL_VERSION, "id": req.get("id", -1), "op": req.get("op", ""), "ok": True, "error": ""}
+    def _after(self, frames: int, seconds: float = 0.0):
+        """A `done` test: at least `frames` frames from now and `seconds` of real time have passed."""
+        first, start = self.frame + frames, time.monotonic()
+        return lambda frame: frame >= first and time.monotonic() - start >= seconds
+
+    def _handle(self, req: dict):
+        """(reply, done test or None) of one request; the reply carries every protocol field."""
         op = req.get("op")
         try:
+            if req.get("parse_error"):
+                raise RequestError(req["parse_error"])
+            if req.get("v") != PROTOCOL_VERSION:
+                raise RequestError(f"capture protocol version {req.get('v')} is not {PROTOCOL_VERSION}")
             if op == "hello":
                 version = PROTOCOL_VERSION + 1 if self._fault_fires("bad-version") else PROTOCOL_VERSION
-                return {**base, "protocol": PROTOCOL_NAME, "version": version, "unity_version": "stand-in",
-                        "package_version": "0.1.0", "product": "rdh stand-in player", "controller": "numpy",
-                        "weather_types": list(WEATHERS)}, 0
+                reply = full_reply(req, protocol=PROTOCOL_NAME, version=version, unity_version="stand-in",
+                                   package_version=PACKAGE_VERSION, product="rdh stand-in player",
+                                   controller=self.controller, weather_types=list(WEATHERS))
+                ready = self.sky_ready_frames
+                return reply, (lambda frame: frame >= ready)     # only once the sky is ready, as the agent
             if op == "ping":
-                return base, 0
+                return full_reply(req), None
             if op == "list_scenes":
-                return {**base, "scenes": list(self.catalog)}, 0
+                return full_reply(req, scenes=list(self.catalog)), None
             if op == "load_scene":
                 scene = self.catalog.get(req.get("scene"))
                 if scene is None:
-                    raise ValueError(f"no scene named {req.get('scene')!r} in the build")
+                    raise RequestError(f"no scene named '{req.get('scene')}' (this build offers: "
+                                       f"{', '.join(self.catalog)})")
                 self.scene, self.viewpoint, self.foreground = scene, None, None
-                return {**base, "scene": scene["name"], "viewpoints": [{"name": v["name"]} for v in scene["viewpoints"]],
-                        "foregrounds": [{"name": f["name"], "category": f["category"]} for f in scene["foregrounds"]]}, 1
+                return full_reply(req, scene=scene["name"], controller=self.controller, paused=True,
+                                  viewpoints=[{"name": v["name"], "category": ""} for v in scene["viewpoints"]],
+                                  foregrounds=[{"name": f["name"], "category": f["category"]}
+                                               for f in scene["foregrounds"]]), self._after(1)
             if op == "set_viewpoint":
                 self.viewpoint = self._find("viewpoints", req.get("viewpoint"))
-                return {**base, "viewpoint": self.viewpoint["name"],
-                        "camera": {"position": {"x": 0.0, "y": 1.6, "z": -5.0 * self.viewpoint.get("zoom", 1.0)},
-                                   "rotation": {"x": 5.0, "y": 0.0, "z": 0.0}, "fov": 60.0}}, 0
+                return full_reply(req, viewpoint=self.viewpoint["name"],
+                                  camera={"position": {"x": 0.0, "y": 1.6, "z": -5.0 * self.viewpoint.get("zoom", 1.0)},
+                                          "rotation": {"x": 5.0, "y": 0.0, "z": 0.0}, "fov": 60.0}), None
             if op == "set_foreground":
                 self.foreground = self._find("foregrounds", req.get("foreground"))
-                return {**base, "foreground": self.foreground["name"], "category": self.foreground["category"]}, 0
+                return full_reply(req, foreground=self.foreground["name"], category=self.foreground["category"]), None
             if op == "set_style":
-                return self._set_style(base, req)
+                return self._set_style(req)
             if op == "capture":
-                return self._capture(base, req)
-            raise ValueError(f"unknown op {op!r}")
-        except ValueError as exc:
-            return {**base, "ok": False, "error": str(exc)}, 0
+                return self._capture(req), None
+            raise RequestError(f"unknown op '{op}'")
+        except RequestError as exc:
+            return full_reply(req, ok=False, error=str(exc)), None
 
     def _find(self, kind: str, name) -> dict:
         if self.scene is None:
-            raise ValueError("no scene loaded: send load_scene first")
+            raise RequestError("no scene loaded: send load_scene first")
         for item in self.scene[kind]:
             if item["name"] == name:
                 return item
-        raise ValueError(f"scene {self.scene['name']!r} has no {kind[:-1]} named {name!r}")
+        raise RequestError(f"scene '{self.scene['name']}' has no {kind[:-1]} named '{name}'")
 
-    def _set_style(self, base: dict, req: dict) -> tuple[dict, int]:
+    def _set_style(self, req: dict):
         weather, text = req.get("weather"), str(req.get("time", ""))
+        frames, seconds = req.get("settle_frames", 0), req.get("settle_seconds", 0.0)
         if weather not in WEATHERS:
-            raise ValueError(f"no weather type named {weather!r} (known: {', '.join(WEATHERS)})")
-        try:
-            hours, minutes = (int(x) for x in text.split(":"))
-        except ValueError:
-            raise ValueError(f"time {text!r} is not HH:MM") from None
+            raise RequestError(f"no weather type named '{weather}' (known: {', '.join(WEATHERS)})")
+        parts = text.split(":")
+        if len(parts) != 2 or not all(len(p) == 2 and p.isdigit() for p in parts) or int(parts[0]) > 23 \
+                or int(parts[1]) > 59:
+            raise RequestError(f"time '{text}' is not HH:MM")
+        if not isinstance(frames, int) or frames < 0 or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise RequestError(f"settle_frames {frames} / settle_seconds {seconds} must be 0 or more")
+        hours, minutes = int(parts[0]), int(parts[1])
         self.weather, self.minutes = weather, hours * 60 + minutes
+        if self.moving:
+            self.moved += 1                # an animation that was not paused: the pose changes with time
         values = [{"name": k, "value": v} for k, v in lighting(weather, self.minutes).items()]
-        reply = {**base, "weather": weather, "weather_type": weather, "time": f"{hours:02d}:{minutes:02d}",
-                 "values": values}
-        return reply, max(1, int(req.get("settle_frames", 1)))
+        start_frame, start = self.frame, time.monotonic()
+        reply = full_reply(req, weather=weather, weather_type=weather, time=f"{hours:02d}:{minutes:02d}",
+                           values=values)
+        settled = self._after(max(1, frames), float(seconds))
 
-    def _capture(self, base: dict, req: dict) -> tuple[dict | None, int]:
+        def done(frame: int) -> bool:
+            if not settled(frame):
+                return False
+            reply.update(frames=frame - start_frame, seconds=round(time.monotonic() - start, 6))
+            return True
+        return reply, done
+
+    def _capture(self, req: dict) -> dict | None:
         self.captures += 1
         if self._fault_fires("crash"):
             self.log(f"fault crash: exiting at capture {self.captures}")
@@ -268,30 +341,35 @@ class StandInPlayer:
         if self._fault_fires("hang"):
             self.log(f"fault hang: going silent at capture {self.captures}")
             self.hung = True
-            return None, 0
+            return None
         if self.muted or self._fault_fires("mute"):
             self.muted = True
-            return None, 0
+            return None
         if self._fault_fires("error"):
-            raise ValueError("simulated render failure (stand-in fault 'error')")
-        if self.scene is None or self.viewpoint is None or self.foreground is None:
-            raise ValueError("capture needs a loaded scene, a viewpoint and a foreground")
+            raise RequestError("simulated render failure (stand-in fault 'error')")
+        if self._fault_fires("moving-foreground"):
+            self.moving = True
+        width, height = req.get("width", 0), req.get("height", 0)
+        if not all(isinstance(n, int) and 0 < n <= MAX_SIZE for n in (width, height)):
+            raise RequestError(f"capture size {width}x{height} is out of 1..{MAX_SIZE}")
+        folder = check_folder(req.get("folder"))
+        image = plain_file_name(req["image"]) if req.get("image") else ""
+        mask_name = plain_file_name(req["mask"]) if req.get("mask") else ""
+        if self.scene is None or self.viewpoint is None or (mask_name and self.foreground is None):
+            raise RequestError("capture needs a loaded scene, a viewpoint and a foreground")
         start = time.perf_counter()
-        width, height = int(req.get("width", 0)), int(req.get("height", 0))
-        if not (0 < width <= 8192 and 0 < height <= 8192):
-            raise ValueError(f"bad capture size {width}x{height}")
-        folder = Path(req.get("folder", ""))
         folder.mkdir(parents=True, exist_ok=True)
-        rgb, mask = draw(self.scene["name"], self.viewpoint, self.foreground, self.weather, self.minutes,
-                         width, height)
-        reply = {**base, "image": "", "mask": "", "width": width, "height": height,
-                 "category": self.foreground["category"]}
-        if req.get("image"):
-            path = folder / req["image"]
+        foreground = self.foreground or {"name": "", "category": ""}
+        viewpoint = {**self.viewpoint, "shift": 0.02 * self.moved}
+        rgb, mask = draw(self.scene["name"], viewpoint, foreground, self.weather, self.minutes, width, height)
+        reply = full_reply(req, width=width, height=height, foreground=foreground["name"],
+                           category=foreground["category"])
+        if image:
+            path = folder / image
             cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             reply["image"] = str(path)
-        if req.get("mask"):
-            path = folder / req["mask"]
+        if mask_name:
+            path = folder / mask_name
             cv2.imwrite(str(path), np.where(mask, 255, 0).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             reply["mask"] = str(path)
         if self._fault_fires("corrupt-file"):
@@ -301,7 +379,7 @@ class StandInPlayer:
         if self._fault_fires("missing-file"):
             reply["image" if reply["image"] else "mask"] = str(folder / "never-written.png")
         reply["ms"] = round(1000 * (time.perf_counter() - start), 3)
-        return reply, 0
+        return reply
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,10 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-once", type=Path, help="fire the fault only while this file does not exist")
     parser.add_argument("--address", default="127.0.0.1", help="where rdh listens (Unity uses localhost)")
     parser.add_argument("--connect-wait", type=float, default=30.0)
+    parser.add_argument("--controller", default="numpy",
+                        help="sky controller it reports (unistorm, directional_light...)")
+    parser.add_argument("--sky-ready-frames", type=int, default=3,
+                        help="frames after connecting before the sky is ready")
     args, _unity_args = parser.parse_known_args(argv)
     catalog = json.loads(args.catalog.read_text()) if args.catalog else DEFAULT_CATALOG
     player = StandInPlayer(args.mlagents_port, catalog, args.fault, args.fault_after, args.fault_once,
-                           args.log_file, args.address, args.connect_wait)
+                           args.log_file, args.address, args.connect_wait, args.controller, args.sky_ready_frames)
     return player.run()
 
 

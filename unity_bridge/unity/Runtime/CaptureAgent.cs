@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -8,6 +9,7 @@ using Unity.MLAgents.Policies;
 using Unity.MLAgents.Sensors;
 using Unity.MLAgents.SideChannels;
 using UnityEngine;
+using UnityEngine.AI;
 using UnityEngine.SceneManagement;
 using Debug = UnityEngine.Debug;
 
@@ -15,10 +17,13 @@ namespace Rdh.Capture
 {
     /// <summary>
     /// The object rdh talks to. Put it in the first scene of the build (the bootstrap scene), on an
-    /// object of its own. It survives scene loads, registers the capture side channel, requests a
-    /// decision every step (ML-Agents only exchanges messages with rdh while an agent asks for
-    /// decisions) and answers rdh's requests one at a time: load a scene, place the camera on a
-    /// viewpoint, choose the foreground, set weather and time, capture image and mask.
+    /// object of its own. It survives scene loads, registers the capture side channel, steps
+    /// ML-Agents once per rendered frame and requests a decision every step (ML-Agents only
+    /// exchanges messages with rdh while an agent asks for decisions), and answers rdh's requests
+    /// one at a time: load a scene (then pause it), place the camera on a viewpoint, choose the
+    /// foreground, set weather and time, capture image and mask. Every request gets a reply: an
+    /// exception in any frame of a request becomes that request's error reply, and the next
+    /// request is served as usual.
     /// Its Behavior Parameters: Behavior Name RdhCapture, Vector Observation Space Size 1,
     /// Continuous Actions 1, Behavior Type Default (filled in when the component is added).
     /// </summary>
@@ -32,8 +37,8 @@ namespace Rdh.Capture
         [Tooltip("Weather and time controller. Empty: the first active SkyController found in the loaded scenes.")]
         public SkyController skyController;
 
-        [Tooltip("Layers whose renderers can hide the foreground in the mask. Leave out layers of weather particles, UI and helpers.")]
-        public LayerMask occluderLayers = ~0;
+        [Tooltip("What can hide the foreground in its mask.")]
+        public MaskSettings mask = new MaskSettings();
 
         [Tooltip("The package's Rdh/MaskUnlit shader (set when the component is added; the reference keeps it in builds).")]
         public Shader maskShader;
@@ -42,14 +47,18 @@ namespace Rdh.Capture
         [Tooltip("Scene names offered to rdh. Empty: every scene in the build's scene list except this bootstrap scene (or this scene if it is the only one).")]
         public List<string> sceneNames = new List<string>();
 
-        [Tooltip("Frames to wait after a scene has loaded before describing it (lighting, streaming and physics settle).")]
-        public int sceneSettleFrames = 3;
+        [Tooltip("Frames to wait after a scene has loaded before pausing and describing it (UniStorm warms up for 25).")]
+        public int sceneSettleFrames = 30;
 
-        [Header("Pacing")]
-        [Tooltip("Step ML-Agents once per rendered frame instead of per physics step: one request and its reply cost one frame.")]
-        public bool stepEveryFrame = true;
+        [Header("Pausing")]
+        [Tooltip("Pause the world after each scene load, for the whole capture: Time.timeScale 0, animators and particle systems paused, NavMesh agents stopped. Images and masks of all styles then show the same pose.")]
+        public bool pauseWorld = true;
 
-        [Tooltip("Seconds to wait for the sky controller to be ready (UniStorm initializes over a few frames).")]
+        [Tooltip("Class names of your scripts to disable after each scene load (NPC brains, camera scripts, spawners that run on unscaled time), e.g. WanderAI.")]
+        public List<string> disableScripts = new List<string>();
+
+        [Header("Timing")]
+        [Tooltip("Seconds to wait for the sky controller to be ready, and for it to show the requested weather and time.")]
         public float skyReadyTimeout = 30f;
 
         const string MaskShaderName = "Rdh/MaskUnlit";
@@ -60,6 +69,7 @@ namespace Rdh.Capture
         ViewpointRegistry m_Viewpoints;
         ForegroundRegistry m_Foregrounds;
         ForegroundCandidate m_Foreground;
+        bool m_Paused;
 
         // -- lifetime ---------------------------------------------------------------------------
         public override void Initialize()
@@ -73,10 +83,8 @@ namespace Rdh.Capture
             DontDestroyOnLoad(transform.root.gameObject);
             m_Channel = new CaptureSideChannel();
             SideChannelManager.RegisterSideChannel(m_Channel);
-            if (stepEveryFrame)
-            {
-                Academy.Instance.AutomaticSteppingEnabled = false;
-            }
+            // Stepped from Update: FixedUpdate, where ML-Agents steps by default, stops at Time.timeScale 0.
+            Academy.Instance.AutomaticSteppingEnabled = false;
         }
 
         protected override void OnEnable()
@@ -123,9 +131,17 @@ namespace Rdh.Capture
 
         void Update()
         {
-            if (s_Instance == this && stepEveryFrame)
+            if (s_Instance != this)
+            {
+                return;
+            }
+            try
             {
                 Academy.Instance.EnvironmentStep();  // sends queued replies, receives new requests
+            }
+            catch (Exception e)
+            {
+                Debug.LogException(e);  // the next frame tries again; rdh reports a connection that broke
             }
         }
 
@@ -169,43 +185,64 @@ namespace Rdh.Capture
         {
             while (true)
             {
-                if (m_Channel.TryTake(out var request))
+                CaptureRequest request = null;
+                try
                 {
-                    yield return Handle(request);
+                    m_Channel.TryTake(out request);
                 }
-                else
+                catch (Exception e)
+                {
+                    Debug.LogException(e);
+                }
+                if (request == null)
                 {
                     yield return null;
+                    continue;
+                }
+                var reply = new CaptureReply { id = request.id, op = request.op ?? "" };
+                // Every frame of the request runs guarded: its exception is its reply, and Serve goes on.
+                yield return StartCoroutine(GuardedSteps.Run(Handle(request, reply), e => Fail(reply, e)));
+                try
+                {
+                    m_Channel.Send(reply);
+                }
+                catch (Exception e)
+                {
+                    Debug.LogException(e);
+                    var fallback = new CaptureReply { id = reply.id, op = reply.op };
+                    fallback.Fail($"the player could not send its reply: {e.GetType().Name}: {e.Message}");
+                    m_Channel.Send(fallback);
                 }
             }
         }
 
-        IEnumerator Handle(CaptureRequest request)
+        static void Fail(CaptureReply reply, Exception e)
         {
-            var reply = new CaptureReply { id = request.id, op = request.op };
-            IEnumerator wait = null;
-            try
-            {
-                if (request.v != CaptureProtocol.Version)
-                {
-                    throw new CaptureException($"capture protocol version {request.v} is not {CaptureProtocol.Version}: use the rdh Unity package that comes with your rdh");
-                }
-                wait = Begin(request, reply);
-            }
-            catch (CaptureException e)
+            if (e is CaptureException)
             {
                 reply.Fail(e.Message);
+                return;
             }
-            catch (System.Exception e)
+            Debug.LogException(e);
+            reply.Fail($"{e.GetType().Name} in the player: {e.Message} (the player log has the stack trace)");
+        }
+
+        /// <summary>An iterator, so that even its first checks run inside the guard.</summary>
+        IEnumerator Handle(CaptureRequest request, CaptureReply reply)
+        {
+            if (!string.IsNullOrEmpty(request.parseError))
             {
-                Debug.LogException(e);
-                reply.Fail($"{e.GetType().Name}: {e.Message}");
+                throw new CaptureException(request.parseError);
             }
-            if (wait != null)
+            if (request.v != CaptureProtocol.Version)
             {
-                yield return wait;  // ops that take frames fill the reply (or its error) themselves
+                throw new CaptureException($"capture protocol version {request.v} is not {CaptureProtocol.Version}: use the rdh Unity package that comes with your rdh");
             }
-            m_Channel.Send(reply);
+            var rest = Begin(request, reply);
+            if (rest != null)
+            {
+                yield return rest;
+            }
         }
 
         /// <summary>Do the immediate part of a request; returns the frames-long rest, or null.</summary>
@@ -214,8 +251,7 @@ namespace Rdh.Capture
             switch (request.op)
             {
                 case "hello":
-                    Hello(reply);
-                    return null;
+                    return Hello(reply);
                 case "ping":
                     return null;
                 case "list_scenes":
@@ -239,18 +275,33 @@ namespace Rdh.Capture
             }
         }
 
-        void Hello(CaptureReply reply)
+        /// <summary>Answered once the sky controller is ready, so that rdh learns its weather types.</summary>
+        IEnumerator Hello(CaptureReply reply)
         {
+            var sky = FindSky();
+            if (sky != null)
+            {
+                yield return WaitForSky(sky);
+            }
             reply.protocol = CaptureProtocol.Name;
             reply.version = CaptureProtocol.Version;
             reply.unity_version = Application.unityVersion;
             reply.package_version = CaptureProtocol.PackageVersion;
             reply.product = Application.productName;
-            var sky = FindSky();
             reply.controller = sky != null ? sky.ControllerName : "none";
-            if (sky != null && sky.Ready)
+            reply.weather_types = sky != null ? sky.WeatherNames : new List<string>();
+        }
+
+        IEnumerator WaitForSky(SkyController sky)
+        {
+            var deadline = Time.realtimeSinceStartup + skyReadyTimeout;
+            while (!sky.Ready)
             {
-                reply.weather_types = sky.WeatherNames;
+                if (Time.realtimeSinceStartup > deadline)
+                {
+                    throw new CaptureException($"the {sky.ControllerName} sky was not ready after {skyReadyTimeout} s (Sky Ready Timeout)");
+                }
+                yield return null;
             }
         }
 
@@ -258,7 +309,7 @@ namespace Rdh.Capture
         {
             if (sceneNames.Count > 0)
             {
-                return new List<string>(sceneNames);
+                return sceneNames.FindAll(n => !string.IsNullOrEmpty(n));
             }
             var names = new List<string>();
             for (var i = 0; i < SceneManager.sceneCountInBuildSettings; i++)
@@ -281,30 +332,39 @@ namespace Rdh.Capture
             var offered = SceneNames();
             if (!offered.Contains(sceneName))
             {
-                reply.Fail($"no scene named '{sceneName}' (this build offers: {string.Join(", ", offered)})");
-                yield break;
+                throw new CaptureException($"no scene named '{sceneName}' (this build offers: {string.Join(", ", offered.ToArray())})");
             }
             if (SceneManager.GetActiveScene().name != sceneName)
             {
+                // The new scene starts unpaused: its sky and its scripts initialize as in a game.
+                Time.timeScale = 1f;
+                m_Paused = false;
                 var loading = SceneManager.LoadSceneAsync(sceneName, LoadSceneMode.Single);
                 if (loading == null)
                 {
-                    reply.Fail($"scene '{sceneName}' cannot be loaded: add it to the build's scene list");
-                    yield break;
+                    throw new CaptureException($"scene '{sceneName}' cannot be loaded: add it to the build's scene list");
                 }
                 while (!loading.isDone)
                 {
                     yield return null;  // the agent keeps exchanging with rdh while the scene loads
                 }
+                for (var i = 0; i < sceneSettleFrames; i++)
+                {
+                    yield return null;
+                }
             }
-            for (var i = 0; i < sceneSettleFrames; i++)
+            var sky = FindSky();
+            if (sky != null)
             {
-                yield return null;
+                yield return WaitForSky(sky);  // UniStorm initializes on scaled time: before the pause
             }
+            PauseWorld();
             m_Foreground = null;
-            m_Viewpoints = FindFirstObjectByType<ViewpointRegistry>();
-            m_Foregrounds = FindFirstObjectByType<ForegroundRegistry>();
+            m_Viewpoints = FindObjectOfType<ViewpointRegistry>();
+            m_Foregrounds = FindObjectOfType<ForegroundRegistry>();
             reply.scene = sceneName;
+            reply.controller = sky != null ? sky.ControllerName : "none";
+            reply.paused = m_Paused;
             if (m_Viewpoints != null)
             {
                 foreach (var v in m_Viewpoints.All())
@@ -319,6 +379,42 @@ namespace Rdh.Capture
                     reply.foregrounds.Add(new NamedItem { name = f.Name, category = f.category });
                 }
             }
+        }
+
+        /// <summary>Freeze what moves by itself, so that every style and its mask show the same pose.</summary>
+        void PauseWorld()
+        {
+            if (!pauseWorld)
+            {
+                return;
+            }
+            Time.timeScale = 0f;  // scaled-time animation, physics (FixedUpdate), particles and scripts stop
+            foreach (var animator in FindObjectsOfType<Animator>())
+            {
+                animator.speed = 0f;  // also those on unscaled time
+            }
+            foreach (var particles in FindObjectsOfType<ParticleSystem>())
+            {
+                particles.Pause(false);
+            }
+            foreach (var agent in FindObjectsOfType<NavMeshAgent>())
+            {
+                if (agent.isOnNavMesh)
+                {
+                    agent.isStopped = true;
+                }
+            }
+            if (disableScripts.Count > 0)
+            {
+                foreach (var behaviour in FindObjectsOfType<MonoBehaviour>())
+                {
+                    if (behaviour != this && disableScripts.Contains(behaviour.GetType().Name))
+                    {
+                        behaviour.enabled = false;
+                    }
+                }
+            }
+            m_Paused = true;
         }
 
         void SetViewpoint(string viewpointName, CaptureReply reply)
@@ -352,86 +448,69 @@ namespace Rdh.Capture
             reply.category = m_Foreground.category;
         }
 
+        /// <summary>Apply the style, then wait at least settle_frames frames and settle_seconds of real
+        /// time, and until the sky reports the requested weather and time.</summary>
         IEnumerator SetStyle(CaptureRequest request, CaptureReply reply)
         {
             var sky = FindSky();
             if (sky == null)
             {
-                reply.Fail("no SkyController in the loaded scenes: add a DirectionalLightSkyController or a UniStormSkyController");
-                yield break;
+                throw new CaptureException("no SkyController in the loaded scenes: add a DirectionalLightSkyController or a UniStormSkyController");
             }
-            string error = null;
-            int hour = 0, minute = 0;
-            try
+            int hour, minute;
+            CaptureRules.ParseTime(request.time, out hour, out minute);
+            CaptureRules.Settle(request.settle_frames, request.settle_seconds);
+            yield return WaitForSky(sky);
+            var weatherType = sky.Apply(request.weather, hour, minute, request.seed);
+            sky.Advance(request.settle_seconds);
+            var start = Time.realtimeSinceStartup;
+            var frames = 0;
+            while (frames < request.settle_frames || Time.realtimeSinceStartup - start < request.settle_seconds)
             {
-                SkyController.ParseTime(request.time, out hour, out minute);
-            }
-            catch (CaptureException e)
-            {
-                error = e.Message;
+                yield return null;  // sky, clouds, reflections and lighting catch up
+                frames++;
             }
             var deadline = Time.realtimeSinceStartup + skyReadyTimeout;
-            while (error == null && !sky.Ready)
+            while (!sky.InEffect(weatherType, hour, minute))
             {
                 if (Time.realtimeSinceStartup > deadline)
                 {
-                    error = $"the {sky.ControllerName} sky was not ready after {skyReadyTimeout} s";
+                    throw new CaptureException($"the {sky.ControllerName} sky does not show '{weatherType}' at {request.time} {skyReadyTimeout} s after it was set (it shows {sky.AppliedTime}): something else changes weather or time (a day/night script, UniStorm's weather generation)");
                 }
                 yield return null;
-            }
-            if (error == null)
-            {
-                try
-                {
-                    reply.weather_type = sky.Apply(request.weather, hour, minute);
-                }
-                catch (CaptureException e)
-                {
-                    error = e.Message;
-                }
-            }
-            if (error != null)
-            {
-                reply.Fail(error);
-                yield break;
-            }
-            for (var i = 0; i < request.settle_frames; i++)
-            {
-                yield return null;  // sky, clouds, reflections and lighting catch up
+                frames++;
             }
             reply.weather = request.weather;
+            reply.weather_type = weatherType;
             reply.time = sky.AppliedTime;
+            reply.frames = frames;
+            reply.seconds = Time.realtimeSinceStartup - start;
             sky.Describe(reply.values);
         }
 
         void Capture(CaptureRequest request, CaptureReply reply)
         {
-            if (request.width < 1 || request.height < 1 || request.width > 8192 || request.height > 8192)
+            CaptureRules.Size(request.width, request.height);
+            var folder = CaptureRules.Folder(request.folder);
+            var imageName = string.IsNullOrEmpty(request.image) ? "" : CaptureRules.PlainFileName(request.image);
+            var maskName = string.IsNullOrEmpty(request.mask) ? "" : CaptureRules.PlainFileName(request.mask);
+            if (maskName != "" && (m_Foreground == null || m_Foreground.target == null))
             {
-                throw new CaptureException($"capture size {request.width}x{request.height} is out of 1..8192");
-            }
-            if (string.IsNullOrEmpty(request.folder) || !Path.IsPathRooted(request.folder))
-            {
-                throw new CaptureException($"capture folder '{request.folder}' is not an absolute path");
+                throw new CaptureException("no foreground chosen: send set_foreground first");
             }
             var camera = CaptureCamera();
-            Directory.CreateDirectory(request.folder);
+            Directory.CreateDirectory(folder);
             var watch = Stopwatch.StartNew();
-            if (!string.IsNullOrEmpty(request.image))
+            if (imageName != "")
             {
-                var path = Path.Combine(request.folder, PlainFileName(request.image));
+                var path = Path.Combine(folder, imageName);
                 FrameCapture.WriteImage(camera, request.width, request.height, path);
                 reply.image = path;
             }
-            if (!string.IsNullOrEmpty(request.mask))
+            if (maskName != "")
             {
-                if (m_Foreground == null || m_Foreground.target == null)
-                {
-                    throw new CaptureException("no foreground chosen: send set_foreground first");
-                }
-                var path = Path.Combine(request.folder, PlainFileName(request.mask));
-                FrameCapture.WriteMask(camera, m_Foreground.target, occluderLayers, MaskShader(), request.width,
-                    request.height, path);
+                var path = Path.Combine(folder, maskName);
+                FrameCapture.WriteMask(camera, m_Foreground.target, mask, MaskShader(), request.width, request.height, path);
                 reply.mask = path;
             }
             reply.width = request.width;
@@ -458,21 +537,12 @@ namespace Rdh.Capture
             {
                 return skyController;
             }
-            return FindFirstObjectByType<SkyController>();
+            return FindObjectOfType<SkyController>();
         }
 
         Shader MaskShader()
         {
             return maskShader != null ? maskShader : Shader.Find(MaskShaderName);
-        }
-
-        static string PlainFileName(string name)
-        {
-            if (Path.GetFileName(name) != name)
-            {
-                throw new CaptureException($"file name '{name}' must not contain a folder");
-            }
-            return name;
         }
     }
 }

@@ -5,14 +5,15 @@ using UnityEngine;
 namespace Rdh.Capture
 {
     /// <summary>
-    /// Constants of the rdh capture protocol, version 1 (docs/unity.md; Python: unity_bridge/protocol.py).
+    /// Constants of the rdh capture protocol, version 2 (docs/unity.md; Python: unity_bridge/protocol.py;
+    /// tests/test_unity_package.py checks that both sides agree).
     /// Every message is one UTF-8 JSON object on one ML-Agents side channel.
     /// </summary>
     public static class CaptureProtocol
     {
         public const string Name = "rdh-capture";
-        public const int Version = 1;
-        public const string PackageVersion = "0.1.0";
+        public const int Version = 2;
+        public const string PackageVersion = "0.2.0";  // package.json "version"
 
         /// <summary>uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the same on the Python side.</summary>
         public static readonly Guid ChannelId = new Guid("819f11f0-96a2-5604-827e-e7e865655583");
@@ -32,12 +33,17 @@ namespace Rdh.Capture
         public string foreground;      // set_foreground
         public string weather;         // set_style: rdh weather name
         public string time;            // set_style: HH:MM
-        public int settle_frames;      // set_style: frames to wait before answering
+        public int settle_frames;      // set_style: frames to wait at least before answering
+        public float settle_seconds;   // set_style: seconds (real time) to wait at least before answering
+        public int seed;               // set_style: seed of UnityEngine.Random after the style is applied
         public string folder;          // capture: absolute folder to write into
         public string image;           // capture: file name of the image, or empty
         public string mask;            // capture: file name of the mask, or empty
         public int width;              // capture
         public int height;             // capture
+
+        /// <summary>Why the message could not be read (set by the side channel, never sent).</summary>
+        [NonSerialized] public string parseError;
     }
 
     [Serializable]
@@ -93,6 +99,7 @@ namespace Rdh.Capture
         public string scene = "";
         public List<NamedItem> viewpoints = new List<NamedItem>();
         public List<NamedItem> foregrounds = new List<NamedItem>();
+        public bool paused;            // animation, physics and particles are frozen (CaptureAgent.pauseWorld)
         // set_viewpoint
         public string viewpoint = "";
         public CameraInfo camera = new CameraInfo();
@@ -104,6 +111,8 @@ namespace Rdh.Capture
         public string weather_type = "";
         public string time = "";
         public List<NamedValue> values = new List<NamedValue>();
+        public int frames;             // frames waited after applying the style
+        public float seconds;          // real seconds waited after applying the style
         // capture
         public string image = "";
         public string mask = "";
@@ -116,11 +125,5 @@ namespace Rdh.Capture
             ok = false;
             error = message;
         }
-    }
-
-    /// <summary>A request rdh cannot have answered as asked (unknown name, bad size...); its message goes back to rdh.</summary>
-    public class CaptureException : Exception
-    {
-        public CaptureException(string message) : base(message) { }
     }
 }

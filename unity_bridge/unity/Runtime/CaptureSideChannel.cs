@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using System.Text.RegularExpressions;
 using Unity.MLAgents.SideChannels;
 using UnityEngine;
 
@@ -13,6 +14,8 @@ namespace Rdh.Capture
     /// </summary>
     public class CaptureSideChannel : SideChannel
     {
+        static readonly Regex IdPattern = new Regex("\"id\"\\s*:\\s*(-?\\d+)");
+        static readonly Regex OpPattern = new Regex("\"op\"\\s*:\\s*\"([a-z_]*)\"");
         readonly Queue<CaptureRequest> m_Requests = new Queue<CaptureRequest>();
 
         public CaptureSideChannel()
@@ -25,24 +28,47 @@ namespace Rdh.Capture
 
         public bool TryTake(out CaptureRequest request)
         {
-            return m_Requests.TryDequeue(out request);
+            // Queue.TryDequeue is missing from .NET Framework 4.x, which 2021.3 projects may target.
+            if (m_Requests.Count == 0)
+            {
+                request = null;
+                return false;
+            }
+            request = m_Requests.Dequeue();
+            return true;
         }
 
         protected override void OnMessageReceived(IncomingMessage msg)
         {
-            var json = Encoding.UTF8.GetString(msg.GetRawBytes());
+            string json = "";
             try
             {
+                json = Encoding.UTF8.GetString(msg.GetRawBytes());
                 var request = JsonUtility.FromJson<CaptureRequest>(json);
-                if (request != null)
+                if (request == null)
                 {
-                    m_Requests.Enqueue(request);
+                    throw new ArgumentException("not a JSON object");
                 }
+                m_Requests.Enqueue(request);
             }
-            catch (ArgumentException e)
+            catch (Exception e)
             {
-                // Not JSON: nothing to answer (no id); rdh times out and reports it.
-                Debug.LogWarning($"[rdh] dropped a capture message that is not JSON: {e.Message}");
+                // Still answered: with the id and op read from the text (when it has them) and the reason.
+                var request = new CaptureRequest { v = CaptureProtocol.Version, id = -1, op = "" };
+                var id = IdPattern.Match(json);
+                var op = OpPattern.Match(json);
+                int parsed;
+                if (id.Success && int.TryParse(id.Groups[1].Value, out parsed))
+                {
+                    request.id = parsed;
+                }
+                if (op.Success)
+                {
+                    request.op = op.Groups[1].Value;
+                }
+                request.parseError = $"the player could not read request: {e.GetType().Name}: {e.Message}";
+                Debug.LogWarning($"[rdh] {request.parseError}");
+                m_Requests.Enqueue(request);
             }
         }
 

@@ -63,13 +63,13 @@ namespace Rdh.Capture
 
         public override string ControllerName => "directional_light";
 
-        public override List<string> WeatherNames => weathers.ConvertAll(w => w.name);
+        public override List<string> WeatherNames => weathers.FindAll(w => w != null).ConvertAll(w => w.name ?? "");
 
         public override string AppliedTime => $"{m_Hour:00}:{m_Minute:00}";
 
-        public override string Apply(string weather, int hour, int minute)
+        public override string Apply(string weather, int hour, int minute, int seed)
         {
-            var look = weathers.Find(w => w.name == weather);
+            var look = weathers.Find(w => w != null && w.name == weather);
             if (look == null)
             {
                 throw new CaptureException($"no weather named '{weather}' in the DirectionalLightSkyController (known: {string.Join(", ", WeatherNames)})");

@@ -17,13 +17,25 @@ namespace Rdh.Capture
         /// <summary>The weather names this controller accepts (rdh names or aliases).</summary>
         public abstract List<string> WeatherNames { get; }
 
-        /// <summary>False while the sky system is still starting; the agent waits for it.</summary>
+        /// <summary>False while the sky system is still starting; the agent waits for it (hello included).</summary>
         public virtual bool Ready => true;
 
         /// <summary>Apply a weather (by rdh name) and a time of day, at once and frozen (no clock, no
-        /// weather changes of its own). Returns the controller's own name of the weather applied.
+        /// weather changes of its own), and seed UnityEngine.Random with <paramref name="seed"/> where the
+        /// sky draws from it. Returns the controller's own name of the weather applied.
         /// Throws <see cref="CaptureException"/> for an unknown weather.</summary>
-        public abstract string Apply(string weather, int hour, int minute);
+        public abstract string Apply(string weather, int hour, int minute, int seed);
+
+        /// <summary>Whether the sky shows the weather type (as returned by Apply) and the time now; the
+        /// agent waits for it after the settle frames and seconds.</summary>
+        public virtual bool InEffect(string weatherType, int hour, int minute)
+        {
+            return AppliedTime == $"{hour:00}:{minute:00}";
+        }
+
+        /// <summary>Advance what the sky simulates itself (its weather particles) by
+        /// <paramref name="seconds"/>, although the world is paused. Nothing by default.</summary>
+        public virtual void Advance(float seconds) { }
 
         /// <summary>The time of day the sky shows now, HH:MM (read back after the settle frames).</summary>
         public abstract string AppliedTime { get; }
@@ -55,7 +67,7 @@ namespace Rdh.Capture
                 return RenderSettings.sun;
             }
             Light best = null;
-            foreach (var light in FindObjectsByType<Light>(FindObjectsSortMode.None))
+            foreach (var light in FindObjectsOfType<Light>())
             {
                 if (light.type == LightType.Directional && light.isActiveAndEnabled &&
                     (best == null || light.intensity > best.intensity))
@@ -64,17 +76,6 @@ namespace Rdh.Capture
                 }
             }
             return best;
-        }
-
-        /// <summary>Parse HH:MM; CaptureException otherwise.</summary>
-        public static void ParseTime(string text, out int hour, out int minute)
-        {
-            var parts = (text ?? "").Split(':');
-            if (parts.Length != 2 || !int.TryParse(parts[0], out hour) || !int.TryParse(parts[1], out minute) ||
-                hour < 0 || hour > 23 || minute < 0 || minute > 59)
-            {
-                throw new CaptureException($"time '{text}' is not HH:MM");
-            }
         }
     }
 }

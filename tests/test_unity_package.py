@@ -1,0 +1,281 @@
+"""The Unity package unity_bridge/unity without Unity: its manifest, its .meta files, its protocol
+against unity_bridge/protocol.py, and (with Mono's mcs) its C# compiled against stub assemblies
+and its plain-C# parts run under Mono."""
+import json
+import re
+import shutil
+import subprocess
+import types
+import uuid
+from pathlib import Path
+
+import pytest
+
+from unity_bridge import protocol
+from unity_bridge.package_meta import PACKAGE_ROOT, assets, guid_for, meta_text, write_missing
+from unity_bridge.testing.csharp_protocol import (AGENT_CS, PROTOCOL_CS, agent_ops, protocol_differences,
+                                                  read_csharp)
+
+RUNTIME = PACKAGE_ROOT / "Runtime"
+STUBS = Path(__file__).resolve().parent / "unity_stubs"
+MCS = shutil.which("mcs")
+MONO = shutil.which("mono")
+needs_mcs = pytest.mark.skipif(MCS is None, reason="Mono's C# compiler mcs is not installed (apt-get install mono-mcs)")
+
+
+# -- the manifest -----------------------------------------------------------------------------------
+def test_package_json_targets_unity_2021_3_and_ml_agents_2_0():
+    manifest = json.loads((PACKAGE_ROOT / "package.json").read_text())
+    assert manifest["name"] == "com.rdh.capture"
+    assert manifest["unity"] == "2021.3"
+    assert re.fullmatch(r"2\.0\.\d+", manifest["dependencies"]["com.unity.ml-agents"])
+    assert manifest["version"] == protocol.PACKAGE_VERSION == read_csharp(PROTOCOL_CS.read_text()).package_version
+    asmdef = json.loads((RUNTIME / "Rdh.Capture.asmdef").read_text())
+    assert asmdef["name"] == "Rdh.Capture" and "Unity.ML-Agents" in asmdef["references"]
+    assert {"name": "com.blackhorizonstudios.unistorm", "expression": "0.0.0", "define": "RDH_UNISTORM"} \
+        in asmdef["versionDefines"]
+
+
+def test_no_api_newer_than_unity_2021_3():
+    newer = ("FindFirstObjectByType", "FindAnyObjectByType", "FindObjectsByType", "FindObjectsSortMode",
+             "Awaitable", "InstantiateAsync", "simulationMode", "linearVelocity", "TryDequeue")
+    for path in sorted(RUNTIME.glob("*.cs")):
+        code = re.sub(r"//[^\n]*", "", path.read_text())
+        used = [name for name in newer if re.search(rf"\b{name}\b", code)]
+        assert used == [], f"{path.name} uses {used}"
+
+
+def test_shader_name_matches_the_agent():
+    shader = (RUNTIME / "Shaders" / "RdhMaskUnlit.shader").read_text()
+    name = re.search(r'Shader\s+"([^"]+)"', shader).group(1)
+    assert f'MaskShaderName = "{name}"' in AGENT_CS.read_text()
+    for prop in ("_RdhId", "_RdhCutoff", "_RdhAlpha", "_MainTex"):
+        assert prop in shader and f'"{prop}"' in (RUNTIME / "FrameCapture.cs").read_text()
+
+
+# -- .meta files ------------------------------------------------------------------------------------
+def test_every_file_and_folder_has_a_meta_with_a_fixed_unique_guid():
+    found = assets()
+    rels = {rel for rel, _ in found}
+    assert {"package.json", "Runtime", "Runtime/Shaders", "Runtime/CaptureAgent.cs",
+            "Runtime/Shaders/RdhMaskUnlit.shader", "Runtime/Rdh.Capture.asmdef"} <= rels
+    guids = {}
+    for rel, is_folder in found:
+        meta = PACKAGE_ROOT / f"{rel}.meta"
+        assert meta.is_file(), f"{rel} has no .meta: run python -m unity_bridge.package_meta"
+        text = meta.read_text()
+        m = re.search(r"^guid: ([0-9a-f]{32})$", text, re.M)
+        assert m, f"{rel}.meta has no 32-hex guid"
+        assert m.group(1) == guid_for(rel), f"{rel}.meta: its GUID is not the fixed one of its path"
+        assert text == meta_text(rel, is_folder)
+        guids.setdefault(m.group(1), []).append(rel)
+    assert all(len(v) == 1 for v in guids.values())
+    orphans = [p for p in PACKAGE_ROOT.rglob("*.meta") if not p.with_suffix("").exists()]
+    assert orphans == []
+    assert "MonoImporter" in (RUNTIME / "CaptureAgent.cs.meta").read_text()
+    assert "folderAsset: yes" in (PACKAGE_ROOT / "Runtime.meta").read_text()
+
+
+def test_guids_are_stable_and_missing_metas_are_written(tmp_path):
+    assert guid_for("Runtime/CaptureAgent.cs") == uuid.uuid5(uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583"),
+                                                              "com.rdh.capture/Runtime/CaptureAgent.cs").hex
+    assert guid_for("Runtime/CaptureAgent.cs") != guid_for("Runtime/CaptureRules.cs")
+    root = tmp_path / "unity"
+    shutil.copytree(PACKAGE_ROOT, root)
+    (root / "Runtime" / "NewThing.cs").write_text("// new\n")
+    (root / "Runtime" / "FrameCapture.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "0" * 32 + "\n")
+    written, wrong = write_missing(root)
+    assert written == ["Runtime/NewThing.cs"] and wrong == ["Runtime/FrameCapture.cs"]
+    assert f"guid: {guid_for('Runtime/NewThing.cs')}" in (root / "Runtime" / "NewThing.cs.meta").read_text()
+    assert (root / "Runtime" / "FrameCapture.cs.meta").read_text().endswith("0" * 32 + "\n")   # kept
+
+
+# -- the protocol on both sides ---------------------------------------------------------------------
+def test_csharp_protocol_matches_python():
+    cs = read_csharp(PROTOCOL_CS.read_text())
+    assert cs.channel_id == protocol.CHANNEL_ID and cs.version == protocol.PROTOCOL_VERSION == 2
+    assert cs.name == protocol.PROTOCOL_NAME
+    assert "weather_type" in cs.classes["CaptureReply"] and "settle_seconds" in cs.classes["CaptureRequest"]
+    assert "parseError" not in cs.classes["CaptureRequest"]          # [NonSerialized]: never on the wire
+    assert protocol_differences(cs, agent_ops=agent_ops(AGENT_CS.read_text())) == []
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("public string weather_type", "public string weatherType", "reply field 'weather_type': in Python"),
+    ("public float settle_seconds;", "public float settle_secs;", "request field 'settle_seconds': in Python"),
+    ("public int frames;", "public string frames = \"\";", "reply field 'frames': C# string"),
+    ("public const int Version = 2;", "public const int Version = 3;", "protocol version: C# 3, Python 2"),
+    ("819f11f0-96a2-5604-827e-e7e865655583", "819f11f0-96a2-5604-827e-e7e865655584", "channel id"),
+    ("public string category;", "public string kind;", "NamedItem fields"),
+])
+def test_a_change_on_the_csharp_side_is_caught(tmp_path, old, new, expected):
+    text = PROTOCOL_CS.read_text()
+    assert old in text
+    copy = tmp_path / "CaptureProtocol.cs"
+    copy.write_text(text.replace(old, new, 1))
+    diffs = protocol_differences(read_csharp(copy.read_text()))
+    assert any(expected in d for d in diffs), diffs
+
+
+def test_a_change_on_the_python_side_is_caught():
+    renamed = dict(protocol.REPLY_DEFAULTS)
+    renamed["weatherType"] = renamed.pop("weather_type")
+    fields = {op: dict(f) for op, f in protocol.REPLY_FIELDS.items()}
+    changed = types.SimpleNamespace(**{k: getattr(protocol, k) for k in dir(protocol) if k.isupper()})
+    changed.REPLY_DEFAULTS = renamed
+    changed.REPLY_FIELDS = fields
+    diffs = protocol_differences(read_csharp(PROTOCOL_CS.read_text()), changed)
+    assert "reply field 'weather_type': in C# CaptureReply, not in Python REPLY_DEFAULTS" in diffs
+    assert "reply field 'weatherType': in Python REPLY_DEFAULTS, not in C# CaptureReply" in diffs
+    changed.REQUEST_FIELDS = {**protocol.REQUEST_FIELDS, "teleport": ("where",)}
+    diffs = protocol_differences(read_csharp(PROTOCOL_CS.read_text()), changed, agent_ops(AGENT_CS.read_text()))
+    assert any("request field 'where'" in d for d in diffs) and any(d.startswith("ops: ") for d in diffs)
+
+
+# -- compiling the C# -------------------------------------------------------------------------------
+def mcs(out: Path, sources: list[Path], *options: str, refs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    cmd = [MCS, "-nologo", "-warnaserror+", "-nowarn:414,649,169,67", *options, f"-out:{out}",
+           *[f"-r:{r}" for r in refs], *map(str, sources)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def stub_assemblies(tmp_path_factory):
+    if MCS is None:
+        pytest.skip("Mono's C# compiler mcs is not installed (apt-get install mono-mcs)")
+    out = tmp_path_factory.mktemp("stubs")
+    engine, agents, unistorm = out / "UnityEngine.dll", out / "Unity.ML-Agents.dll", out / "UniStorm.dll"
+    for dll, source, refs in ((engine, "UnityEngine.cs", ()), (agents, "MLAgents.cs", (engine,)),
+                              (unistorm, "UniStorm.cs", (engine,))):
+        proc = mcs(dll, [STUBS / source], "-target:library", refs=refs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return engine, agents, unistorm
+
+
+@needs_mcs
+@pytest.mark.parametrize("defines", [(), ("RDH_UNISTORM", "UNITY_EDITOR")], ids=["plain", "unistorm+editor"])
+def test_package_compiles_against_the_stub_assemblies(stub_assemblies, tmp_path, defines):
+    sources = sorted(RUNTIME.glob("*.cs"))
+    options = ["-target:library"] + [f"-define:{d}" for d in defines]
+    proc = mcs(tmp_path / "Rdh.Capture.dll", sources, *options, refs=stub_assemblies)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "Rdh.Capture.dll").stat().st_size > 10_000
+
+
+@needs_mcs
+def test_an_api_newer_than_2021_3_does_not_compile(stub_assemblies, tmp_path):
+    copy = tmp_path / "Runtime"
+    shutil.copytree(RUNTIME, copy)
+    agent = copy / "CaptureAgent.cs"
+    agent.write_text(agent.read_text().replace("FindObjectOfType<ViewpointRegistry>()",
+                                               "FindFirstObjectByType<ViewpointRegistry>()"))
+    proc = mcs(tmp_path / "Rdh.Capture.dll", sorted(copy.glob("*.cs")), "-target:library", refs=stub_assemblies)
+    assert proc.returncode != 0 and "FindFirstObjectByType" in proc.stdout + proc.stderr
+
+
+@needs_mcs
+@pytest.mark.skipif(MONO is None, reason="the Mono runtime is not installed")
+def test_plain_csharp_parts_behave_under_mono(tmp_path):
+    exe = tmp_path / "pure.exe"
+    proc = mcs(exe, [RUNTIME / "CaptureRules.cs", RUNTIME / "GuardedSteps.cs", RUNTIME / "MaskIds.cs",
+                     STUBS / "PureChecks.cs"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = subprocess.run([MONO, str(exe)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = dict(line.split(": ", 1) for line in run.stdout.splitlines())
+    assert got["folder relative"] == "CaptureException: capture folder 'staging/w0' is not an absolute path"
+    assert got["folder absolute"] == "ok" and got["name plain"] == "ok"
+    for case in ("name dotdot", "name backslash", "name parent"):
+        assert got[case].endswith("must be a plain file name, without a folder"), case
+    assert got["size big"] == "CaptureException: capture size 64x8193 is out of 1..8192"
+    assert got["time good"] == "ok 7 5" and got["time short"].endswith("is not HH:MM")
+    assert got["time late"].endswith("is not HH:MM") and got["settle negative"].startswith("CaptureException")
+    # An exception two frames into a nested step ends that request only, with its message...
+    assert got["guarded frames"] == "2"
+    assert got["guarded log"] == "outer 1 | inner 1 | inner 2"
+    assert got["guarded errors"] == "InvalidOperationException: failed in frame 2"
+    # ... and the next request runs as usual.
+    assert got["next request frames"] == "1 log: fine 1 | fine 2 errors: 0"
+    # Only the pixel with the foreground's id in both passes is foreground; a pixel showing the first
+    # id in both passes (a lit surface of that colour) is not.
+    assert got["select count"] == "1"
+    assert got["select mask"] == "255,255,255,0,0,0,0,0,0,0,0,0"
+    assert got["id round trip"] == f"{0xFFFFFE} 1 42"
+    assert got["select sizes"].startswith("ArgumentException")
+
+
+def test_upgrade_from_a_package_without_metas_keeps_script_references(tmp_path):
+    from unity_bridge.package_meta import main
+
+    old = tmp_path / "Packages" / "com.rdh.capture"
+    (old / "Runtime").mkdir(parents=True)
+    (old / "Runtime" / "CaptureAgent.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "ab" * 16 + "\n")
+    (old / "Runtime" / "Shaders").mkdir()
+    (old / "Runtime" / "Shaders" / "RdhMaskUnlit.shader.meta").write_text(
+        "fileFormatVersion: 2\nguid: " + "cd" * 16 + "\n")
+    scene = tmp_path / "Assets" / "Bootstrap.unity"
+    scene.parent.mkdir()
+    scene.write_text("MonoBehaviour:\n  m_Script: {fileID: 11500000, guid: " + "ab" * 16 + ", type: 3}\n"
+                     "  maskShader: {fileID: 4800000, guid: " + "cd" * 16 + ", type: 3}\n"
+                     "  other: {fileID: 1, guid: " + "ef" * 16 + ", type: 2}\n")
+    assert main(["--migrate", str(old), str(tmp_path / "Assets")]) == 0
+    text = scene.read_text()
+    assert f"guid: {guid_for('Runtime/CaptureAgent.cs')}, type: 3" in text
+    assert f"guid: {guid_for('Runtime/Shaders/RdhMaskUnlit.shader')}, type: 3" in text
+    assert "guid: " + "ef" * 16 in text and "ab" * 16 not in text
+
+
+# -- the optional extra ----------------------------------------------------------------------------
+def test_unity_extra_check_says_what_to_install():
+    from rdhcore.errors import RdhError
+    from unity_bridge.extra import require_unity_extra
+
+    with pytest.raises(RdhError, match=r"runs on Python 3.10 and 3.11 only \(this is Python 3.12\): make a "
+                                       r"Python 3.11 environment and pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 12))
+
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
+        require_unity_extra(python=(3, 11), importer=missing)
+    def new_protobuf(name):
+        raise TypeError("Descriptors cannot be created directly.\nIf this call came from a _pb2.py file...")
+    with pytest.raises(RdhError, match=r"cannot load with the installed protobuf \(Descriptors cannot be created "
+                                       r"directly.\): pip install 'rdh\[unity\]' \(it brings protobuf<=3.20.3"):
+        require_unity_extra(python=(3, 11), importer=new_protobuf)
+    old_numpy = type("numpy", (), {"__version__": "1.26.4"})
+    with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
+        require_unity_extra(python=(3, 11), importer=lambda name: old_numpy)
+
+
+def test_cli_without_the_extra_gives_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    build = tmp_path / "City.x86_64"
+    build.write_text("#!/bin/sh\nexit 1\n")
+    build.chmod(0o755)
+    # mlagents_envs as if not installed: None in sys.modules makes every import of it fail.
+    code = ("import sys; sys.modules['mlagents_envs'] = None; from rdh.cli import main; "
+            f"sys.argv = ['rdh', 'render-scenes', {str(tmp_path / 'out')!r}, '--engine', 'unity', "
+            f"'--unity-build', {str(build)!r}]; main()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rdh: error: --engine unity needs the Unity extra")
+    assert lines[0].endswith("pip install 'rdh[unity]'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unity_pins_apply_only_to_the_unity_extra_and_below_python_3_12():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    requirements = pytest.importorskip("packaging.requirements", reason="the packaging library is not installed")
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    core = {requirements.Requirement(r).name for r in project["dependencies"]}
+    assert not core & {"mlagents-envs", "protobuf", "grpcio"}
+    unity = [requirements.Requirement(r) for r in project["optional-dependencies"]["unity"]]
+    assert {r.name: str(r.specifier) for r in unity if r.name != "grpcio"} == \
+        {"mlagents-envs": "==0.28.0", "numpy": ">=2", "protobuf": "<=3.20.3"}
+    for python, wanted in (("3.10", True), ("3.11", True), ("3.12", False), ("3.13", False)):
+        env = {"python_version": python, "python_full_version": f"{python}.0"}
+        assert [r.marker.evaluate(env) for r in unity] == [wanted] * len(unity), python
