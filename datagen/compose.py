@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from datagen.render_config import EXECUTORS
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, clean_temp, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
+from rdhcore.files import check_regular
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
@@ -285,13 +285,9 @@ def decode_check(scenes: list[Scene], workers: int) -> None:
 def png_size(path: Path) -> tuple[int, int]:
     """(width, height) from a PNG header, without decoding; RdhError if missing or not a regular PNG file."""
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise RdhError(f"{path}: listed in scene.json but missing: re-render the scene") from None
-    except OSError as exc:
-        raise RdhError(f"{path}: cannot read ({exc.strerror or exc}): re-render the scene") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise RdhError(f"{path}: not a regular file (a folder, pipe or device): re-render the scene")
+        check_regular(path, "PNG image")
+    except RdhError as exc:
+        raise RdhError(f"{exc} (listed in scene.json): re-render the scene") from None
     with open(path, "rb") as f:
         head = f.read(24)
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
