@@ -21,6 +21,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from harmonize.runlog import RunLog
 from harmonize.steps import STEPS, Batch, StepSettings, to_batch
 from harmonize.tensorboard import TensorBoardLog
 from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainConfig, check_config,  # noqa: F401
-                                    config_from_saved, lr_factor, spec_of, weights_of)
+                                    check_resume_options, config_from_saved, lr_factor, spec_of, weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.atomic import atomic_path, clean_temp
@@ -77,16 +78,17 @@ def build_step(cfg: TrainConfig, device: torch.device):
     return STEPS[cfg.model].build(gen, settings, cfg.width, lambda m: m.to(device, memory_format=fmt))
 
 
-def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
+def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collection[str] = ()) -> TrainResult:
     """Train cfg.model on cfg.manifest into cfg.out; returns where the checkpoints and log are.
 
     `progress` (rank 0) counts optimizer steps; each step reports the latest logged record's
-    numbers ("images_per_s", the loss terms, "val_<metric>") as its stats.
+    numbers ("images_per_s", the loss terms, "val_<metric>") as its stats. `explicit` names the
+    settings the user gave (the CLI's command line): a --resume refuses one that differs from the run's.
     """
     check_config(cfg)
     info = hdist.setup(cfg.device)
     try:
-        return Run(cfg, info, progress).execute()
+        return Run(cfg, info, progress, frozenset(explicit)).execute()
     except RdhError as exc:
         raise RdhError(_worker_error(exc)) from None
     finally:
@@ -97,8 +99,8 @@ class Run:
     """One `rdh train` run, as its phases: open the run folder -> choose rows -> build the model ->
     make loaders -> restore -> loop of step / log / validate / save -> finish."""
 
-    def __init__(self, cfg: TrainConfig, info: hdist.DistInfo, progress):
-        self.cfg, self.info = cfg, info
+    def __init__(self, cfg: TrainConfig, info: hdist.DistInfo, progress, explicit: frozenset[str] = frozenset()):
+        self.cfg, self.info, self.explicit = cfg, info, explicit
         self.progress = as_progress(progress if info.is_main else None)
         self.device = info.device
         self.out = Path(cfg.out)
@@ -190,6 +192,7 @@ class Run:
                                "no training state to resume: start a new run with --init-from "
                                f"{self.last_path} and another --out")
             self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}))
+            check_resume_options(cfg, self.cfg, [n for n in self.changed if n in self.explicit], self.out)
             check_config(self.cfg)
             self.saved_step = int(self.resume_ckpt["step"])
         elif self.last_path.exists():

@@ -467,6 +467,22 @@ def test_resumed_run_never_prints_a_missing_best(small_pairs, tmp_path, rdh_main
     assert shown == "not written" or Path(shown).is_file(), stdout
 
 
+def test_resume_refuses_a_typed_setting_that_differs_from_the_run(small_pairs, tmp_path, rdh_main):
+    run = tmp_path / "run"
+    args = ["train", "--model", "idih", "--manifest", small_pairs, "--out", run, "--image-size", "32", "--depth", "4",
+            "--width", "8", "--batch-size", "2", "--workers", "0", "--lr", "0.001"]
+    assert rdh_main(*args, "--max-steps", "1")[0] == 0
+    saved = torch.load(run / "last.pt", weights_only=True)["step"]
+    code, _, err = rdh_main(*[a if a != "0.001" else "0.002" for a in args], "--max-steps", "2", "--resume")
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("rdh: error:")
+    assert "--lr 0.002 (run: 0.001)" in lines[0]
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == saved       # the run is untouched
+    code, _, err = rdh_main(*args, "--max-steps", "2", "--resume")             # the run's own value resumes
+    assert code == 0, err
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == 2
+
+
 # ---------------------------------------------------------------- the CLI's safety net
 
 def test_os_errors_become_one_line():

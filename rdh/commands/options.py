@@ -40,6 +40,11 @@ def refuse_inapplicable(ctx: typer.Context, chosen: dict[str, str]) -> None:
                            f"drop {flag} or use --{setting} {needed}")
 
 
+def given_on_command_line(ctx: typer.Context) -> list[str]:
+    """The names of the parameters the user typed (not defaults, not the environment)."""
+    return [p.name for p in ctx.command.params if getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"]
+
+
 def _differs(value, default) -> bool:
     if isinstance(value, (list, tuple)):
         return list(value) != list(default or [])

@@ -10,7 +10,7 @@ import typer
 from harmonize.options import TrainConfig as C
 from rdh.commands.console import ProgressBar
 from rdh.commands.console import out as stdout
-from rdh.commands.options import option, refuse_inapplicable
+from rdh.commands.options import given_on_command_line, option, refuse_inapplicable
 
 HELP = """Train the iDIH baseline or CharmNet on the pairs of a manifest.
 
@@ -115,7 +115,7 @@ def train_cmd(
 
     start = time.perf_counter()
     with ProgressBar(f"train {model}", "steps", show=show_stats) as progress:
-        result = train(C(**settings), progress)
+        result = train(C(**settings), progress, explicit=given_on_command_line(ctx))
     best = result.best or {}
     best_text = (f"{best['metric']} {best['value']:.2f} at step {best['step']}"
                  if best.get("value") is not None else "final weights (no validation rows)")
