@@ -136,8 +136,14 @@ def config_from_saved(cfg: TrainConfig, saved: dict) -> tuple[TrainConfig, list[
 def check_resume_options(given: TrainConfig, saved: TrainConfig, conflicts: list[str], out: Path) -> None:
     """RdhError when a --resume is given settings (on the command line) that differ from the run's:
     a resume continues the run as it was saved, so a new value would be silently ignored."""
+    conflicts = [n for n in conflicts if not _same_path(getattr(given, n), getattr(saved, n))]
     if conflicts:
         shown = ", ".join(f"--{n.replace('_', '-')} {getattr(given, n)!r} (run: {getattr(saved, n)!r})" for n in conflicts)
         raise RdhError(f"{out}: --resume continues the run with its saved settings, and {shown} differs: "
                        "drop the option (or give the run's value), or train a new run in another --out "
                        "(--init-from its last.pt to start from its weights)")
+
+
+def _same_path(a, b) -> bool:
+    """Two paths that name one file (a manifest given as data/all.parquet or /abs/data/all.parquet)."""
+    return isinstance(a, Path) and isinstance(b, Path) and a.resolve() == b.resolve()
