@@ -7,7 +7,7 @@ lower fMSE) and a bootstrap interval of the mean fMSE difference, resampling ima
 seed. Finally it says whether the paper's ordering, CharmNet < fusion < base-only in mean novel
 fMSE, holds. A benchmark, not a test: it reports what it finds.
 
-    python bench/reality_gap.py                      # 3 seeds, full demo (~10 min a seed on 2 cores)
+    python bench/reality_gap.py                      # 3 seeds, full demo (~5 min a seed on 2 cores)
     python bench/reality_gap.py --seeds 0 1 2 3 4 --novel-category cow
     python bench/reality_gap.py --quick --seeds 0 1  # a toy run of the machinery
 """

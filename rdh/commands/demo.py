@@ -15,7 +15,7 @@ from reality_gap.presets import DemoConfig as D
 
 HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and write OUT/report.md, OUT/summary.json, OUT/grid.png and OUT/curves.png: render scenes (the novel category as renders only), build a STAND-IN real domain from base-category renders (a photographic look per scene and relit composites: not real photos), train every row for the same budget and evaluate on the novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, and the upper bound (iDIH with real novel pairs added).
 
-About 10 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, under 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
+About 5 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, under 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
 
 [bold]Examples[/bold]
 
