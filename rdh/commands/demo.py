@@ -83,4 +83,7 @@ def print_table(cfg, paths) -> None:
         table.add_column(col, justify="left" if col == "method" else "right")
     for cells in print_rows(cfg, rows):
         table.add_row(*cells)
-    out.print(table)
+    from rich.console import Console
+
+    wide = out if out.is_terminal else Console(width=120)  # a pipe or log gets rich's 80 columns: names would wrap
+    wide.print(table)
