@@ -15,7 +15,6 @@ the run holds OUT's lock (rdhcore.locks) throughout.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import time
@@ -38,6 +37,7 @@ from rdhcore.files import check_regular
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
+from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
 from manifests.importers import onehot, soft_label
@@ -227,15 +227,9 @@ def check_rerun_options(cfg: ComposeConfig) -> None:
 
 def check_options_match(out: Path, wanted: dict) -> None:
     """RdhError when OUT records other output options than `wanted` (make-composites, --from-photos)."""
-    state = options_path(out)
-    if not state.exists():
-        return
-    try:
-        previous = json.loads(state.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise RdhError(f"{state}: damaged options record: delete {out} to start over, or use a new OUT") from None
-    if previous != wanted:
-        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+    previous = read_options(options_path(out))
+    if previous is not None and previous != wanted:
+        changed = changed_options(previous, wanted)
         raise RdhError(f"{out} was made with other options ({', '.join(changed)}): "
                        "use a new OUT folder, or the same options, or delete this one to start over")
 
@@ -246,7 +240,7 @@ def record_options(cfg: ComposeConfig) -> None:
 
 def record_options_of(out: Path, wanted: dict) -> None:
     if not options_path(out).exists():
-        write_text_atomic(options_path(out), json.dumps(wanted, indent=2))
+        write_options(options_path(out), wanted)
 
 
 def precheck_scenes(captures: Path) -> list[Scene]:
@@ -316,9 +310,9 @@ def scene_is_current(out: Path, scene: Scene, fingerprint: str) -> bool:
     return path.is_file() and path.read_text() == fingerprint
 
 
-def scene_is_done(out: Path, scene: Scene) -> bool:
-    """Whether OUT holds this scene's rows, made from its present input."""
-    return rows_path(out, scene.scene_id).exists() and scene_is_current(out, scene, input_fingerprint(scene))
+def scene_is_done(out: Path, scene: Scene, fingerprint: str) -> bool:
+    """Whether OUT holds this scene's rows, made from its present input (`input_fingerprint`)."""
+    return rows_path(out, scene.scene_id).exists() and scene_is_current(out, scene, fingerprint)
 
 
 def forget_scene(out: Path, scene_id: str) -> None:
@@ -355,24 +349,25 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
     scenes = precheck_scenes(captures)
-    decode_check([s for s in scenes if not scene_is_done(out, s)], cfg.workers)  # before OUT is touched
+    prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: stats of every input file
+    decode_check([s for s in scenes if not scene_is_done(out, s, prints[s.scene_id])], cfg.workers)  # before OUT is touched
     with output_lock(out, "rdh make-composites"):
-        return _make_composites(cfg, scenes, captures, out, start, progress)
+        return _make_composites(cfg, scenes, prints, captures, out, start, progress)
 
 
-def _make_composites(cfg: ComposeConfig, scenes: list[Scene], captures: Path, out: Path, start: float,
-                     progress: Progress | None) -> ComposeSummary:
-    """make_composites under OUT's lock."""
+def _make_composites(cfg: ComposeConfig, scenes: list[Scene], prints: dict[str, str], captures: Path, out: Path,
+                     start: float, progress: Progress | None) -> ComposeSummary:
+    """make_composites under OUT's lock; `prints` holds each scene's input fingerprint."""
     clean_temp(out)
     check_rerun_options(cfg)
     summary = ComposeSummary(scenes=len(scenes), out=out)
     todo, stale = [], []
     for scene in scenes:
-        if scene_is_done(out, scene):
+        if scene_is_done(out, scene, prints[scene.scene_id]):
             summary.scenes_resumed += 1
             continue
         if fingerprint_path(out, scene.scene_id).exists() or rows_path(out, scene.scene_id).exists():
-            if not scene_is_current(out, scene, input_fingerprint(scene)):
+            if not scene_is_current(out, scene, prints[scene.scene_id]):
                 stale.append(scene.scene_id)
         todo.append(scene)
     first_run = not (out / "pairs.parquet").exists()

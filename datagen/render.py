@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import shutil
 import time
@@ -18,9 +17,10 @@ from typing import Callable, Iterable, Protocol
 
 from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
-from rdhcore.atomic import TEMP_MARK, clean_temp, write_text_atomic
+from rdhcore.atomic import TEMP_MARK, clean_temp
 from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
+from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
 from rdhcore.progress import Progress, as_progress
 
@@ -98,11 +98,8 @@ def check_rerun_options(cfg: RenderConfig) -> None:
     path, wanted = render_options_path(cfg.out), render_options(cfg)
     rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
     if path.exists() and rendered:  # options of a run that rendered nothing bind nothing
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise RdhError(f"{path}: damaged options record: use a new OUT, or delete the file if you know the store's options") from None
-        changed = sorted(k for k in set(wanted) | set(previous) if previous.get(k) != wanted.get(k))
+        previous = read_options(path)
+        changed = changed_options(previous, wanted)
         if changed:
             shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
             raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
@@ -110,7 +107,7 @@ def check_rerun_options(cfg: RenderConfig) -> None:
     elif rendered:
         pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
     else:
-        write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True))
+        write_options(path, wanted, sort_keys=True)
 
 
 def render_options(cfg: RenderConfig) -> dict:

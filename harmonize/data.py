@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from rdhcore.errors import RdhError
-from rdhcore.imageio import mask_levels, read_image_bytes
+from rdhcore.imageio import decode_gray, decode_rgb, mask_levels, read_image_bytes
 from rdhcore.resize import mask_to_square, to_square
 from manifests.schema import K, read_manifest, resolve_paths, validate_manifest
 
@@ -153,13 +153,13 @@ class Augment:
 
 # ---------------------------------------------------------------- dataset
 
-def _decode(path: str, what: str, pair_id: str, flags: int) -> np.ndarray:
-    """A whole image file decoded (truncated files refused: libjpeg only warns about them)."""
+def _decoded(decode, path: str, what: str, pair_id: str) -> np.ndarray:
+    """A whole image file decoded by `decode` (truncated files refused: libjpeg only warns about them)."""
     try:
         data = read_image_bytes(path)
     except RdhError as exc:
         raise RdhError(f"{exc} (the {what} of pair {pair_id!r}): rebuild the pair dataset or drop the pair") from None
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    img = decode(data)
     if img is None:
         raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
                        "rebuild the pair dataset or drop the pair from the manifest")
@@ -167,12 +167,12 @@ def _decode(path: str, what: str, pair_id: str, flags: int) -> np.ndarray:
 
 
 def read_rgb_file(path: str, what: str, pair_id: str) -> np.ndarray:
-    return cv2.cvtColor(_decode(path, what, pair_id, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return _decoded(decode_rgb, path, what, pair_id)
 
 
 def read_mask_file(path: str, pair_id: str) -> np.ndarray:
     """Foreground = value > 127; a mask stored as 0/1 counts its 1s (never read as empty)."""
-    return mask_levels(_decode(path, "mask", pair_id, cv2.IMREAD_GRAYSCALE)) > 127
+    return mask_levels(_decoded(decode_gray, path, "mask", pair_id)) > 127
 
 
 def _label(value) -> np.ndarray | None:

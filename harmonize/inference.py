@@ -26,9 +26,9 @@ from harmonize.checkpoint import build_generator_from, checkpoint_file, load_che
 from harmonize.dist import pick_device
 from harmonize.normalization import MEAN, STD
 from harmonize.options import HarmonizeConfig
-from rdhcore.atomic import clean_temp, clean_temp_of, is_temp
+from rdhcore.atomic import clean_temp, clean_temp_of
 from rdhcore.errors import RdhError
-from rdhcore.imageio import mask_levels, read_gray, read_rgb, write_image
+from rdhcore.imageio import read_mask_gray, read_rgb, write_image
 from rdhcore.locks import output_lock
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import to_square
@@ -180,7 +180,7 @@ class HarmonizeSummary:
 
 def read_user_mask(path: Path) -> np.ndarray:
     """A user's mask as bool: pixels >= 128 are foreground (anti-aliased edges are thresholded)."""
-    return mask_levels(read_gray(path)) >= 128  # a 0/1 mask is binary too, not empty
+    return read_mask_gray(path) >= 128  # a 0/1 mask is binary too, not empty
 
 
 def find_mask(masks: Path, composite: Path) -> Path:
@@ -205,7 +205,7 @@ def input_images(folder: Path) -> list[Path]:
     """The image files of a folder, sorted: regular files with an image suffix, never an rdh
     temporary (a killed run's `.x.png.rdh-tmp-*`) nor another hidden file."""
     return [p for p in sorted(folder.iterdir())
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and not is_temp(p) and p.is_file()]
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]  # rdh temporaries start with '.'
 
 
 def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from rdhcore.errors import RdhError
 from rdhcore.progress import Progress, as_progress
-from rdhcore.imageio import mask_levels, read_image_bytes
+from rdhcore.imageio import mask_levels, read_image_bytes, read_mask_gray
 
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)
 LIST_MIN_REFS = 16    # folders referenced this often are listed once instead of stat-ed per file
@@ -139,13 +139,9 @@ def read_mask_stats(path: str) -> MaskStats | None:
     read as 0/255 (rdhcore.imageio.mask_levels), never as empty.
     """
     try:
-        data = read_image_bytes(path)
+        gray = read_mask_gray(path)
     except RdhError:
         return None
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if gray is None or gray.size == 0:
-        return None
-    gray = mask_levels(gray)
     _, binary = cv2.threshold(gray, MASK_THRESHOLD, 255, cv2.THRESH_BINARY)
     h, w = gray.shape
     return MaskStats(h, w, cv2.countNonZero(binary) / float(h * w))

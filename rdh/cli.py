@@ -59,8 +59,8 @@ def main() -> None:
     except click.ClickException as exc:  # a bad option value, an unknown option, a missing argument
         print(f"rdh: error: {usage_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except _abort_type():
-        print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+    except (_abort_type(), KeyboardInterrupt):
+        print(INTERRUPTED, file=sys.stderr)
         sys.exit(130)
     except RecursionError:
         print("rdh: error: an input is nested too deeply to read (a JSON or TOML file?): fix the file", file=sys.stderr)
@@ -74,12 +74,9 @@ def main() -> None:
             raise
         print(f"rdh: error: {message}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
-        sys.exit(130)
     if isinstance(code, int) and code:
         if code == 130:
-            print("rdh: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+            print(INTERRUPTED, file=sys.stderr)
         sys.exit(code)
 
 
@@ -110,6 +107,8 @@ def usage_line(exc) -> str:
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
+
+INTERRUPTED = "rdh: interrupted; finished work is kept and a rerun resumes"
 
 OS_ERROR_HINTS = {
     errno.EACCES: "permission denied: fix the permissions or choose another path",

@@ -8,6 +8,7 @@ with the permissions the umask gives (0644 / 0755 under umask 022), not mkstemp'
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import stat
@@ -83,19 +84,13 @@ def clean_temp_of(target: str | Path) -> int:
     target = Path(target)
     removed = 0
     if target.parent.is_dir():
-        for tmp in target.parent.glob(f".{glob_escape(target.name)}{TEMP_MARK}*"):
+        for tmp in target.parent.glob(f".{glob.escape(target.name)}{TEMP_MARK}*"):
             if tmp.is_dir() and not tmp.is_symlink():
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def make_dirs(path: str | Path) -> Path:
@@ -115,14 +110,17 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     if target.is_dir():
         raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
     make_dirs(target.parent)
+    mode = file_mode()  # read once per write: the umask comes from /proc
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
     os.close(fd)
-    os.chmod(tmp, file_mode())  # mkstemp makes 0600; a shared dataset must be readable as the umask says
+    os.chmod(tmp, mode)  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        if tmp_path.exists() and stat.S_IMODE(tmp_path.stat().st_mode) != file_mode() and tmp_path.stat().st_nlink == 1:
-            os.chmod(tmp_path, file_mode())  # a writer that replaced the file (torch.save, pyarrow) gets the mode back
+        with contextlib.suppress(FileNotFoundError):
+            st = tmp_path.stat()
+            if stat.S_IMODE(st.st_mode) != mode and st.st_nlink == 1:
+                os.chmod(tmp_path, mode)  # a writer that replaced the file (torch.save, pyarrow) gets the mode back
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists() or tmp_path.is_symlink():

@@ -31,9 +31,15 @@ def decode_rgb(data: bytes, path: str | Path = "image") -> np.ndarray | None:
     return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def decode_gray(data: bytes) -> np.ndarray | None:
+    """Bytes of a whole image file -> HxW uint8 (a color file converted to gray); None if undecodable."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return None if img is None or img.size == 0 else img
+
+
 def read_gray(path: str | Path) -> np.ndarray:
     """Decode an image to an HxW uint8 array (a color file converted to gray)."""
-    img = cv2.imdecode(np.frombuffer(read_image_bytes(path), np.uint8), cv2.IMREAD_GRAYSCALE)
+    img = decode_gray(read_image_bytes(path))
     if img is None:
         raise RdhError(f"{path}: cannot decode mask (corrupt or truncated?): re-render or replace the file")
     return img

@@ -78,7 +78,8 @@ def _read(path: Path) -> dict | None:
         return {}
 
 
-def _describe(holder: dict) -> str:
+def describe(holder: dict) -> str:
+    """`command` (pid N on HOST since T): who holds a lock, for messages."""
     since = holder.get("since")
     when = f" since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))}" if isinstance(since, (int, float)) else ""
     return f"`{holder.get('command', 'rdh')}` (pid {holder.get('pid', '?')} on {holder.get('host', '?')}{when})"
@@ -95,11 +96,6 @@ def live_holders(folder: str | Path, pattern: str = f"{LOCK_NAME}*") -> list[tup
         if holder is not None and (holder.get("host", host) != host or _alive(holder)):
             found.append((path, holder))
     return found
-
-
-def describe(holder: dict) -> str:
-    """`command` (pid N on HOST since T): who holds a lock, for messages."""
-    return _describe(holder)
 
 
 class OutputLock:
@@ -138,12 +134,12 @@ def acquire(target: str | Path, command: str = "rdh", is_file: bool = False, par
         if holder is None:
             continue  # released meanwhile: try again
         if holder.get("host", host) != host:
-            raise RdhError(f"{target}: in use by {_describe(holder)}: wait for it, or if that run is gone, "
+            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it, or if that run is gone, "
                            f"delete {path}")
         if _alive(holder):
-            raise RdhError(f"{target}: in use by {_describe(holder)}: wait for it to finish, or write to another folder")
+            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it to finish, or write to another folder")
         if _take_over(path, holder):
-            print(f"rdh: warning: {target}: took over the lock of {_describe(holder)}, which is no longer running",
+            print(f"rdh: warning: {target}: took over the lock of {describe(holder)}, which is no longer running",
                   file=sys.stderr)
     raise RdhError(f"{target}: could not take its lock {path}: another run keeps taking it; wait and retry")
 

@@ -19,9 +19,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import ContextManager, Protocol
 
-from rdhcore.atomic import write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.locks import output_lock
+from rdhcore.records import read_options, write_options
 from rdhcore.progress import Progress, Quiet
 from reality_gap.layout import Layout
 from reality_gap.presets import DemoConfig, Method, stage_steps
@@ -52,14 +52,15 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
     if cfg.workers < 1:
         raise RdhError("--workers must be at least 1")
     wanted = json.loads(json.dumps({"seed": cfg.seed, "novel_category": cfg.novel_category, "size": asdict(cfg.size)}))
-    if paths.options.exists():
-        if json.loads(paths.options.read_text()) != wanted:
+    recorded = read_options(paths.options)
+    if recorded is not None:
+        if recorded != wanted:
             raise RdhError(f"{paths.root} holds a demo made with other options (--quick/--steps/--seed/--novel-category): "
                            "use another --out, or delete the folder to start over")
     elif paths.root.exists() and any(not p.name.startswith(".rdh-lock") for p in paths.root.iterdir()):
         raise RdhError(f"{paths.root} exists and is not a demo folder: use another --out")
     else:
-        write_text_atomic(paths.options, json.dumps(wanted, indent=2))
+        write_options(paths.options, wanted)
 
 
 def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
