@@ -1,6 +1,6 @@
 """The capture store: one folder per 2D scene with its style renders and foreground masks.
 
-Layout (DESIGN.md)::
+Layout (docs/design.md)::
 
     <captures>/scenes/<scene_id>/scene.json
     <captures>/scenes/<scene_id>/<style_id:02d>.png

@@ -1,4 +1,4 @@
-"""`rdh make-composites`: rendered scenes -> composite / ground-truth pairs (DESIGN.md, pair dataset).
+"""`rdh make-composites`: rendered scenes -> composite / ground-truth pairs (docs/design.md, pair dataset).
 
 Inside a scene, the foreground of style `fg` is pasted onto the render of style `bg`:
 composite = M * I_fg + (1 - M) * I_bg with the exact binary mask M. The composite's soft

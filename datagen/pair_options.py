@@ -27,7 +27,7 @@ class ComposeConfig:
                                     "below this.")
     test_fraction: float = opt(0.0, "Fraction of scenes (or photos) put in split=test.")
     workers: int = opt(1, "Parallel worker processes; output is identical to one worker's.")
-    executor: str = opt("local", "local (--workers processes) or ray (a Ray task per scene; pip install 'rdh[ray]').")
+    executor: str = opt("local", "local (--workers processes) or ray (a Ray task per scene; pip install -e '.[ray]' in the rdh checkout).")
     ray: RayOptions = field(default_factory=RayOptions)
     charmnet_list: str | None = opt(None, "Also write OUT/NAME_labeled.txt in the official CharmNet list format.")
     source: str | None = None        # manifest `source`; default rdh-<engine>

@@ -23,7 +23,8 @@ def ray_module():
     try:
         import ray
     except ImportError:
-        raise RdhError("--executor ray needs Ray: pip install 'rdh[ray]' (or pip install ray), "
+        raise RdhError("--executor ray needs Ray: pip install ray, or pip install -e '.[ray]' in "
+                       "the rdh checkout, "
                        "or use --executor local") from None
     return ray
 

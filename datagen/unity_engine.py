@@ -1,5 +1,5 @@
 """The Unity engine of `rdh render-scenes`: scene plans drawn from what the player lists, captured
-through unity_bridge, written to the capture store of DESIGN.md (engine "unity").
+through unity_bridge, written to the capture store of docs/design.md (engine "unity").
 
 Scene `i` of a run has the id `scene_id(i)` and the seed `derive_seed(cfg.seed, i)`, split in
 three streams: one draws the layout (Unity scene, viewpoint, foreground; re-drawn while the mask

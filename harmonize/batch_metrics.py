@@ -1,6 +1,6 @@
 """MSE and fMSE of torch batches on the 0-255 scale, for training logs and validation.
 
-The protocol of DESIGN.md ("Metrics") at the training size: images in the networks' space are
+The protocol of docs/design.md ("Metrics") at the training size: images in the networks' space are
 denormalized, clamped to [0, 1] and scaled by 255; fMSE = sum(M (pred - gt)^2) / (3 sum M) per
 image with the binary mask M. `rdh evaluate` (harmonize.metrics) scores full-size images instead.
 """

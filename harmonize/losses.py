@@ -84,7 +84,7 @@ def entropy_reduction_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, ma
 
 @dataclass(frozen=True)
 class LossWeights:
-    """The trade-offs of eq. 6 (defaults of the official code, see DESIGN.md)."""
+    """The trade-offs of eq. 6 (defaults of the official code, see docs/design.md)."""
 
     rec: float = 10.0        # the official code weights its fMSE by 10; eq. 6 writes 1 (use 1 with kind="l1")
     adv: float = 1.0         # lambda_adv

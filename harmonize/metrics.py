@@ -1,6 +1,6 @@
 """Harmonization metrics: MSE, fMSE, PSNR (and SSIM), per image, on the 0-255 scale.
 
-The default protocol (DESIGN.md, "Metrics"): prediction, target and mask are brought to the
+The default protocol (docs/design.md, "Metrics"): prediction, target and mask are brought to the
 evaluation size (256x256), the mask is binary, and per image
 
     MSE  = mean over pixels and channels of (pred - gt)^2
@@ -48,7 +48,7 @@ SSIM_C2 = (0.03 * 255) ** 2
 
 @dataclass(frozen=True)
 class Protocol:
-    """How images are prepared and scored. The defaults are the protocol of DESIGN.md (preset "rdh")."""
+    """How images are prepared and scored. The defaults are the protocol of docs/design.md (preset "rdh")."""
 
     size: int | None = opt(256, "Score at this square size (presets: 256); 0 scores at the target's own size.")
     raw_output: bool = opt(False, "With --checkpoint: score the network's own output at its training size, or "
@@ -99,7 +99,7 @@ class Protocol:
 
 # One preset per published protocol; docs/metrics.md cites the file each one reproduces.
 PROTOCOLS = {
-    # DESIGN.md: what `rdh harmonize` delivers, scored at 256 with a binary mask and peak 255
+    # docs/design.md: what `rdh harmonize` delivers, scored at 256 with a binary mask and peak 255
     "rdh": Protocol(),
     # CharmNet test.py (bcmi/Rendered-Image-Harmonization-Dataset-RdHarmony, CharmNet/test.py)
     "charmnet": Protocol(raw_output=True, resize_filter="bilinear", resize_8bit=True, mask="pil-1bit",

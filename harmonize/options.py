@@ -67,7 +67,7 @@ class TrainConfig:
     channels_last: bool = opt(False, "Channels-last memory format (faster convs on recent GPUs).")
     compile: bool = opt(False, "torch.compile the training module.")
     tensorboard: bool = opt(False, "Also write TensorBoard event files to RUN/tensorboard (pip install "
-                                   "'rdh[tensorboard]'): losses, validation metrics, sample grids.")
+                                   "-e '.[tensorboard]' in the rdh checkout): losses, validation metrics, sample grids.")
 
 
 @dataclass

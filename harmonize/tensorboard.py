@@ -23,8 +23,8 @@ class TensorBoardLog:
         try:
             from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
         except ImportError:
-            raise RdhError("--tensorboard needs the tensorboard package: pip install 'rdh[tensorboard]' "
-                           "(or drop --tensorboard; log.jsonl has the same numbers)") from None
+            raise RdhError("--tensorboard needs the tensorboard package: pip install tensorboard, or "
+                           "pip install -e '.[tensorboard]' in the rdh checkout (or drop --tensorboard; log.jsonl has the same numbers)") from None
         self.folder = Path(folder)
         self.writer = SummaryWriter(str(self.folder), purge_step=None if resumed_at is None else resumed_at + 1)
 

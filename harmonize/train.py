@@ -204,7 +204,7 @@ class Run:
     def choose_rows(self) -> Rows:
         rows = select_rows(self.cfg, self.info.world_size)
         if rows.note and self.info.is_main:
-            print(f"rdh train: {rows.note}", file=sys.stderr)
+            print(f"rdh train: note: {rows.note}", file=sys.stderr)
         return rows
 
     def build_model(self):
@@ -300,6 +300,7 @@ class Run:
                         "world_size": self.info.world_size, "device": str(self.device),
                         "train_rows": {d: len(r) for d, r in rows.train.items()}, "val_rows": len(rows.val),
                         "val_source": rows.val_source, "val_groups": rows.val_groups, "val_domain": rows.val_domain,
+                        "val_note": rows.note,
                         "settings_from_run": self.changed,
                         "init_from": str(cfg.init_from) if self.init_ckpt is not None else None})
 

@@ -74,6 +74,11 @@ def select_rows(cfg: TrainConfig, world_size: int = 1) -> Rows:
             for d in candidates:  # the same order: real first for CharmNet
                 kept, carved = carve_validation(streams[d], cfg.val_fraction, cfg.seed)
                 if len(carved):
+                    note = (f"{name}: no split=val rows{where}: --val-fraction {cfg.val_fraction} set aside "
+                            f"{carved['group_id'].nunique()} of {streams[d]['group_id'].nunique()} {'' if d == 'all' else d + ' '}"
+                            "groups (scenes or photos) "
+                            f"({len(carved)} of {len(streams[d])} pairs) to validate on; they are not trained on "
+                            "(--val-fraction 0 trains on all of them)")
                     streams[d], val, val_domain, source = kept, carved, d, "val-fraction"
                     break
             else:

@@ -168,7 +168,7 @@ def fill_mask_stats(df: pd.DataFrame, workers: int, progress: Progress | None = 
 
 
 def fill_labels(df: pd.DataFrame) -> None:
-    """Rendered rows that give styles but no labels get the area-weighted label (DESIGN.md)."""
+    """Rendered rows that give styles but no labels get the area-weighted label (docs/design.md)."""
     rendered = df["domain"] == "rendered"
     for i in df.index[rendered & df["composite_label"].isna() & df["fg_style"].notna() & df["bg_style"].notna()]:
         df.at[i, "composite_label"] = soft_label(int(df.at[i, "fg_style"]), int(df.at[i, "bg_style"]), float(df.at[i, "fg_ratio"]))

@@ -52,7 +52,7 @@ def onehot(style: int) -> np.ndarray:
 
 
 def soft_label(fg: int, bg: int, ratio: float) -> np.ndarray:
-    """The area-weighted composite label r * onehot(fg) + (1 - r) * onehot(bg) (DESIGN.md)."""
+    """The area-weighted composite label r * onehot(fg) + (1 - r) * onehot(bg) (docs/design.md)."""
     label = np.zeros(K, np.float32)
     label[bg - 1] += 1.0 - ratio
     label[fg - 1] += ratio

@@ -1,7 +1,7 @@
 """Which style table a rendered pair's style ids and labels use, and mapping one table onto another.
 
 A rendered row's `fg_style`, `bg_style`, `composite_label` and `target_label` name styles by
-number. rdh numbers them as DESIGN.md's table (`schema.STYLE_NAMES`: weather-major, night last).
+number. rdh numbers them as docs/design.md's table (`schema.STYLE_NAMES`: weather-major, night last).
 The RdHarmony release numbers its styles 1..10 as well (its loader turns a list's id into the
 label index `id - 1`), but neither its code, its README nor the paper says which number is which
 (weather, time of day) condition (docs/manifests.md, "Style numbering"). So the two tables are
@@ -17,7 +17,7 @@ import pandas as pd
 from rdhcore.errors import RdhError
 
 COLUMN = "style_table"
-RDH = "rdh"                   # DESIGN.md's table
+RDH = "rdh"                   # docs/design.md's table
 RELEASE = "RdHarmony"         # the RdHarmony release's own numbering
 TABLES = (RDH, RELEASE)
 RELEASE_SOURCE = "RdHarmony"  # the `source` of rows imported from the release

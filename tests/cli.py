@@ -4,6 +4,7 @@
 which is faster when torch is already imported.)"""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -16,9 +17,13 @@ def rdh_process(*args, check: bool = False, timeout: float = 600) -> subprocess.
     return proc
 
 
+NOTE = re.compile(r"^rdh( [a-z-]+)?: note: ")   # what a run says of itself when it starts, before any error
+
+
 def error_line(proc: subprocess.CompletedProcess) -> str:
-    """The single error line a user sees; fails if there is a traceback or several lines."""
-    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    """The single error line a user sees; fails if there is a traceback or several lines (a run's
+    start-up notes aside)."""
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip() and not NOTE.match(l)]
     assert proc.returncode != 0, proc.stdout
     assert "Traceback" not in proc.stderr, proc.stderr
     assert len(lines) == 1, proc.stderr

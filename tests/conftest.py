@@ -6,6 +6,17 @@ import sys
 import pytest
 
 
+NARROW, WIDE = "80", "200"
+
+
+@pytest.fixture(autouse=True)
+def narrow_output(monkeypatch):
+    """Every test runs the CLI at a fixed 80 columns, whatever the developer's terminal says: rich
+    reads COLUMNS live, and subprocesses inherit it. Tests of the wide case set WIDE themselves."""
+    monkeypatch.setenv("COLUMNS", NARROW)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def rdh_main(capsys, monkeypatch):
     """Run the real `rdh` entry point (rdh.cli:main) in this process (torch is imported once);

@@ -9,21 +9,22 @@ import typer
 from datagen.pair_options import ComposeConfig as C
 from datagen.pair_options import PhotoConfig as P
 from datagen.render_config import RayOptions as R
-from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.console import ProgressBar, console, say, show_table
 from rdh.commands.options import option
 
 HELP = """Paste the foreground of one style onto another style inside each scene.
 
-Writes composite_images/, real_images/, masks/ and pairs.parquet (manifest schema rdh.manifest/1),
-laid out like iHarmony4 and RdHarmony. A rerun skips finished scenes and pairs.
+Writes composite_images/, real_images/, masks/ and pairs.parquet (manifest schema rdh.manifest/1), laid out like iHarmony4 and RdHarmony. A rerun skips finished scenes and pairs.
 
 [bold]Examples[/bold]
 
   rdh make-composites captures/ pairs/
 
-  rdh make-composites captures/ pairs/ --format jpg --quality 95 --per-target 3 --workers 2 --charmnet-list train
+  rdh make-composites captures/ pairs/ --format jpg --quality 95 \\
+      --per-target 3 --workers 2 --charmnet-list train
 
-  rdh make-composites --from-photos photos/ --masks masks/ photo_pairs/ --variants 2
+  rdh make-composites --from-photos photos/ --masks masks/ photo_pairs/ \\
+      --variants 2
 """
 
 
@@ -84,7 +85,8 @@ def make_composites_cmd(
 def _print_summary(summary, what: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"make-composites: {summary.out}", show_header=True)
+    say(f"make-composites: {summary.out}")
+    table = Table(show_header=True)
     table.add_column("")
     table.add_column("count", justify="right")
     table.add_row(f"{what} in pairs.parquet", str(summary.pairs))
@@ -95,4 +97,4 @@ def _print_summary(summary, what: str) -> None:
     for reason, n in sorted(summary.skipped.items()):
         table.add_row(f"skipped: {reason}", str(n))
     table.add_row("time", f"{summary.seconds:.1f} s")
-    out.print(table)
+    show_table(table)

@@ -1,5 +1,8 @@
-"""Shared console helpers for the commands: one rich console, and the progress bar that draws
-the packages' progress (rdhcore.progress.Progress)."""
+"""Shared console helpers for the commands: one rich console for stdout and one for stderr, the
+progress bar that draws the packages' progress (rdhcore.progress.Progress), and the two ways a
+command prints results: `say` for lines (paths are never wrapped or read as markup) and
+`show_table` for tables (never squeezed below their natural width when the output is a file or
+a pipe)."""
 from __future__ import annotations
 
 import time
@@ -10,8 +13,31 @@ from rich.progress import (BarColumn, MofNCompleteColumn, TaskProgressColumn, Te
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.progress import Progress as RichProgress  # drawn here; rdhcore.progress.Progress is what it shows
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: a printed line is never broken at the console width, so a path that rdh prints can
+# be copied or read by a script whatever the terminal's width (a terminal folds it visually).
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def say(*lines: object, err: bool = False) -> None:
+    """Print each line as it is: no markup, no highlighting, no wrapping (paths stay whole)."""
+    target = console if err else out
+    for line in lines:
+        target.print(str(line), markup=False, highlight=False, soft_wrap=True)
+
+
+def show_table(table, err: bool = False) -> None:
+    """Print a rich Table: fitted to a terminal's width, at its natural width in a file or pipe
+    (where rich would otherwise squeeze it into 80 columns and wrap its cells)."""
+    from rich.measure import Measurement
+
+    target = console if err else out
+    if target.is_terminal:
+        target.print(table)
+        return
+    natural = Measurement.get(target, target.options.update(width=10_000), table).maximum
+    # print(width=) cannot exceed the console's width: a console of the table's width, same stream
+    Console(file=target.file, width=max(target.width, natural), soft_wrap=True).print(table)
 
 
 class ProgressBar:

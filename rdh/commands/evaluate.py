@@ -8,40 +8,34 @@ import typer
 
 from harmonize.options import EvalConfig as E
 from harmonize.metrics import Protocol as P
-from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.console import ProgressBar, console, say, show_table
 from rdh.commands.options import option
 from rdhcore.errors import RdhError
 
-HELP = """Score split=test pairs of a manifest: MSE, fMSE, PSNR (optionally SSIM), overall and per
-domain, source, category, novel and foreground ratio (0-5%, 5-15%, 15-100%). Each group also
-shows the input composite's own scores (the "Input Composite" row of the paper's Table 2).
+HELP = """Score split=test pairs of a manifest: MSE, fMSE, PSNR (optionally SSIM), overall and per domain, source, category, novel and foreground ratio (0-5%, 5-15%, 15-100%). Each group also shows the input composite's own scores (the "Input Composite" row of the paper's Table 2).
 
 --protocol picks one published evaluation as a whole (docs/metrics.md cites the file of each):
 
-  rdh       the full-resolution result (background kept), 256x256, images resized
-            bilinear, binary mask, PSNR peak 255 (DESIGN.md; the default)
-  charmnet  CharmNet test.py (Table 2): the network's 256x256 output truncated to
-            8 bits, 8-bit bilinear resize, the ground truth read back through the
-            ImageNet normalization, PIL 1-bit mask, PSNR peak = output max - min
-  iharm     iDIH evaluate_model.py: the raw float output, 8-bit bilinear resize,
-            soft mask (the network sees it too), PSNR peak = target max
-  dovenet   DoveNet test.py: the output truncated to 8 bits, PIL bilinear resize,
-            the ground truth read back through (x - 0.5) / 0.5, PIL 1-bit mask,
-            PSNR peak = output max - min
+  - [bold]rdh[/bold] (the default): the full-resolution result (background kept), 256x256, images resized bilinear, binary mask, PSNR peak 255 (docs/design.md, "Metrics").
+  - [bold]charmnet[/bold]: CharmNet test.py (Table 2): the network's 256x256 output truncated to 8 bits, 8-bit bilinear resize, the ground truth read back through the ImageNet normalization, PIL 1-bit mask, PSNR peak = output max - min.
+  - [bold]iharm[/bold]: iDIH evaluate_model.py: the raw float output, 8-bit bilinear resize, soft mask (the network sees it too), PSNR peak = target max.
+  - [bold]dovenet[/bold]: DoveNet test.py: the output truncated to 8 bits, PIL bilinear resize, the ground truth read back through (x - 0.5) / 0.5, PIL 1-bit mask, PSNR peak = output max - min.
 
---raw-output, --resize-filter, --resize-8bit, --mask, --quantize, --roundtrip,
---psnr-peak and --eval-size each override their part of the preset. A run folder given to --checkpoint
-is scored from its last.pt (best.pt with --best); the output names the file scored.
+--raw-output, --resize-filter, --resize-8bit, --mask, --quantize, --roundtrip, --psnr-peak and --eval-size each override their part of the preset. A run folder given to --checkpoint is scored from its last.pt (best.pt with --best); the output names the file scored.
 
 [bold]Examples[/bold]
 
-  rdh evaluate --checkpoint runs/charmnet --manifest data/all.parquet --json scores.json
+  rdh evaluate --checkpoint runs/charm --manifest all.parquet \\
+      --json scores.json
 
-  rdh evaluate --checkpoint runs/charmnet --manifest data/all.parquet --protocol charmnet
+  rdh evaluate --checkpoint runs/charm --manifest all.parquet \\
+      --protocol charmnet
 
-  rdh evaluate --predictions my_outputs/ --manifest data/all.parquet --filter domain=real --csv scores.csv
+  rdh evaluate --predictions outputs/ --manifest all.parquet \\
+      --filter domain=real --csv scores.csv
 
-  rdh evaluate --checkpoint runs/idih/last.pt --manifest m.parquet --protocol iharm --psnr-peak 255
+  rdh evaluate --checkpoint runs/idih/last.pt --manifest m.parquet \\
+      --protocol iharm --psnr-peak 255
 """
 
 
@@ -103,15 +97,15 @@ def evaluate_cmd(
     for path, write in ((json_path, result.write_json), (csv_path, result.write_csv), (per_image, result.write_per_image)):
         if path is not None:
             write(path)
-            console.print(f"wrote {path}")
+            say(f"wrote {path}", err=True)
 
 
 def print_result(result) -> None:
     from rich.table import Table
 
     what = result.source.get("checkpoint") or result.source.get("predictions")
-    table = Table(title=f"evaluate {what} on {result.source['manifest']} ({result.source['split']})",
-                  caption=f"protocol: {result.protocol.describe()}; composite = the input composite's own scores")
+    say(f"evaluate {what}", f"on {result.source['manifest']} ({result.source['split']})")
+    table = Table(caption=f"protocol: {result.protocol.describe()}; composite = the input composite's own scores")
     metrics = [m for m in ("mse", "fmse", "psnr", "ssim") if m in result.overall]
     for col in ("group", "value", "count"):
         table.add_column(col, justify="right" if col == "count" else "left")
@@ -124,9 +118,9 @@ def print_result(result) -> None:
         for m in metrics:
             cells += [_fmt(row.get(m), m), _fmt(row.get(f"composite_{m}"), m)]
         table.add_row(*cells)
-    out.print(table)
+    show_table(table)
     if "checkpoint" in result.source:
-        out.print(f"scored {result.source['checkpoint']} ({result.source['model']}, step {result.source['step']})")
+        say(f"scored {result.source['checkpoint']} ({result.source['model']}, step {result.source['step']})")
     n = result.overall["count"]
     console.print(f"{n} images in {result.seconds:.1f} s ({n / max(result.seconds, 1e-9):.1f} images/s)")
 

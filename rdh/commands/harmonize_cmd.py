@@ -6,24 +6,22 @@ from pathlib import Path
 import typer
 
 from harmonize.options import HarmonizeConfig as H
-from rdh.commands.console import ProgressBar, console, out
-from rdh.commands.options import option
-from rdhcore.options import help_of
+from rdh.commands.console import ProgressBar, console, say
+from rdh.commands.options import help_of, option
 
 HELP = """Harmonize a composite image with its foreground mask, at any resolution.
 
-The model runs at its training size; its correction of the foreground is brought back to the
-full resolution, background pixels are left exactly as they are, and the foreground edge gets
-the same correction as its inside (no seam). Mask pixels >= 128 are foreground.
+The model runs at its training size; its correction of the foreground is brought back to the full resolution, background pixels are left exactly as they are, and the foreground edge gets the same correction as its inside (no seam). Mask pixels >= 128 are foreground.
 
-With folders, each composite's mask is found by name: the same name, or the name without its
-last _N / -N parts (iHarmony4: a0001_1_3.jpg -> a0001_1.png). A rerun skips finished outputs.
+With folders, each composite's mask is found by name: the same name, or the name without its last _N / -N parts (iHarmony4: a0001_1_3.jpg -> a0001_1.png). A rerun skips finished outputs.
 
 [bold]Examples[/bold]
 
-  rdh harmonize --checkpoint runs/charmnet/best.pt photo.jpg photo_mask.png -o photo_harmonized.png
+  rdh harmonize --checkpoint runs/charm/best.pt photo.jpg mask.png \\
+      -o photo_harmonized.png
 
-  rdh harmonize --checkpoint best.pt composites/ masks/ -o harmonized/ --device cuda
+  rdh harmonize --checkpoint best.pt composites/ masks/ -o harmonized/ \\
+      --device cuda
 """
 
 
@@ -48,8 +46,8 @@ def harmonize_cmd(
     with ProgressBar("harmonize", "images") as progress:
         summary = harmonize_files(cfg, progress)
     if len(summary.written) == 1 and not summary.skipped:
-        out.print(f"wrote {summary.written[0]}")
+        say(f"wrote {summary.written[0]}")
     else:
-        out.print(f"wrote {len(summary.written)} images to {output}"
-                  + (f" ({summary.skipped} finished earlier, kept)" if summary.skipped else ""))
+        say(f"wrote {len(summary.written)} images to {output}"
+            + (f" ({summary.skipped} finished earlier, kept)" if summary.skipped else ""))
     console.print(f"{summary.seconds:.1f} s")

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import typer
 
-INSPECT_HELP = """Print what a manifest holds: counts by domain, source, category, split and novel; the
-fg_ratio distribution (0-5%, 5-15%, 15-100%); the style distribution of rendered pairs.
+INSPECT_HELP = """Print what a manifest holds: counts by domain, source, category, split and novel; the fg_ratio distribution (0-5%, 5-15%, 15-100%); the style distribution of rendered pairs.
 
 [bold]Examples[/bold]
 
@@ -42,9 +41,9 @@ def inspect_cmd(
 def _print_stats(stats: dict) -> None:
     from rich.table import Table
 
-    from rdh.commands.console import out
+    from rdh.commands.console import say, show_table
 
-    out.print(f"[bold]{stats['manifest']}[/bold]: {stats['pairs']} pairs")
+    say(f"{stats['manifest']}: {stats['pairs']} pairs")
     for column, counts in stats["counts"].items():
         table = Table(title=f"by {column}")
         names = (column, "total") if column == "split" else (column, "total", *stats["splits"])
@@ -52,7 +51,7 @@ def _print_stats(stats: dict) -> None:
             table.add_column(name, justify="left" if name == column else "right")
         for value, row in counts.items():
             table.add_row(value, *(str(row[name]) for name in names[1:]))
-        out.print(table)
+        show_table(table)
     table = Table(title="fg_ratio (foreground / image area)")
     domains = list(stats["fg_ratio"]["by_domain"])
     for name in ("bin", "all", "%", *domains):
@@ -60,13 +59,13 @@ def _print_stats(stats: dict) -> None:
     for i, b in enumerate(stats["fg_ratio"]["bins"]):
         per_domain = [str(stats["fg_ratio"]["by_domain"][d][i]["count"]) for d in domains]
         table.add_row(b["bin"], str(b["count"]), f"{100 * b['fraction']:.1f}", *per_domain)
-    out.print(table)
+    show_table(table)
     if stats["styles"]["rendered_pairs"]:
         table = Table(title=f"styles of the {stats['styles']['rendered_pairs']} rendered pairs")
         for name in ("id", "style", "as foreground", "as background"):
             table.add_column(name, justify="left" if name == "style" else "right")
         for s in stats["styles"]["by_style"]:
             table.add_row(str(s["id"]), s["name"], str(s["fg"]), str(s["bg"]))
-        out.print(table)
+        show_table(table)
     else:
-        out.print("no rendered pairs: no style distribution")
+        say("no rendered pairs: no style distribution")

@@ -7,25 +7,26 @@ from typing import List, Optional
 import typer
 
 from manifests.build_options import BuildConfig as B
-from rdh.commands.options import option
-from rdhcore.options import help_of
+from rdh.commands.options import help_of, option
 
 BUILD_HELP = """Merge pair sources into one Parquet manifest (schema rdh.manifest/1) with a split column.
 
-Every source option can be repeated. Paths in the manifest are relative to its folder. Every
-referenced file must exist (checked in parallel); a missing file, a size mismatch
-(--verify-images) or a list line that names nothing is reported with its source and line, and
-no manifest is written.
+Every source option can be repeated. Paths in the manifest are relative to its folder. Every referenced file must exist (checked in parallel); a missing file, a size mismatch (--verify-images) or a list line that names nothing is reported with its source and line, and no manifest is written.
 
 [bold]Examples[/bold]
 
   rdh build-manifest data/real.parquet --iharmony4 iHarmony4/
 
-  rdh build-manifest data/train.parquet --pairs pairs/ --iharmony4 iHarmony4/ --categories coco_categories.csv --novel-category human
+  rdh build-manifest data/train.parquet --pairs pairs/ \\
+      --iharmony4 iHarmony4/ --categories coco_categories.csv \\
+      --novel-category human
 
-  rdh build-manifest data/rdharmony.parquet --rdharmony RdHarmony/ --rdharmony-list human_labeled.txt --rdharmony-category human --sample-rendered 65000 --seed 0
+  rdh build-manifest data/rdharmony.parquet --rdharmony RdHarmony/ \\
+      --rdharmony-list human_labeled.txt --rdharmony-category human \\
+      --sample-rendered 65000 --seed 0
 
-  rdh build-manifest data/mine.parquet --csv my_pairs.csv --test-fraction 0.1 --verify-images
+  rdh build-manifest data/mine.parquet --csv my_pairs.csv \\
+      --test-fraction 0.1 --verify-images
 """
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +60,8 @@ def build_manifest_cmd(
     workers: Optional[int] = option(B, "workers", "--workers|-j"),
 ) -> None:
     from manifests.build import build_manifest
+    from rich.markup import escape
+
     from rdh.commands.console import ProgressBar, console
 
     cfg = B(
@@ -74,15 +77,16 @@ def build_manifest_cmd(
         summary = build_manifest(cfg, progress)
     _print_build_summary(summary)
     if summary.category_keys_unmatched:
-        console.print(f"[yellow]note:[/yellow] {summary.category_keys_unmatched} key(s) of {categories} named no pair")
+        console.print(f"[yellow]note:[/yellow] {summary.category_keys_unmatched} key(s) of {escape(str(categories))} named no pair")
 
 
 def _print_build_summary(summary) -> None:
     from rich.table import Table
 
-    from rdh.commands.console import out
+    from rdh.commands.console import say, show_table
 
-    table = Table(title=f"build-manifest: {summary.out}")
+    say(f"build-manifest: {summary.out}")
+    table = Table()
     table.add_column("")
     table.add_column("pairs", justify="right")
     for source, n in sorted(summary.by_source.items()):
@@ -98,4 +102,4 @@ def _print_build_summary(summary) -> None:
     if summary.images_decoded:
         table.add_row("images decoded", str(summary.images_decoded))
     table.add_row("time", f"{summary.seconds:.1f} s")
-    out.print(table)
+    show_table(table)

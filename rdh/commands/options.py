@@ -8,10 +8,19 @@ from dataclasses import MISSING
 import typer
 
 from rdhcore.errors import RdhError
-from rdhcore.options import applies_of, default_of, help_of
+from rdhcore.options import applies_of, default_of
+from rdhcore.options import help_of as field_help
 
 # flag -> (setting, value) it needs, filled as the commands declare their options
 APPLIES: dict[str, tuple[str, str]] = {}
+
+
+def help_of(cls, name: str) -> str:
+    """The help of field `name` of `cls` as typer's rich mode shows it: brackets escaped, so
+    "pip install -e '.[ray]'" keeps its extra instead of reading [ray] as markup."""
+    from rich.markup import escape
+
+    return escape(field_help(cls, name))
 
 
 def option(cls, name: str, flags: str | None = None, panel: str | None = None, default=MISSING, **kw):

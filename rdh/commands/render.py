@@ -13,25 +13,28 @@ from datagen.render_config import BuiltinOptions as B
 from datagen.render_config import RayOptions as R
 from datagen.render_config import RenderConfig as C
 from datagen.render_config import UnityOptions as U
-from rdh.commands.console import ProgressBar, out
+from rdh.commands.console import ProgressBar, say, show_table
 from rdh.commands.options import option, refuse_inapplicable
 
 HELP = """Render each 2D scene under weather x time-of-day styles, with exact foreground masks.
 
-Writes the capture store OUT/scenes/<scene_id>/ (scene.json, 01.png..10.png, fg_0.png) and
-OUT/captures.parquet. Scenes are written whole; a rerun skips finished scenes.
+Writes the capture store OUT/scenes/<scene_id>/ (scene.json, 01.png..10.png, fg_0.png) and OUT/captures.parquet. Scenes are written whole; a rerun skips finished scenes.
 
 [bold]Examples[/bold]
 
-  rdh render-scenes captures/ --engine builtin --scenes 20 --seed 0 --resolution 256
+  rdh render-scenes captures/ --scenes 20 --seed 0 --resolution 256
 
-  rdh render-scenes captures/ --spp 64 --no-denoise --sampler independent     # the pre-denoiser images
+  [dim]# the images of before the denoiser[/dim]
+  rdh render-scenes captures/ --spp 64 --no-denoise --sampler independent
 
-  rdh render-scenes captures/ --scenes 1000 --categories human --workers 2 --shard 0/4
+  rdh render-scenes captures/ --scenes 1000 --categories human \\
+      --workers 2 --shard 0/4
 
-  rdh render-scenes captures/ --scenes 1500 --executor ray --ray-address auto
+  rdh render-scenes captures/ --scenes 1500 --executor ray \\
+      --ray-address auto
 
-  rdh render-scenes captures/ --engine unity --unity-build ~/builds/city.x86_64 --scenes 100 --workers 2
+  rdh render-scenes captures/ --engine unity \\
+      --unity-build ~/builds/city.x86_64 --scenes 100 --workers 2
 """
 
 RUN, BUILTIN, UNITY = "Common", "Built-in engine", "Unity engine"
@@ -103,7 +106,8 @@ def render_scenes_cmd(
 def print_summary(cfg, summary) -> None:
     from rich.table import Table
 
-    table = Table(title=f"render-scenes: {cfg.out}")
+    say(f"render-scenes: {cfg.out}")
+    table = Table()
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("scenes rendered now", str(summary.rendered))
@@ -121,4 +125,4 @@ def print_summary(cfg, summary) -> None:
     table.add_row("time", f"{summary.seconds:.1f} s")
     if summary.images and summary.seconds:
         table.add_row("speed", f"{summary.seconds / summary.images:.2f} s/image")
-    out.print(table)
+    show_table(table)
