@@ -52,3 +52,46 @@ def capped_strength(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, 
     # sd + s * (ref_sd - sd) <= max_gain * sd  <=>  s <= (max_gain - 1) * sd / (ref_sd - sd)
     limit = float(np.min((max_gain - 1) * sd[growing] / (ref_sd[growing] - sd[growing])))
     return min(strength, limit)
+
+
+# ---- transfers between two foregrounds, on clean float images (the stand-in's HCOCO/HFlickr-like
+# composites): applied before sensor noise and JPEG, so no noise is ever stretched ----
+
+def lab_of(x: np.ndarray) -> np.ndarray:
+    """float32 HxWx3 RGB in [0, 1] -> Lab (L in 0-100)."""
+    return cv2.cvtColor(np.clip(x, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+
+
+def rgb_of(lab: np.ndarray) -> np.ndarray:
+    return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB), 0, 1)
+
+
+def transfer_statistics(x: np.ndarray, mask: np.ndarray, ref: np.ndarray, ref_mask: np.ndarray, strength: float,
+                        ratio: tuple[float, float] = (0.6, 1.6)) -> np.ndarray:
+    """`x` with its foreground's Lab mean and spread moved `strength` of the way toward the reference
+    foreground's (another instance of the category, HCOCO's process); each channel's spread
+    changes by a ratio clamped to `ratio`, so a flat object never turns into speckle."""
+    lab, ref_lab = lab_of(x), lab_of(ref)
+    mu, sd = lab_stats(lab, mask)
+    ref_mu, ref_sd = lab_stats(ref_lab, ref_mask)
+    gain = np.clip(ref_sd / sd, *ratio) ** strength
+    moved = (lab[mask] - mu) * gain + mu + strength * (ref_mu - mu)
+    out = lab.copy()
+    out[mask] = moved
+    return np.where(mask[..., None], rgb_of(out), x).astype(np.float32)
+
+
+def match_histograms(x: np.ndarray, mask: np.ndarray, ref: np.ndarray, ref_mask: np.ndarray,
+                     strength: float) -> np.ndarray:
+    """`x` with each Lab channel of its foreground mapped through its CDF onto the reference
+    foreground's (HFlickr-like), blended `strength` of the way."""
+    lab, ref_lab = lab_of(x), lab_of(ref)
+    out = lab.copy()
+    quantiles = np.linspace(0, 1, 257)
+    for c in range(3):
+        values = lab[..., c][mask]
+        ours = np.quantile(values, quantiles)
+        theirs = np.quantile(ref_lab[..., c][ref_mask], quantiles)
+        mapped = np.interp(values, ours, theirs)   # ours is sorted: a monotone map, ties kept together
+        out[..., c][mask] = values + strength * (mapped - values)
+    return np.where(mask[..., None], rgb_of(out), x).astype(np.float32)

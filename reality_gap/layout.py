@@ -11,6 +11,7 @@ class Layout:
         self.root = Path(root)
         self.captures_novel_train = self.root / "captures" / f"{novel}_rendered"
         self.captures_novel_test = self.root / "captures" / f"{novel}_test"
+        self.captures_novel_upper = self.root / "captures" / f"{novel}_upper"   # the upper bound's own scenes
         self.captures_base = self.root / "captures" / "base"
         self.pairs_rendered = self.root / "pairs" / f"rendered_{novel}"
         self.pairs_real_base = self.root / "pairs" / "standin_real_base"

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from datagen.render_config import CATEGORIES
+from datagen.standin import GAP_LEVELS
 from rdhcore.options import opt
 
 
@@ -15,8 +16,10 @@ class DemoSize:
     resolution: int             # render size (square) = training size: no pixels rendered to be thrown away
     spp: int                    # samples per pixel
     styles: tuple[int, ...]     # styles rendered for every scene; all ordered pairs of them become composites
-    novel_train_scenes: int     # novel-category scenes -> rendered training pairs (and, stand-in, the upper bound's)
+    novel_train_scenes: int     # novel-category scenes -> rendered training pairs
     novel_test_scenes: int      # other novel-category scenes -> stand-in real test pairs (novel)
+    novel_upper_scenes: int     # further novel-category scenes -> stand-in real novel training pairs (upper bound only),
+                                # never rendered for the rendered domain
     base_scenes: int            # base-category scenes -> stand-in real pairs (base): train, val and test
     base_test_fraction: float
     base_val_fraction: float    # validation scenes (split=val): every model validates on the same rows
@@ -37,11 +40,17 @@ class DemoSize:
 # The demo's recipe, not the paper's: a short budget on a CPU needs a warm-up + cosine schedule,
 # a higher peak rate and a blending head that starts at the identity (docs/training.md).
 FULL = DemoSize(resolution=64, spp=8, styles=(1, 2, 6, 8, 10), novel_train_scenes=40, novel_test_scenes=16,
-                base_scenes=80, base_test_fraction=0.25, base_val_fraction=0.1, steps=1000, depth=5, width=32,
+                novel_upper_scenes=40, base_scenes=80, base_test_fraction=0.25, base_val_fraction=0.1, steps=1000, depth=5, width=32,
                 unshared=2, batch_size=8, lr=5e-4, warmup_steps=50)
-QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), novel_train_scenes=4, novel_test_scenes=3, base_scenes=10,
+QUICK = DemoSize(resolution=64, spp=4, styles=(2, 8, 10), novel_train_scenes=4, novel_test_scenes=3,
+                 novel_upper_scenes=3, base_scenes=10,
                  base_test_fraction=0.3, base_val_fraction=0.2, steps=60, depth=5, width=16, unshared=2, batch_size=4, lr=5e-4,
                  warmup_steps=10, quick=True)
+
+
+# The stand-in real domain (datagen.photo_look for 0, datagen.standin for 1 and 2)
+GAP_NAMES = {0: "relit composites (the renders' own task with a photographic look)", **GAP_LEVELS}
+DEFAULT_GAP = 1
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,10 @@ METHODS = (
     Method("charmnet", "CharmNet", "charmnet", (Stage(f"{RENDERED};{BASE_REAL}"),),
            "rendered novel + real base, two domains", quick=True),
     Method("idih_upper", "iDIH + real novel (upper bound)", "idih", (Stage("domain=real"),),
-           "real base + real novel", quick=False),
+           "real base + real novel (scenes of its own)", quick=False),
+    # Table 1, column 4: rendered novel pairs only (the reality gap on its own)
+    Method("idih_rendered", "iDIH, rendered novel only", "idih", (Stage(RENDERED),),
+           "rendered novel", quick=False),
     # CharmNet with P_in fixed in eq. 4-5 and a per-image hinge (the ablation of --sa-loss)
     Method("charmnet_fixed_input", "CharmNet, SA loss fixed-input", "charmnet", (Stage(f"{RENDERED};{BASE_REAL}"),),
            "rendered novel + real base, two domains", quick=False, options=(("sa_loss", "fixed-input"),), extra=True),
@@ -105,7 +117,10 @@ class DemoConfig:
     device: str = opt("auto", "Training device: auto, cpu or cuda.")
     workers: int = opt(2, "Render worker processes.")
     steps: int | None = opt(None, f"Training steps per model (default: {FULL.steps}, or {QUICK.steps} with --quick).")
+    gap: int = opt(DEFAULT_GAP, "The stand-in real domain, by how far it is from the renders: "
+                                + "; ".join(f"{k} = {v}" for k, v in GAP_NAMES.items()) + ".")
     extra_methods: tuple[str, ...] = ()   # names of extra (non-Table 2) methods to run too
+    only: tuple[str, ...] | None = None   # run only these methods (bench/reality_gap.py --idih-only calibrates the gap)
     size: DemoSize = field(default=FULL)
 
     def __post_init__(self):
@@ -120,4 +135,5 @@ class DemoConfig:
 
     @property
     def methods(self) -> tuple[Method, ...]:
-        return tuple(m for m in METHODS if (m.quick or not self.size.quick) and (not m.extra or m.name in self.extra_methods))
+        return tuple(m for m in METHODS if (m.quick or not self.size.quick) and (not m.extra or m.name in self.extra_methods)
+                     and (self.only is None or m.name in self.only))

@@ -1,10 +1,13 @@
 """The demo's stages, each skipped when its work is on disk (a rerun resumes):
 
-  1. render       novel-category scenes (rendered domain and held-out test) and base-category scenes
+  1. render       novel-category scenes (rendered domain, held-out test, the upper bound's own) and
+                  base-category scenes
   2. composites   rendered novel pairs, all ordered style pairs (D_tr,n^rd)
-  3. stand-in     the STAND-IN real domain (datagen.photo_look, relight composites): base pairs for
-                  training, validation and testing (D_tr,b^rl, D_te,b^rl), held-out novel test pairs
-                  (D_te,n^rl) and, for the upper bound only, novel training pairs (D_tr,n^rl)
+  3. stand-in     the STAND-IN real domain at --gap (0: datagen.photo_look, relit composites; 1-2:
+                  datagen.standin, iHarmony4-like composites): base pairs for training, validation
+                  and testing (D_tr,b^rl, D_te,b^rl), held-out novel test pairs (D_te,n^rl) and, for
+                  the upper bound only, novel training pairs (D_tr,n^rl) from novel scenes that are
+                  never rendered for the rendered domain
   4. manifest     all pairs in one rdh.manifest/1 file with the novel flag
   5. train        every method of Table 2 for the same number of steps
   6. evaluate     every model and the input composites on the novel and base test sets
@@ -24,7 +27,7 @@ from rdhcore.locks import output_lock
 from rdhcore.records import read_options, write_options
 from rdhcore.progress import Progress, Quiet
 from reality_gap.layout import Layout
-from reality_gap.presets import DemoConfig, Method, stage_steps
+from reality_gap.presets import GAP_NAMES, DemoConfig, Method, stage_steps
 from reality_gap.report import write_report
 
 
@@ -51,11 +54,14 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
         raise RdhError(f"--novel-category {cfg.novel_category!r}: use one of {', '.join(CATEGORIES)}")
     if cfg.workers < 1:
         raise RdhError("--workers must be at least 1")
-    wanted = json.loads(json.dumps({"seed": cfg.seed, "novel_category": cfg.novel_category, "size": asdict(cfg.size)}))
+    if cfg.gap not in GAP_NAMES:
+        raise RdhError(f"--gap {cfg.gap}: use one of {', '.join(map(str, GAP_NAMES))}")
+    wanted = json.loads(json.dumps({"seed": cfg.seed, "novel_category": cfg.novel_category, "size": asdict(cfg.size),
+                                    "gap": cfg.gap}))
     recorded = read_options(paths.options)
     if recorded is not None:
         if recorded != wanted:
-            raise RdhError(f"{paths.root} holds a demo made with other options (--quick/--steps/--seed/--novel-category): "
+            raise RdhError(f"{paths.root} holds a demo made with other options (--quick/--steps/--seed/--novel-category/--gap): "
                            "use another --out, or delete the folder to start over")
     elif paths.root.exists() and any(not p.name.startswith(".rdh-lock") for p in paths.root.iterdir()):
         raise RdhError(f"{paths.root} exists and is not a demo folder: use another --out")
@@ -72,10 +78,31 @@ def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
         return _run_stages(cfg, paths, reporter, write_report)
 
 
+def prepare_data(cfg: DemoConfig, reporter: Reporter | None = None) -> Layout:
+    """Only the data stages (render, composites, stand-in, manifest): what bench/colour_map.py measures."""
+    paths = Layout(cfg.out, cfg.novel_category)
+    with output_lock(cfg.out, "rdh demo"):
+        check_options(cfg, paths)
+        for _, stage in DATA_STAGES:
+            stage(cfg, paths, reporter or Silent())
+    return paths
+
+
+def share_renders(source: Path, target: Path) -> bool:
+    """Hard-link the captures of demo folder `source` into demo folder `target` (same seed, size and
+    category: the same renders, whatever the stand-in's gap level); False when there is nothing to share."""
+    import os
+    import shutil
+
+    if (target / "captures").exists() or not (source / "captures").is_dir():
+        return False
+    shutil.copytree(source / "captures", target / "captures", copy_function=os.link)
+    return True
+
+
 def _run_stages(cfg: DemoConfig, paths: Layout, reporter: Reporter, write_report) -> Path:
     times: dict[str, float] = {}
-    for name, stage in (("render", stage_render), ("composites", stage_composites), ("stand-in real", stage_stand_in),
-                        ("manifest", stage_manifest), ("train", stage_train), ("evaluate", stage_evaluate)):
+    for name, stage in DATA_STAGES + MODEL_STAGES:
         start = time.perf_counter()
         stage(cfg, paths, reporter)
         times[name] = time.perf_counter() - start
@@ -93,6 +120,7 @@ def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     novel = (cfg.novel_category,)
     jobs = ((paths.captures_novel_train, s.novel_train_scenes, novel, 1, f"{cfg.novel_category} (rendered domain)"),
             (paths.captures_novel_test, s.novel_test_scenes, novel, 2, f"{cfg.novel_category} (stand-in test)"),
+            (paths.captures_novel_upper, s.novel_upper_scenes, novel, 4, f"{cfg.novel_category} (upper bound's own)"),
             (paths.captures_base, s.base_scenes, cfg.base_categories, 3, "base categories (stand-in)"))
     for folder, scenes, categories, salt, what in jobs:
         rcfg = RenderConfig(out=folder, engine="builtin", scenes=scenes, seed=cfg.seed * 1000 + salt,
@@ -115,17 +143,23 @@ def stage_composites(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None
 
 def stage_stand_in(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     from datagen.photo_look import PhotoLookConfig, make_photo_look_pairs
+    from datagen.standin import StandInConfig, make_standin_pairs
 
     s = cfg.size
-    common = dict(seed=cfg.seed, composites="relight", photos_per_scene=None, min_fg_change=2.0)
     jobs = ((paths.captures_base, paths.pairs_real_base, dict(test_fraction=s.base_test_fraction,
                                                               val_fraction=s.base_val_fraction)),
             (paths.captures_novel_test, paths.pairs_real_novel_test, dict(all_test=True)),
-            (paths.captures_novel_train, paths.pairs_real_novel_train, {}))   # for the upper bound only
-    with reporter.task("stand-in real domain (photographic look, relit composites)", len(jobs)) as progress:
+            (paths.captures_novel_upper, paths.pairs_real_novel_train, {}))   # for the upper bound only
+    with reporter.task(f"stand-in real domain (gap {cfg.gap}: {GAP_NAMES[cfg.gap]})", len(jobs)) as progress:
         for captures, out, options in jobs:
-            if not (out / "pairs.parquet").exists():
-                make_photo_look_pairs(PhotoLookConfig(captures=captures, out=out, **common, **options))
+            if (out / "pairs.parquet").exists():
+                pass
+            elif cfg.gap == 0:
+                make_photo_look_pairs(PhotoLookConfig(captures=captures, out=out, seed=cfg.seed, composites="relight",
+                                                      photos_per_scene=None, min_fg_change=2.0, **options))
+            else:
+                make_standin_pairs(StandInConfig(captures=captures, out=out, gap=cfg.gap, seed=cfg.seed,
+                                                 min_fg_change=2.0, **options))
             progress(1)
 
 
@@ -198,3 +232,9 @@ def stage_evaluate(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
         res.write_csv(paths.results / f"{method.name}.csv")
         res.write_per_image(paths.per_image(method.name))
         res.write_json(result)  # last: its presence marks the stage done
+
+
+# the stages in order (defined after them): the data ones, then the models
+DATA_STAGES = (("render", stage_render), ("composites", stage_composites), ("stand-in real", stage_stand_in),
+               ("manifest", stage_manifest))
+MODEL_STAGES = (("train", stage_train), ("evaluate", stage_evaluate))

@@ -8,14 +8,18 @@ from typing import Optional
 
 import typer
 
-from rdh.commands.console import ProgressBar, console, out
+from rdh.commands.console import ProgressBar, console, say, show_table
 from rdh.commands.options import option
 from reality_gap.presets import FULL, QUICK
 from reality_gap.presets import DemoConfig as D
 
-HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and write OUT/report.md, OUT/summary.json, OUT/grid.png and OUT/curves.png: render scenes (the novel category as renders only), build a STAND-IN real domain from base-category renders (a photographic look per scene and relit composites: not real photos), train every row for the same budget and evaluate on the novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, and the upper bound (iDIH with real novel pairs added).
+HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and write OUT/report.md, OUT/summary.json, OUT/grid.png and OUT/curves.png.
 
-About 5 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, under 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
+It renders scenes (the novel category as renders only), builds a STAND-IN real domain from other renders (not real photos: see --gap), trains every row for the same budget and evaluates on the stand-in's novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, the upper bound (iDIH with real novel pairs of its own scenes added) and iDIH on rendered novel pairs only (Table 1).
+
+--gap picks the stand-in: 0 = relit composites with a photographic look (the renders' own task: no reality gap to bridge); 1 = composites made the way iHarmony4's were (colour transfer toward another instance of the category, expert retouches), before noise and JPEG; 2 = 1 plus a camera pipeline developed per photo (auto exposure and white balance, highlight clipping, demosaicing, chroma noise). docs/training.md has the calibration of each level.
+
+About 8 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, about 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
 
 [bold]Examples[/bold]
 
@@ -25,10 +29,18 @@ About 5 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps 
 
   rdh demo --novel-category cow --seed 1 --out demo_cow
 
+  rdh demo --gap 0 --out demo_relit
+
   rdh demo --out demo_gpu --device cuda --steps 3000
 """
-STAND_IN_LINE = ("The real domain of this demo is a STAND-IN: rendered images passed through a photographic look "
-                 "(tone curve, sensor noise, JPEG) with relit composites. It is not real photographs.")
+
+
+def stand_in_line(gap: int) -> str:
+    """The line the demo prints first: what its real domain is."""
+    from reality_gap.presets import GAP_NAMES
+
+    return (f"The real domain of this demo is a STAND-IN made from renders (gap level {gap}: {GAP_NAMES[gap]}). "
+            "It is not real photographs.")
 
 
 class RichReporter:
@@ -58,18 +70,19 @@ def demo_cmd(
     device: str = option(D, "device"),
     workers: int = option(D, "workers", "--workers|-j"),
     steps: Optional[int] = option(D, "steps"),
+    gap: int = option(D, "gap"),
 ) -> None:
     from reality_gap.stages import Layout, check_options, run_demo
 
     cfg = D(out=out_dir, quick=quick, seed=seed, novel_category=novel_category, device=device,
-                     workers=workers, steps=steps)
+             workers=workers, steps=steps, gap=gap)
     paths = Layout(cfg.out, cfg.novel_category)
     check_options(cfg, paths)  # a wrong option fails before anything is printed or made
-    console.print(f"[bold yellow]Note:[/bold yellow] {STAND_IN_LINE}")
+    console.print("[bold yellow]Note:[/bold yellow] ", end="")
+    say(stand_in_line(cfg.gap), err=True)
     report = run_demo(cfg, RichReporter())
     print_table(cfg, paths)
-    out.print(f"\n[bold]report:[/bold]  {report}\n[bold]summary:[/bold] {paths.summary}\n"
-              f"[bold]grid:[/bold]    {paths.grid}\n[bold]curves:[/bold]  {paths.curves}")
+    say("", f"report:  {report}", f"summary: {paths.summary}", f"grid:    {paths.grid}", f"curves:  {paths.curves}")
 
 
 def print_table(cfg, paths) -> None:
@@ -83,7 +96,4 @@ def print_table(cfg, paths) -> None:
         table.add_column(col, justify="left" if col == "method" else "right")
     for cells in print_rows(cfg, rows):
         table.add_row(*cells)
-    from rich.console import Console
-
-    wide = out if out.is_terminal else Console(width=120)  # a pipe or log gets rich's 80 columns: names would wrap
-    wide.print(table)
+    show_table(table)
