@@ -7,7 +7,9 @@ import re
 import pytest
 
 from rdhcore.imageio import read_rgb
+from datagen.standin import PROCESSES
 from manifests.schema import read_manifest
+from reality_gap.presets import DEFAULT_GAP
 
 pytestmark = pytest.mark.slow  # the demo end to end
 
@@ -58,7 +60,18 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, rdh_main):
 
     df = read_manifest(out / "manifest.parquet")
     real = df[df["domain"] == "real"]
-    assert real["stand_in"].all() and (real["source"] == "standin-relight").all()
+    assert real["stand_in"].all()
+    if DEFAULT_GAP == 0:
+        assert (real["source"] == "standin-relight").all()
+    else:   # composites made as iHarmony4's were, each pair naming its process
+        assert set(real["source"]) <= set(PROCESSES) and {"HCOCO_like", "HAdobe5k_like"} <= set(real["source"])
+        assert (real["gap"] == DEFAULT_GAP).all()
+    # the upper bound's real novel pairs come from scenes of their own, never rendered for the rendered domain
+    seeds = {name: {json.loads(p.read_text())["seed"] for p in (out / "captures" / name / "scenes").glob("*/scene.json")}
+             for name in ("human_rendered", "human_upper", "human_test")}
+    assert seeds["human_upper"] and not seeds["human_upper"] & (seeds["human_rendered"] | seeds["human_test"])
+    upper_rows = real[real["novel"] & (real["split"] == "train")]
+    assert len(upper_rows) and upper_rows["target_path"].str.startswith("pairs/standin_real_human_train/").all()
     assert set(df.loc[df["domain"] == "rendered", "category"]) == {"human"}
     assert set(df.loc[df["domain"] == "rendered", "split"]) == {"train"}
     assert set(real.loc[~real["novel"], "split"]) == {"train", "val", "test"}
@@ -86,8 +99,31 @@ def test_demo_quick_end_to_end_and_resume(tmp_path, rdh_main):
     assert code == 2 and len(lines) == 1 and "other options" in lines[0], err
 
 
+def test_demo_refuses_an_unknown_gap_level(tmp_path, rdh_main):
+    code, _, err = rdh_main("demo", "--quick", "--gap", "7", "--out", tmp_path / "d")
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == 2 and len(lines) == 1 and "--gap 7" in lines[0], err
+    assert not (tmp_path / "d").exists()
+
+
 def test_demo_refuses_unknown_novel_category(tmp_path, rdh_main):
     code, _, err = rdh_main("demo", "--quick", "--novel-category", "giraffe", "--out", tmp_path / "d")
     lines = [l for l in err.splitlines() if l.strip()]
     assert code == 2 and len(lines) == 1 and "--novel-category" in lines[0], err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_report_reads_the_gap_and_table_1_off_the_numbers():
+    from reality_gap.presets import DemoConfig
+    from reality_gap.report import reading, stand_in_text
+
+    def row(method, novel, base=1000.0):
+        return {"method": method, "novel": {"fmse": novel}, "base": {"fmse": base}}
+
+    cfg = DemoConfig(gap=2)
+    rows = [row("composite", 2000.0), row("idih_base", 1500.0), row("idih_fusion", 1300.0), row("charmnet", 1400.0),
+            row("idih_upper", 1000.0), row("idih_rendered", 2100.0), row("idih_two_stage", 1450.0)]
+    text = reading(cfg, rows)
+    assert "**does not hold**" in text and "1.30x the upper bound's" in text and "+5.0%" in text
+    assert "camera pipeline" in stand_in_text(cfg) and "camera pipeline" not in stand_in_text(DemoConfig(gap=1))
+    assert "gap level 0" in stand_in_text(DemoConfig(gap=0))
