@@ -36,14 +36,14 @@ def main() -> None:
 
     done = None
     for gap in [int(g) for g in args.gaps.split(",")]:
-        out = args.out / f"{args.novel_category}_gap{gap}_seed{args.seed}"
+        cfg = DemoConfig(out=args.out / f"{args.novel_category}_gap{gap}_seed{args.seed}", seed=args.seed,
+                         novel_category=args.novel_category, gap=gap, quick=args.quick)
         if done is not None:
-            share_renders(done, out)
-        paths = prepare_data(DemoConfig(out=out, seed=args.seed, novel_category=args.novel_category, gap=gap,
-                                        quick=args.quick))
-        done = out
+            share_renders(done, cfg)
+        paths = prepare_data(cfg)
+        done = cfg.out
         table = removed_share(paths.manifest, group_by=("domain", "source"), limit=args.limit, seed=args.seed)
-        print(f"\ngap {gap} ({out}): share of foreground error a global colour map removes")
+        print(f"\ngap {gap} ({cfg.out}): share of foreground error a global colour map removes")
         print(f"{'domain':<10}{'source':<22}{'pairs':>7}{'removed':>10}{'composite fMSE':>16}")
         for row in table.itertuples():
             print(f"{row.domain:<10}{row.source:<22}{row.pairs:>7}{100 * row.removed_share:>9.1f}%{row.composite_fmse:>16.1f}")

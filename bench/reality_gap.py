@@ -55,21 +55,21 @@ def paired(frames: list[tuple[pd.DataFrame, pd.DataFrame]], novel: bool, draws: 
             "mean_diff": float(allv.mean()), "ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]}
 
 
-def reuse_renders(out: Path, category: str, gap: int, seed: int) -> None:
-    """The renders of this seed, hard-linked from another gap level's finished folder (they are the same)."""
-    for other in sorted(out.glob(f"{category}_gap*_seed{seed}")):
-        if (other / "manifest.parquet").exists() and share_renders(other, out / f"{category}_gap{gap}_seed{seed}"):
+def reuse_renders(out: Path, cfg: DemoConfig) -> None:
+    """The renders of this seed, hard-linked from another gap level's folder with finished data (the same renders)."""
+    for other in sorted(out.glob(f"{cfg.novel_category}_gap*_seed{cfg.seed}")):
+        if other != cfg.out and (other / "manifest.parquet").exists() and share_renders(other, cfg):
             return
 
 
 def run_seeds(args, gap: int) -> tuple[dict, dict, dict, list]:
     summaries, frames, seconds = {}, {}, {}
     for seed in args.seeds:
-        reuse_renders(args.out, args.novel_category, gap, seed)
         cfg = DemoConfig(out=args.out / f"{args.novel_category}_gap{gap}_seed{seed}", quick=args.quick, seed=seed,
                          novel_category=args.novel_category, device=args.device, steps=args.steps, gap=gap,
                          extra_methods=() if args.no_sa_ablation else ("charmnet_fixed_input",),
                          only=IDIH_ROWS if args.idih_only else None)
+        reuse_renders(args.out, cfg)
         paths = Layout(cfg.out, cfg.novel_category)
         start = time.perf_counter()
         run_demo(cfg)

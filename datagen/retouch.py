@@ -39,7 +39,7 @@ class Retouch:
         return self == Retouch()
 
 
-def draw_retouch(rng: np.random.Generator, presence: float = 0.6) -> Retouch:
+def draw_retouch(rng: np.random.Generator, presence: float = 0.8) -> Retouch:
     """A random expert edit: each control is used with probability `presence`, at a moderate amount
     (an edit that stays a plausible photograph, not a stylization)."""
     def maybe(lo: float, hi: float, off: float = 0.0) -> float:
@@ -47,11 +47,11 @@ def draw_retouch(rng: np.random.Generator, presence: float = 0.6) -> Retouch:
 
     curve = (0.25, 0.5, 0.75)
     if rng.random() < presence:
-        curve = tuple(float(c + rng.uniform(-0.06, 0.06)) for c in curve)
-    shifts = tuple(float(rng.uniform(-12, 12)) if rng.random() < presence / 2 else 0.0 for _ in range(HUE_BANDS))
-    return Retouch(exposure=maybe(-0.7, 0.7), temperature=maybe(-0.15, 0.15), tint=maybe(-0.08, 0.08),
-                   contrast=maybe(-0.25, 0.3), highlights=maybe(-0.4, 0.3), shadows=maybe(-0.3, 0.4),
-                   vibrance=maybe(-0.3, 0.4), saturation=maybe(0.75, 1.25, 1.0), curve=curve, hue_shifts=shifts)
+        curve = tuple(float(c + rng.uniform(-0.08, 0.08)) for c in curve)
+    shifts = tuple(float(rng.uniform(-15, 15)) if rng.random() < presence / 2 else 0.0 for _ in range(HUE_BANDS))
+    return Retouch(exposure=maybe(-2.0, 2.0), temperature=maybe(-0.4, 0.4), tint=maybe(-0.12, 0.12),
+                   contrast=maybe(-0.3, 0.4), highlights=maybe(-0.5, 0.4), shadows=maybe(-0.4, 0.5),
+                   vibrance=maybe(-0.4, 0.5), saturation=maybe(0.5, 1.5, 1.0), curve=curve, hue_shifts=shifts)
 
 
 def apply_retouch(x: np.ndarray, r: Retouch) -> np.ndarray:

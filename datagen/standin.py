@@ -175,16 +175,16 @@ def draw_composite(process: str, photo: Photo, mask: np.ndarray, pool, siblings,
         other = siblings[int(rng.integers(len(siblings)))]
         return np.where(mask[..., None], other.clean, x), x, None, {"fg_render_style": other.style}
     if process == "HAdobe5k_like" or (process == "Hday2night_like" and not siblings):
-        target_edit = Retouch() if rng.random() < 0.4 else draw_retouch(rng)
+        target_edit = Retouch() if rng.random() < 0.3 else draw_retouch(rng)
         fg_edit = draw_retouch(rng)
         target = apply_retouch(x, target_edit)
         return np.where(mask[..., None], apply_retouch(x, fg_edit), target), target, target_edit, {}
     ref, ref_mask = pool[int(rng.integers(len(pool)))]
     if process == "HCOCO_like":
-        strength = float(rng.uniform(0.7, 1.0))
+        strength = float(rng.uniform(0.3, 0.7))
         moved = transfer_statistics(x, mask, ref.clean, ref_mask, strength)
     else:
-        strength = float(rng.uniform(0.6, 1.0))
+        strength = float(rng.uniform(0.4, 0.9))
         moved = match_histograms(x, mask, ref.clean, ref_mask, strength)
     return moved, x, None, {"reference": ref.name, "strength": strength}
 

@@ -88,15 +88,18 @@ def prepare_data(cfg: DemoConfig, reporter: Reporter | None = None) -> Layout:
     return paths
 
 
-def share_renders(source: Path, target: Path) -> bool:
-    """Hard-link the captures of demo folder `source` into demo folder `target` (same seed, size and
+def share_renders(source: Path, cfg: DemoConfig) -> bool:
+    """Hard-link the captures of demo folder `source` into the demo folder of `cfg` (same seed, size and
     category: the same renders, whatever the stand-in's gap level); False when there is nothing to share."""
     import os
     import shutil
 
-    if (target / "captures").exists() or not (source / "captures").is_dir():
+    target = Layout(cfg.out, cfg.novel_category)
+    if (target.root / "captures").exists() or not (source / "captures").is_dir():
         return False
-    shutil.copytree(source / "captures", target / "captures", copy_function=os.link)
+    with output_lock(cfg.out, "rdh demo"):
+        check_options(cfg, target)   # the folder becomes cfg's demo folder first
+        shutil.copytree(source / "captures", target.root / "captures", copy_function=os.link)
     return True
 
 
