@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from unity_bridge import protocol
-from unity_bridge.package_meta import PACKAGE_ROOT, assets, guid_for, meta_text, write_missing
+from unity_bridge.package_meta import (GUID_MAP, PACKAGE_ROOT, assets, guid_of, load_guids, meta_guid, meta_text,
+                                       update)
 from unity_bridge.testing.csharp_protocol import (AGENT_CS, PROTOCOL_CS, agent_ops, protocol_differences,
                                                   read_csharp)
 
@@ -54,40 +55,75 @@ def test_shader_name_matches_the_agent():
 
 
 # -- .meta files ------------------------------------------------------------------------------------
-def test_every_file_and_folder_has_a_meta_with_a_fixed_unique_guid():
+def test_every_file_and_folder_has_a_meta_with_its_recorded_unique_guid():
     found = assets()
     rels = {rel for rel, _ in found}
     assert {"package.json", "Runtime", "Runtime/Shaders", "Runtime/CaptureAgent.cs",
             "Runtime/Shaders/RdhMaskUnlit.shader", "Runtime/Rdh.Capture.asmdef"} <= rels
-    guids = {}
+    guids = load_guids()
+    assert set(guids) == rels, "run python -m unity_bridge.package_meta"
     for rel, is_folder in found:
         meta = PACKAGE_ROOT / f"{rel}.meta"
         assert meta.is_file(), f"{rel} has no .meta: run python -m unity_bridge.package_meta"
         text = meta.read_text()
         m = re.search(r"^guid: ([0-9a-f]{32})$", text, re.M)
         assert m, f"{rel}.meta has no 32-hex guid"
-        assert m.group(1) == guid_for(rel), f"{rel}.meta: its GUID is not the fixed one of its path"
-        assert text == meta_text(rel, is_folder)
-        guids.setdefault(m.group(1), []).append(rel)
-    assert all(len(v) == 1 for v in guids.values())
+        assert m.group(1) == guids[rel], f"{rel}.meta: its GUID is not the one package_guids.json records"
+        assert text == meta_text(rel, is_folder, guids[rel])
+    assert len(set(guids.values())) == len(guids)
     orphans = [p for p in PACKAGE_ROOT.rglob("*.meta") if not p.with_suffix("").exists()]
     assert orphans == []
     assert "MonoImporter" in (RUNTIME / "CaptureAgent.cs.meta").read_text()
     assert "folderAsset: yes" in (PACKAGE_ROOT / "Runtime.meta").read_text()
 
 
-def test_guids_are_stable_and_missing_metas_are_written(tmp_path):
-    assert guid_for("Runtime/CaptureAgent.cs") == uuid.uuid5(uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583"),
-                                                              "com.rdh.capture/Runtime/CaptureAgent.cs").hex
-    assert guid_for("Runtime/CaptureAgent.cs") != guid_for("Runtime/CaptureRules.cs")
+def test_the_guids_of_package_0_2_0_are_kept():
+    # Projects made with package 0.2.0 hold these (they were derived from the paths then).
+    namespace = uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583")
+    for rel in ("Runtime/CaptureAgent.cs", "Runtime/Shaders/RdhMaskUnlit.shader", "Runtime/Rdh.Capture.asmdef",
+                "Runtime/UniStormSkyController.cs", "Runtime/DirectionalLightSkyController.cs"):
+        assert guid_of(rel) == uuid.uuid5(namespace, f"com.rdh.capture/{rel}").hex, rel
+
+
+@pytest.fixture
+def package_copy(tmp_path):
     root = tmp_path / "unity"
     shutil.copytree(PACKAGE_ROOT, root)
+    guid_map = tmp_path / "guids.json"
+    shutil.copy(GUID_MAP, guid_map)
+    return root, guid_map
+
+
+def test_a_renamed_file_keeps_its_guid(package_copy):
+    root, guid_map = package_copy
+    before = load_guids(guid_map)["Runtime/FrameCapture.cs"]
+    (root / "Runtime" / "FrameCapture.cs").rename(root / "Runtime" / "ImageCapture.cs")
+    (root / "Runtime" / "FrameCapture.cs.meta").rename(root / "Runtime" / "ImageCapture.cs.meta")
+    out = update(root, guid_map)
+    assert out["renamed"] == ["Runtime/FrameCapture.cs -> Runtime/ImageCapture.cs"] and out["wrong"] == []
+    guids = load_guids(guid_map)
+    assert guids["Runtime/ImageCapture.cs"] == before and "Runtime/FrameCapture.cs" not in guids
+    assert update(root, guid_map) == {k: [] for k in out}          # a second run changes nothing
+
+
+def test_new_files_get_a_new_guid_and_lost_metas_come_back(package_copy):
+    root, guid_map = package_copy
     (root / "Runtime" / "NewThing.cs").write_text("// new\n")
+    agent_guid = load_guids(guid_map)["Runtime/CaptureAgent.cs"]
+    (root / "Runtime" / "CaptureAgent.cs.meta").unlink()
     (root / "Runtime" / "FrameCapture.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "0" * 32 + "\n")
-    written, wrong = write_missing(root)
-    assert written == ["Runtime/NewThing.cs"] and wrong == ["Runtime/FrameCapture.cs"]
-    assert f"guid: {guid_for('Runtime/NewThing.cs')}" in (root / "Runtime" / "NewThing.cs.meta").read_text()
+    (root / "Runtime" / "GuardedSteps.cs").unlink()
+    (root / "Runtime" / "GuardedSteps.cs.meta").unlink()
+    out = update(root, guid_map)
+    assert sorted(out["written"]) == ["Runtime/CaptureAgent.cs", "Runtime/NewThing.cs"]
+    assert out["wrong"] == ["Runtime/FrameCapture.cs"] and out["forgotten"] == ["Runtime/GuardedSteps.cs"]
+    guids = load_guids(guid_map)
+    assert meta_guid(root / "Runtime" / "CaptureAgent.cs.meta") == agent_guid       # restored from the map
+    new = guids["Runtime/NewThing.cs"]
+    assert meta_guid(root / "Runtime" / "NewThing.cs.meta") == new and new not in (
+        uuid.uuid5(uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583"), "com.rdh.capture/Runtime/NewThing.cs").hex,)
     assert (root / "Runtime" / "FrameCapture.cs.meta").read_text().endswith("0" * 32 + "\n")   # kept
+    assert guids["Runtime/FrameCapture.cs"] != "0" * 32
 
 
 # -- the protocol on both sides ---------------------------------------------------------------------
@@ -204,25 +240,33 @@ def test_plain_csharp_parts_behave_under_mono(tmp_path):
     assert got["select sizes"].startswith("ArgumentException")
 
 
-def test_upgrade_from_a_package_without_metas_keeps_script_references(tmp_path):
+def test_upgrade_from_a_package_without_metas_keeps_script_and_assembly_references(tmp_path):
     from unity_bridge.package_meta import main
 
     old = tmp_path / "Packages" / "com.rdh.capture"
-    (old / "Runtime").mkdir(parents=True)
-    (old / "Runtime" / "CaptureAgent.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "ab" * 16 + "\n")
-    (old / "Runtime" / "Shaders").mkdir()
-    (old / "Runtime" / "Shaders" / "RdhMaskUnlit.shader.meta").write_text(
-        "fileFormatVersion: 2\nguid: " + "cd" * 16 + "\n")
+    (old / "Runtime" / "Shaders").mkdir(parents=True)
+    for rel, guid in (("Runtime/CaptureAgent.cs", "ab"), ("Runtime/Shaders/RdhMaskUnlit.shader", "cd"),
+                      ("Runtime/Rdh.Capture.asmdef", "12")):
+        (old / f"{rel}.meta").write_text("fileFormatVersion: 2\nguid: " + guid * 16 + "\n")
     scene = tmp_path / "Assets" / "Bootstrap.unity"
     scene.parent.mkdir()
     scene.write_text("MonoBehaviour:\n  m_Script: {fileID: 11500000, guid: " + "ab" * 16 + ", type: 3}\n"
                      "  maskShader: {fileID: 4800000, guid: " + "cd" * 16 + ", type: 3}\n"
                      "  other: {fileID: 1, guid: " + "ef" * 16 + ", type: 2}\n")
+    asmdef = tmp_path / "Assets" / "Scripts" / "MyGame.asmdef"
+    asmdef.parent.mkdir()
+    asmdef.write_text(json.dumps({"name": "MyGame", "references": ["GUID:" + "12" * 16, "GUID:" + "34" * 16]}))
+    asmref = tmp_path / "Assets" / "Extras" / "Extras.asmref"
+    asmref.parent.mkdir()
+    asmref.write_text(json.dumps({"reference": "GUID:" + "12" * 16}))
     assert main(["--migrate", str(old), str(tmp_path / "Assets")]) == 0
     text = scene.read_text()
-    assert f"guid: {guid_for('Runtime/CaptureAgent.cs')}, type: 3" in text
-    assert f"guid: {guid_for('Runtime/Shaders/RdhMaskUnlit.shader')}, type: 3" in text
+    assert f"guid: {guid_of('Runtime/CaptureAgent.cs')}, type: 3" in text
+    assert f"guid: {guid_of('Runtime/Shaders/RdhMaskUnlit.shader')}, type: 3" in text
     assert "guid: " + "ef" * 16 in text and "ab" * 16 not in text
+    assembly = guid_of("Runtime/Rdh.Capture.asmdef")
+    assert json.loads(asmdef.read_text())["references"] == ["GUID:" + assembly, "GUID:" + "34" * 16]
+    assert json.loads(asmref.read_text()) == {"reference": "GUID:" + assembly}
 
 
 # -- the optional extra ----------------------------------------------------------------------------
