@@ -275,17 +275,17 @@ def test_unity_extra_check_says_what_to_install():
     from unity_bridge.extra import require_unity_extra
 
     with pytest.raises(RdhError, match=r"runs on Python 3.10 and 3.11 only \(this is Python 3.12\): make a "
-                                       r"Python 3.11 environment and pip install 'rdh\[unity\]'"):
+                                       r"Python 3.11 environment and, in the rdh checkout, run pip install -e '\.\[unity\]'"):
         require_unity_extra(python=(3, 12))
 
     def missing(name):
         raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
-    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: pip install 'rdh\[unity\]'"):
+    with pytest.raises(RdhError, match=r"needs the Unity extra .*Python < 3.12.*: in the rdh checkout, run pip install -e '\.\[unity\]'"):
         require_unity_extra(python=(3, 11), importer=missing)
     def new_protobuf(name):
         raise TypeError("Descriptors cannot be created directly.\nIf this call came from a _pb2.py file...")
     with pytest.raises(RdhError, match=r"cannot load with the installed protobuf \(Descriptors cannot be created "
-                                       r"directly.\): pip install 'rdh\[unity\]' \(it brings protobuf<=3.20.3"):
+                                       r"directly.\): in the rdh checkout, run pip install -e '\.\[unity\]' \(it brings protobuf<=3.20.3"):
         require_unity_extra(python=(3, 11), importer=new_protobuf)
     old_numpy = type("numpy", (), {"__version__": "1.26.4"})
     with pytest.raises(RdhError, match=r"np.bool, which numpy 1.26.4 lacks"):
@@ -307,7 +307,7 @@ def test_cli_without_the_extra_gives_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("rdh: error: --engine unity needs the Unity extra")
-    assert lines[0].endswith("pip install 'rdh[unity]'")
+    assert lines[0].endswith("in the rdh checkout, run pip install -e '.[unity]'")
     assert not (tmp_path / "out").exists()
 
 
@@ -323,3 +323,14 @@ def test_unity_pins_apply_only_to_the_unity_extra_and_below_python_3_12():
     for python, wanted in (("3.10", True), ("3.11", True), ("3.12", False), ("3.13", False)):
         env = {"python_version": python, "python_full_version": f"{python}.0"}
         assert [r.marker.evaluate(env) for r in unity] == [wanted] * len(unity), python
+
+
+def test_no_document_or_message_installs_rdh_from_pypi():
+    # rdh is not on PyPI (the name may belong to someone else): the Unity extra comes from the checkout.
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "README.md", *sorted((root / "docs").glob("*.md")), *sorted((root / "unity_bridge").rglob("*.py")),
+             *sorted((root / "unity_bridge").rglob("*.md")), *sorted((root / "datagen").rglob("*.py")),
+             *sorted((root / "rdh").rglob("*.py"))]
+    found = [f"{p.relative_to(root)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
+             if re.search(r"pip install\s+['\"]?rdh\[unity\]", line)]
+    assert found == []
