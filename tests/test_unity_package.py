@@ -35,6 +35,31 @@ def test_package_json_targets_unity_2021_3_and_ml_agents_2_0():
     assert asmdef["name"] == "Rdh.Capture" and "Unity.ML-Agents" in asmdef["references"]
     assert {"name": "com.blackhorizonstudios.unistorm", "expression": "0.0.0", "define": "RDH_UNISTORM"} \
         in asmdef["versionDefines"]
+    # URP 12 (Unity 2021.3) and later: the mask camera's renderer and feature switches compile with RDH_URP.
+    assert {"name": "com.unity.render-pipelines.universal", "expression": "12.0.0", "define": "RDH_URP"} \
+        in asmdef["versionDefines"]
+    assert {"Unity.RenderPipelines.Universal.Runtime", "Unity.RenderPipelines.Core.Runtime"} <= set(asmdef["references"])
+
+
+# A type or call of the package -> the built-in module (package) that provides it. A project that
+# disabled the module would not compile the package unless package.json asks for it.
+MODULES = {
+    r"\bTerrain\b": "com.unity.modules.terrain",
+    r"\bParticleSystem(Renderer)?\b": "com.unity.modules.particlesystem",
+    r"\bNavMeshAgent\b": "com.unity.modules.ai",
+    r"\bEncodeToPNG\b": "com.unity.modules.imageconversion",
+    r"\bJsonUtility\b": "com.unity.modules.jsonserialize",
+    r"\bAnimator\b": "com.unity.modules.animation",
+    r"\bPlayableDirector\b": "com.unity.modules.director",
+}
+
+
+def test_package_json_lists_every_built_in_module_the_package_uses():
+    code = "\n".join(re.sub(r"//[^\n]*", "", p.read_text()) for p in sorted(RUNTIME.glob("*.cs")))
+    used = {module for pattern, module in MODULES.items() if re.search(pattern, code)}
+    assert used == set(MODULES.values())          # every entry of the table is still needed
+    dependencies = json.loads((PACKAGE_ROOT / "package.json").read_text())["dependencies"]
+    assert {m: dependencies.get(m) for m in used} == {m: "1.0.0" for m in used}
 
 
 def test_no_api_newer_than_unity_2021_3():
@@ -50,8 +75,48 @@ def test_shader_name_matches_the_agent():
     shader = (RUNTIME / "Shaders" / "RdhMaskUnlit.shader").read_text()
     name = re.search(r'Shader\s+"([^"]+)"', shader).group(1)
     assert f'MaskShaderName = "{name}"' in AGENT_CS.read_text()
-    for prop in ("_RdhId", "_RdhCutoff", "_RdhAlpha", "_MainTex"):
+    for prop in ("_RdhId", "_RdhCutoff", "_RdhAlpha", "_RdhCull", "_MainTex"):
         assert prop in shader and f'"{prop}"' in (RUNTIME / "FrameCapture.cs").read_text()
+
+
+def shader_passes(shader: str) -> list[tuple[str, str]]:
+    """(SubShader tags, pass body) of every pass, by brace matching."""
+    out, i = [], 0
+    code = re.sub(r"//[^\n]*", "", shader)
+    while (m := re.search(r"\bSubShader\s*\{", code[i:])) is not None:
+        start = i + m.end()
+        depth, j = 1, start
+        while depth:
+            depth += {"{": 1, "}": -1}.get(code[j], 0)
+            j += 1
+        body = code[start:j - 1]
+        tags = re.search(r"Tags\s*\{([^}]*)\}", body).group(1)
+        for pm in re.finditer(r"\bPass\s*\{", body):
+            k, d = pm.end(), 1
+            while d:
+                d += {"{": 1, "}": -1}.get(body[k], 0)
+                k += 1
+            out.append((tags, body[pm.end():k - 1]))
+        i = j
+    return out
+
+
+def test_id_shader_has_depth_passes_with_the_same_vertex_and_clip_and_the_material_cull():
+    shader = (RUNTIME / "Shaders" / "RdhMaskUnlit.shader").read_text()
+    passes = shader_passes(shader)
+    urp = [(body) for tags, body in passes if '"RenderPipeline" = "UniversalPipeline"' in tags]
+    builtin = [(body) for tags, body in passes if "RenderPipeline" not in tags]
+    modes = [re.search(r'"LightMode"\s*=\s*"(\w+)"', b).group(1) if "LightMode" in b else "" for b in urp]
+    assert modes == ["", "DepthOnly", "DepthNormals"]      # URP: id pass (SRPDefaultUnlit) and its prepasses
+    assert len(builtin) == 1 and "LightMode" not in builtin[0]   # built-in: the id pass alone
+    for body in urp + builtin:
+        assert re.search(r"\bCull\s+\[_RdhCull\]", body), body   # the source material's faces, no blanket Cull Off
+        assert "#pragma vertex vert" in body
+    assert not re.search(r"\bCull\s+Off\b", re.sub(r"//[^\n]*", "", shader))
+    fragments = {re.search(r"#pragma fragment (\w+)", b).group(1) for b in urp}
+    for fragment in fragments:                               # every fragment clips as the id pass does
+        body = re.search(rf"{fragment}\s*\(v2f i\)[^{{]*\{{([^}}]*)\}}", shader).group(1)
+        assert body.strip().startswith("clipAlpha(i);"), fragment
 
 
 # -- .meta files ------------------------------------------------------------------------------------
@@ -129,7 +194,7 @@ def test_new_files_get_a_new_guid_and_lost_metas_come_back(package_copy):
 # -- the protocol on both sides ---------------------------------------------------------------------
 def test_csharp_protocol_matches_python():
     cs = read_csharp(PROTOCOL_CS.read_text())
-    assert cs.channel_id == protocol.CHANNEL_ID and cs.version == protocol.PROTOCOL_VERSION == 2
+    assert cs.channel_id == protocol.CHANNEL_ID and cs.version == protocol.PROTOCOL_VERSION == 3
     assert cs.name == protocol.PROTOCOL_NAME
     assert "weather_type" in cs.classes["CaptureReply"] and "settle_seconds" in cs.classes["CaptureRequest"]
     assert "parseError" not in cs.classes["CaptureRequest"]          # [NonSerialized]: never on the wire
@@ -140,7 +205,9 @@ def test_csharp_protocol_matches_python():
     ("public string weather_type", "public string weatherType", "reply field 'weather_type': in Python"),
     ("public float settle_seconds;", "public float settle_secs;", "request field 'settle_seconds': in Python"),
     ("public int frames;", "public string frames = \"\";", "reply field 'frames': C# string"),
-    ("public const int Version = 2;", "public const int Version = 3;", "protocol version: C# 3, Python 2"),
+    ("public const int Version = 3;", "public const int Version = 2;", "protocol version: C# 2, Python 3"),
+    ("public string sky = \"\";", "public string skyState = \"\";", "reply field 'sky': in Python"),
+    ("public int mask_pass_diff;", "public float mask_pass_diff;", "reply field 'mask_pass_diff': C# float"),
     ("819f11f0-96a2-5604-827e-e7e865655583", "819f11f0-96a2-5604-827e-e7e865655584", "channel id"),
     ("public string category;", "public string kind;", "NamedItem fields"),
 ])
@@ -181,19 +248,30 @@ def stub_assemblies(tmp_path_factory):
         pytest.skip("Mono's C# compiler mcs is not installed (apt-get install mono-mcs)")
     out = tmp_path_factory.mktemp("stubs")
     engine, agents, unistorm = out / "UnityEngine.dll", out / "Unity.ML-Agents.dll", out / "UniStorm.dll"
+    urp = out / "Unity.RenderPipelines.Universal.Runtime.dll"
     for dll, source, refs in ((engine, "UnityEngine.cs", ()), (agents, "MLAgents.cs", (engine,)),
-                              (unistorm, "UniStorm.cs", (engine,))):
+                              (unistorm, "UniStorm.cs", (engine,)), (urp, "URP.cs", (engine,))):
         proc = mcs(dll, [STUBS / source], "-target:library", refs=refs)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    return engine, agents, unistorm
+    return {"engine": engine, "agents": agents, "unistorm": unistorm, "urp": urp}
+
+
+# Each project kind: the defines its asmdef's version defines set, and the assemblies it has.
+VARIANTS = {
+    "built-in": ((), ("engine", "agents")),
+    "built-in+unistorm+editor": (("RDH_UNISTORM", "UNITY_EDITOR"), ("engine", "agents", "unistorm")),
+    "urp": (("RDH_URP",), ("engine", "agents", "urp")),
+    "urp+unistorm+editor": (("RDH_URP", "RDH_UNISTORM", "UNITY_EDITOR"), ("engine", "agents", "unistorm", "urp")),
+}
 
 
 @needs_mcs
-@pytest.mark.parametrize("defines", [(), ("RDH_UNISTORM", "UNITY_EDITOR")], ids=["plain", "unistorm+editor"])
-def test_package_compiles_against_the_stub_assemblies(stub_assemblies, tmp_path, defines):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_package_compiles_against_the_stub_assemblies(stub_assemblies, tmp_path, variant):
+    defines, assemblies = VARIANTS[variant]
     sources = sorted(RUNTIME.glob("*.cs"))
     options = ["-target:library"] + [f"-define:{d}" for d in defines]
-    proc = mcs(tmp_path / "Rdh.Capture.dll", sources, *options, refs=stub_assemblies)
+    proc = mcs(tmp_path / "Rdh.Capture.dll", sources, *options, refs=tuple(stub_assemblies[a] for a in assemblies))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "Rdh.Capture.dll").stat().st_size > 10_000
 
@@ -205,7 +283,8 @@ def test_an_api_newer_than_2021_3_does_not_compile(stub_assemblies, tmp_path):
     agent = copy / "CaptureAgent.cs"
     agent.write_text(agent.read_text().replace("FindObjectOfType<ViewpointRegistry>()",
                                                "FindFirstObjectByType<ViewpointRegistry>()"))
-    proc = mcs(tmp_path / "Rdh.Capture.dll", sorted(copy.glob("*.cs")), "-target:library", refs=stub_assemblies)
+    proc = mcs(tmp_path / "Rdh.Capture.dll", sorted(copy.glob("*.cs")), "-target:library",
+               refs=(stub_assemblies["engine"], stub_assemblies["agents"]))
     assert proc.returncode != 0 and "FindFirstObjectByType" in proc.stdout + proc.stderr
 
 
@@ -213,8 +292,8 @@ def test_an_api_newer_than_2021_3_does_not_compile(stub_assemblies, tmp_path):
 @pytest.mark.skipif(MONO is None, reason="the Mono runtime is not installed")
 def test_plain_csharp_parts_behave_under_mono(tmp_path):
     exe = tmp_path / "pure.exe"
-    proc = mcs(exe, [RUNTIME / "CaptureRules.cs", RUNTIME / "GuardedSteps.cs", RUNTIME / "MaskIds.cs",
-                     STUBS / "PureChecks.cs"])
+    pure = ("CaptureRules.cs", "GuardedSteps.cs", "MaskIds.cs", "MaskRules.cs", "MaskSelfCheck.cs", "SkySeeds.cs")
+    proc = mcs(exe, [*(RUNTIME / name for name in pure), STUBS / "PureChecks.cs"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = subprocess.run([MONO, str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -238,6 +317,54 @@ def test_plain_csharp_parts_behave_under_mono(tmp_path):
     assert got["select mask"] == "255,255,255,0,0,0,0,0,0,0,0,0"
     assert got["id round trip"] == f"{0xFFFFFE} 1 42"
     assert got["select sizes"].startswith("ArgumentException")
+    # A pixel whose id changes between the passes although it is not the foreground is counted.
+    assert got["select disagree"] == "1 1"
+    check_mask_rules(got)
+    check_self_check(got)
+    check_sky_seeds(got)
+
+
+def check_mask_rules(got: dict[str, str]) -> None:
+    # Background-queue materials (sky domes, clouds, stars, sun, moon) are left out; Geometry on is kept.
+    assert got["queue background"] == "True True False False False"
+    assert got["role hidden layer"] == "NotDrawn" and got["role foreground"] == "Foreground"
+    assert got["role other layer"] == "LeftOut" and got["role effect"] == "LeftOut Id"
+    assert got["role sparks of foreground"] == "LeftOut" and got["role sky dome"] == "LeftOut"
+    assert got["role own material"] == "OwnMaterial" and got["role occluder"] == "Id"
+    # _Cull 0, 1; nothing said: back; _CullMode 0; _Cull wins over _CullMode; out of range: back; sprite; listed shader
+    assert got["cull"] == "0 1 2 0 2 2 0 0"
+    assert got["pipelines"] == "BuiltIn Universal Unsupported"
+    assert got["renderer urp dedicated"].startswith("1 URP: renderer 1 of the pipeline asset's Renderer List")
+    assert got["renderer urp default"] == "-1 URP: the default renderer, 3 renderer feature(s) switched off around the id passes"
+    assert got["renderer builtin"].startswith("-1 built-in pipeline: a bare camera")
+    assert got["renderer hdrp"] == ("CaptureException: the render pipeline HDRenderPipelineAsset is not supported by the "
+                                    "mask pass: use the built-in pipeline or URP")
+
+
+def check_self_check(got: dict[str, str]) -> None:
+    assert got["self-check ok"] == "[]" and got["self-check edge ignored"] == "[]"
+    head = "mask self-check failed (test renderer): a test square drawn in ids 3C5A78/3C5A79 read back right on "
+    assert got["self-check missing urp"].startswith(head + "0 of 196 pixels, was missing on 196, and 0 of 700 background")
+    assert "URP depth priming" in got["self-check missing urp"] and "Depth Priming Mode is Disabled" in got["self-check missing urp"]
+    assert "Rdh/MaskUnlit shader in the build" in got["self-check missing builtin"]
+    assert "700 of 700 background pixels were not the background id 0" in got["self-check fog"]
+    assert "a renderer feature (fog, cloud shadows" in got["self-check fog"]
+    assert "showed other ids on 196 (e.g. 2A3F54/2A3F54" in got["self-check shadows"]
+    assert "the id colours were changed: a renderer feature or post-processing" in got["self-check shadows"]
+    assert "went through an sRGB conversion" in got["self-check srgb"]
+    assert got["self-check dithered background"].startswith(head + "196 of 196 pixels")
+    assert "a command buffer or image effect" in got["self-check dithered background"]
+    assert got["self-check size"] == "mask self-check: the id passes read back 8 and 8 bytes instead of 4096"
+
+
+def check_sky_seeds(got: dict[str, str]) -> None:
+    from unity_bridge.testing.frames import COVERAGE_SALT, MOON_SALT, sky_unit
+
+    # The stand-in player's sky draws exactly what SkySeeds draws in Unity.
+    pairs = [pair.split("/") for pair in got["sky units"].split()]
+    for seed, (coverage, moon) in zip((0, 1, 7, 123456789, 2**31 - 1, -5), pairs):
+        assert float(coverage) == sky_unit(seed, COVERAGE_SALT) and float(moon) == sky_unit(seed, MOON_SALT), seed
+    assert got["sky ranges"] == "True 8 -1 0.25"     # within the range; all 8 phases drawn; no phases; empty range
 
 
 def test_upgrade_from_a_package_without_metas_keeps_script_and_assembly_references(tmp_path):

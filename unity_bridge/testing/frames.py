@@ -39,6 +39,21 @@ def _unit(name: str, salt: str = "") -> float:
     return (zlib.crc32(f"{salt}:{name}".encode()) & 0xFFFFFF) / float(0x1000000)
 
 
+COVERAGE_SALT, MOON_SALT = 1, 2   # SkySeeds.CoverageSalt, SkySeeds.MoonSalt
+
+
+def sky_unit(seed: int, salt: int) -> float:
+    """A number in [0, 1) from a style's sky seed: SkySeeds.Unit of the C# package, bit for bit
+    (murmur3's 32-bit finalizer), so that the stand-in's sky draws what a Unity sky would."""
+    h = (seed & 0xFFFFFFFF) ^ ((salt * 0x9E3779B9) & 0xFFFFFFFF)
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return (h >> 8) / float(1 << 24)
+
+
 def lighting(weather: str, minutes: int) -> dict[str, float]:
     """Light of a (weather, time): sun elevation, intensity, cloud cover, warmth. Unknown weather: KeyError."""
     direct, cloud = WEATHERS[weather]
