@@ -54,9 +54,11 @@ def sky_unit(seed: int, salt: int) -> float:
     return (h >> 8) / float(1 << 24)
 
 
-def lighting(weather: str, minutes: int) -> dict[str, float]:
-    """Light of a (weather, time): sun elevation, intensity, cloud cover, warmth. Unknown weather: KeyError."""
+def lighting(weather: str, minutes: int, coverage: float | None = None) -> dict[str, float]:
+    """Light of a (weather, time): sun elevation, intensity, cloud cover, warmth. Unknown weather: KeyError.
+    `coverage` replaces the weather's cloud cover (a sky that draws its own, testing/sky.py)."""
     direct, cloud = WEATHERS[weather]
+    cloud = cloud if coverage is None else round(float(coverage), 6)
     elevation = math.sin(math.pi * (minutes - 330) / 780)             # sunrise 05:30, noon 12:00, sunset 18:30
     sun = max(elevation, 0.0)
     warmth = (1.0 - sun) ** 2 if sun > 0 else 0.0                      # low sun: orange light
@@ -82,9 +84,9 @@ def foreground_mask(viewpoint: dict, foreground: str, width: int, height: int) -
 
 
 def draw(scene: str, viewpoint: dict, foreground: dict, weather: str, minutes: int,
-         width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+         width: int, height: int, coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 HxWx3 frame, bool HxW mask) of one capture."""
-    light = lighting(weather, minutes)
+    light = lighting(weather, minutes, coverage)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     phase = 6.28 * _unit(scene + viewpoint["name"], "texture")
     horizon = 0.45 + 0.1 * _unit(viewpoint["name"], "horizon")
