@@ -527,14 +527,14 @@ namespace Rdh.Capture
                 frames++;
             }
             var deadline = Time.realtimeSinceStartup + skyReadyTimeout;
-            while (!sky.InEffect(weatherType, hour, minute))
+            while (!sky.InEffect(weatherType, hour, minute))   // reasserted in this frame, after the sky's own Update
             {
-                sky.Reassert();
                 if (Time.realtimeSinceStartup > deadline)
                 {
                     throw new CaptureException($"the {sky.ControllerName} sky does not show '{weatherType}' at {request.time} {skyReadyTimeout} s after it was set (it shows {sky.AppliedTime}): something else changes weather or time (a day/night script, UniStorm's weather generation)");
                 }
                 yield return null;
+                sky.Reassert();
                 frames++;
             }
             reply.weather = request.weather;

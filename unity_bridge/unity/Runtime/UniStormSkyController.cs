@@ -132,7 +132,8 @@ namespace Rdh.Capture
             // ChangeWeatherInstantly re-seeded Random from the clock and drew the coverage: set it, and the
             // moon phase, from the seed instead.
             m_Clouds = FindObjectOfType<UniStormClouds>();
-            var range = seedCloudCoverage ? cloudCoverage.Find(r => r != null && r.level == type.CloudLevel) : null;
+            var range = seedCloudCoverage && m_Clouds != null && m_Clouds.skyMaterial != null
+                ? cloudCoverage.Find(r => r != null && r.level == type.CloudLevel) : null;
             m_Coverage = range != null ? SkySeeds.Between(seed, SkySeeds.CoverageSalt, range.min, range.max) : float.NaN;
             m_MoonPhase = seedMoonPhase && system.MoonPhaseList != null
                 ? SkySeeds.Index(seed, SkySeeds.MoonSalt, system.MoonPhaseList.Count) : -1;
