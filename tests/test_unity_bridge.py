@@ -338,6 +338,17 @@ def test_a_sky_that_comes_with_the_content_scenes(tmp_path, layout, controller):
         assert conn.set_style("Cloudy", "12:00", 1)["weather_type"] == "Cloudy"
 
 
+def test_the_hello_reply_of_the_documented_layout(tmp_path):
+    from tests.doc_blocks import doc_block
+
+    documented = json.loads(doc_block("docs/unity.md", "hello reply"))
+    spec = spec_for(tmp_path, "--controller", "unistorm", "--sky-layout", "scene-sky", "--sky-ready-frames", "5")
+    with PlayerConnection(spec) as conn:
+        reply = conn.hello()
+    same = ("v", "op", "ok", "error", "protocol", "version", "package_version", "controller", "sky", "weather_types")
+    assert {k: reply[k] for k in same} == {k: documented[k] for k in same}
+
+
 def test_unreadable_request_is_answered_with_its_error(player):
     from mlagents_envs.side_channel import OutgoingMessage
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.doc_blocks import doc_block
 from unity_bridge import protocol
 from unity_bridge.package_meta import (GUID_MAP, PACKAGE_ROOT, assets, guid_of, load_guids, meta_guid, meta_text,
                                        update)
@@ -335,6 +336,9 @@ def check_mask_rules(got: dict[str, str]) -> None:
     assert got["cull"] == "0 1 2 0 2 2 0 0"
     assert got["pipelines"] == "BuiltIn Universal Unsupported"
     assert got["renderer urp dedicated"].startswith("1 URP: renderer 1 of the pipeline asset's Renderer List")
+    # The hello reply of docs/unity.md says what this player's self-check says with renderer 1.
+    documented = json.loads(doc_block("docs/unity.md", "hello reply"))["mask_check"]
+    assert documented == got["renderer urp dedicated"][2:] + ": a test square read back exactly"
     assert got["renderer urp default"] == "-1 URP: the default renderer, 3 renderer feature(s) switched off around the id passes"
     assert got["renderer builtin"].startswith("-1 built-in pipeline: a bare camera")
     assert got["renderer hdrp"] == ("CaptureException: the render pipeline HDRenderPipelineAsset is not supported by the "
@@ -461,3 +465,22 @@ def test_no_document_or_message_installs_rdh_from_pypi():
     found = [f"{p.relative_to(root)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
              if re.search(r"pip install\s+['\"]?rdh\[unity\]", line)]
     assert found == []
+
+
+def test_the_documented_unistorm_assembly_definitions_reference_ui_and_urp():
+    unistorm = json.loads(doc_block("docs/unity.md", "UniStorm.asmdef"))
+    assert unistorm["name"] == "UniStorm"           # the name rdh's assembly references
+    assert {"UnityEngine.UI", "Unity.RenderPipelines.Core.Runtime", "Unity.RenderPipelines.Universal.Runtime"} <= \
+        set(unistorm["references"])
+    assert "UniStorm" in json.loads((RUNTIME / "Rdh.Capture.asmdef").read_text())["references"]
+    editor = json.loads(doc_block("docs/unity.md", "UniStorm.Editor.asmdef"))
+    assert editor["references"] == ["UniStorm"] and editor["includePlatforms"] == ["Editor"]
+
+
+def test_the_documented_hello_reply_is_a_valid_reply_of_this_protocol():
+    reply = json.loads(doc_block("docs/unity.md", "hello reply"))
+    assert set(reply) == {"v", "id", "op", "ok", "error"} | set(protocol.REPLY_FIELDS["hello"])
+    checked = protocol.check_reply({**protocol.REPLY_DEFAULTS, **reply}, "hello")
+    assert (checked["v"], checked["version"], checked["package_version"]) == \
+        (protocol.PROTOCOL_VERSION, protocol.PROTOCOL_VERSION, protocol.PACKAGE_VERSION)
+    assert (checked["sky"], checked["weather_types"], checked["controller"]) == ("pending", [], "unistorm")

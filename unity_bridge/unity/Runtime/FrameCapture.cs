@@ -29,7 +29,7 @@ namespace Rdh.Capture
         [Tooltip("Shaders (their name, or a part of it) that draw both faces without saying so in a _Cull property (foliage, cards, fences): the id pass draws both faces of their materials too. Others are culled as their material's _Cull says, or back faces.")]
         public List<string> twoSidedShaders = new List<string>();
 
-        [Tooltip("URP: index, in the URP asset's Renderer List, of a renderer with no renderer features and Depth Priming Mode Disabled that draws the id passes (docs/unity.md). -1: the default renderer, with the features of the renderers under URP Features Off switched off; the self-check at hello says whether anything still touches the mask.")]
+        [Tooltip("URP: index, in the URP asset's Renderer List, of a renderer with no renderer features and Depth Priming Mode Disabled that draws the id passes (docs/unity.md). -1: the default renderer, with the features of the renderers under Urp Features Off switched off; the self-check at hello says whether anything still touches the mask.")]
         public int urpMaskRenderer = -1;
 #if RDH_URP
 

@@ -15,7 +15,7 @@ namespace Rdh.Capture
     /// the same, with post-processing, anti-aliasing, dithering, shadows and the depth and colour
     /// textures off, drawn by the renderer MaskRules.MaskRenderer chooses (a renderer without
     /// features, selected per camera), with the renderer features of the renderers listed under
-    /// Mask > URP Features Off switched off until <see cref="Dispose"/>. Projectors and URP decal
+    /// Mask > Urp Features Off switched off until <see cref="Dispose"/>. Projectors and URP decal
     /// projectors are switched off as well: they neither hide nor extend the foreground. The id target
     /// is linear and read back through a linear texture, so the id bytes come back unchanged.
     /// </summary>

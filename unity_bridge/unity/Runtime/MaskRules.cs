@@ -124,7 +124,7 @@ namespace Rdh.Capture
                 case PipelineKind.Universal:
                     if (maskRenderer >= 0)
                     {
-                        description = $"URP: renderer {maskRenderer} of the pipeline asset's Renderer List (Mask > URP Mask Renderer)";
+                        description = $"URP: renderer {maskRenderer} of the pipeline asset's Renderer List (Mask > Urp Mask Renderer)";
                         return maskRenderer;
                     }
                     description = featuresSwitchedOff > 0

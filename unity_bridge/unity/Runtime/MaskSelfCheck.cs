@@ -113,17 +113,17 @@ namespace Rdh.Capture
             if (missing == inside && painted == 0)
             {
                 return urp
-                    ? "the id shader's objects were not drawn: URP depth priming (Depth Priming Mode Forced, or Auto with a depth prepass) or a renderer that skips the SRPDefaultUnlit pass; render the mask with a renderer whose Depth Priming Mode is Disabled and that has no features (CaptureAgent > Mask > URP Mask Renderer, docs/unity.md)"
+                    ? "the id shader's objects were not drawn: URP depth priming (Depth Priming Mode Forced, or Auto with a depth prepass) or a renderer that skips the SRPDefaultUnlit pass; render the mask with a renderer whose Depth Priming Mode is Disabled and that has no features (CaptureAgent > Mask > Urp Mask Renderer, docs/unity.md)"
                     : "the id shader's objects were not drawn: is the Rdh/MaskUnlit shader in the build (the CaptureAgent's Mask Shader field keeps it)?";
             }
             if (painted > 0)
             {
                 return urp
-                    ? "something draws over the id target after the opaque pass: a renderer feature (fog, cloud shadows, SSAO, decals, Render Objects, a full-screen pass) or post-processing; render the mask with a renderer without features (CaptureAgent > Mask > URP Mask Renderer), or list the renderer under URP Features Off (docs/unity.md)"
+                    ? "something draws over the id target after the opaque pass: a renderer feature (fog, cloud shadows, SSAO, decals, Render Objects, a full-screen pass) or post-processing; render the mask with a renderer without features (CaptureAgent > Mask > Urp Mask Renderer), or list the renderer under Urp Features Off (docs/unity.md)"
                     : "something draws over the id target: a command buffer or image effect that a script adds to every camera (Camera.onPreRender, Camera.onPostRender), or a global post-processing hook; disable it for the mask camera";
             }
             return urp
-                ? "the id colours were changed: a renderer feature or post-processing (fog, colour grading, dithering, SSAO) touches the id pass; render the mask with a renderer without features (CaptureAgent > Mask > URP Mask Renderer, docs/unity.md)"
+                ? "the id colours were changed: a renderer feature or post-processing (fog, colour grading, dithering, SSAO) touches the id pass; render the mask with a renderer without features (CaptureAgent > Mask > Urp Mask Renderer, docs/unity.md)"
                 : "the id colours were changed: an image effect, fog or a command buffer touches the mask camera";
         }
 
