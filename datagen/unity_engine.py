@@ -13,8 +13,10 @@ layout from a first mask, then for each style sets weather and time, lets the sk
 least --settle-frames frames and --settle-seconds seconds, and until the sky reports the
 style), and captures the image and the mask again. Each style's mask is compared with the
 layout's: the differences are recorded in scene.json, and a scene whose foreground moved by
-more than --mask-tolerance of its pixels is refused. The stored mask is the pixels that are
-foreground in every style. The player writes PNG files into
+more than --mask-tolerance of its pixels is refused, as is one whose mask's two id passes
+disagree on more pixels than that (something other than the foreground draws into them). The
+stored mask is the pixels that are foreground in every style. The player checks its own mask
+pass at the handshake and after each scene load; a failed check stops the run with its diagnosis. The player writes PNG files into
 `<out>/.unity/staging/w<worker>/`; every file it claims is checked, then the scene is written
 whole with `write_scene(..., move_files=True)`. A player that crashes is restarted (at most
 --max-restarts times per worker) and its unfinished scene is redone; a player that does not
