@@ -52,7 +52,8 @@ class UnityOptions:
     max_restarts: int = opt(3, "Restarts of a crashed player before giving up.")
     settle_frames: int = opt(48, "Frames the sky settles after a style change, at least (UniStorm: 25 warm-up + 16 per cloud refresh).")
     settle_seconds: float = opt(1.0, "Seconds (real time) the sky settles after a style change, at least.")
-    mask_tolerance: float = opt(0.01, "Largest share of the foreground's pixels its mask may change between styles; more refuses the scene.")
+    mask_tolerance: float = opt(0.01, "Largest share of the foreground's pixels its mask may change between styles, or its two "
+                                      "id passes may disagree on; more refuses the scene.")
 
 
 @dataclass

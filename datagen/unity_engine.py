@@ -13,8 +13,10 @@ layout from a first mask, then for each style sets weather and time, lets the sk
 least --settle-frames frames and --settle-seconds seconds, and until the sky reports the
 style), and captures the image and the mask again. Each style's mask is compared with the
 layout's: the differences are recorded in scene.json, and a scene whose foreground moved by
-more than --mask-tolerance of its pixels is refused. The stored mask is the pixels that are
-foreground in every style. The player writes PNG files into
+more than --mask-tolerance of its pixels is refused, as is one whose mask's two id passes
+disagree on more pixels than that (something other than the foreground draws into them). The
+stored mask is the pixels that are foreground in every style. The player checks its own mask
+pass at the handshake and after each scene load; a failed check stops the run with its diagnosis. The player writes PNG files into
 `<out>/.unity/staging/w<worker>/`; every file it claims is checked, then the scene is written
 whole with `write_scene(..., move_files=True)`. A player that crashes is restarted (at most
 --max-restarts times per worker) and its unfinished scene is redone; a player that does not
@@ -85,6 +87,7 @@ class Layout:
     attempts: int       # layouts drawn, this one included
     camera: dict = field(default_factory=dict)
     paused: bool = False  # the player froze the scene's animation, physics and particles
+    pass_diff: int = 0    # pixels the two id passes of the layout's mask disagree on
 
 
 def scene_streams(base_seed: int, index: int) -> tuple[np.random.Generator, np.random.Generator, int,
@@ -120,7 +123,8 @@ class SceneCatalog:
     wanted categories. Scenes without both are never drawn."""
 
     def __init__(self, details: dict[str, dict], categories: tuple[str, ...]) -> None:
-        self.details = details            # scene -> {"viewpoints": [{name}], "foregrounds": [{name, category}]}
+        self.details = details            # scene -> {"viewpoints": [{name}], "foregrounds": [{name, category}],
+        #                                            "controller": str, "weather_types": [str]}
         self.scenes = [s for s in details if all(self.usable(s, categories))]
         self.categories = categories
         if not self.scenes:
@@ -204,7 +208,6 @@ class Worker:
     def render_scene(self, index: int) -> None:
         run = self.run
         cfg = run.cfg
-        u = cfg.unity
         sid = scene_id(index)
         folder = self.staging / sid
         shutil.rmtree(folder, ignore_errors=True)
@@ -216,42 +219,14 @@ class Worker:
             if layout is None:
                 return
             reference = self.read_mask(player, mask_path)
-            styles, images, kept = [], {}, reference.copy()
-            for plan in plan_styles(cfg.styles, run.style_cfg, style_rng, sky_rng):
-                applied = player.set_style(plan.weather, plan.time, u.settle_frames, u.settle_seconds, plan.sky_seed)
-                if applied["weather"] != plan.weather or applied["time"] != plan.time:
-                    raise ProtocolError(f"{player.who} applied {applied['weather']!r} at {applied['time']} when asked for "
-                                        f"{plan.weather!r} at {plan.time}: check its sky controller")
-                # The mask of each style, taken after that style settled: the foreground must not have moved.
-                shot = player.capture(folder, image=style_file(plan.style_id), mask=f"mask_{plan.style_id:02d}.png",
-                                      width=cfg.resolution, height=cfg.resolution)
-                log.debug("%s style %d settled in %d frames, %.3f s", sid, plan.style_id, applied["frames"],
-                          applied["seconds"])   # not in scene.json, which must not change between two renders
-                mask = self.read_mask(player, shot["mask_path"])
-                differ, share = mask_change(reference, mask)
-                if share > u.mask_tolerance:
-                    run.failed(sid, self.redraws,
-                               f"the foreground moved: its mask in style {plan.style_id} differs from the first in "
-                               f"{differ} pixels ({share:.1%} of the foreground, over --mask-tolerance "
-                               f"{u.mask_tolerance:g}); freeze the scene's animation (docs/unity.md, Freezing)")
-                    return
-                kept &= mask
-                images[plan.style_id] = shot["image_path"]
-                styles.append({"id": plan.style_id, "weather": plan.weather, "time": plan.time,
-                               "weather_type": applied["weather_type"], "sky_seed": plan.sky_seed,
-                               "mask_diff_pixels": differ,
-                               "lighting": {str(v.get("name")): v.get("value") for v in applied["values"]
-                                            if isinstance(v, dict)}})
-            meta = {
-                "scene_id": sid, "engine": "unity", "seed": seed, "styles": styles,
-                "foregrounds": [{"id": 0, "category": layout.category, "name": layout.foreground}],
-                "camera": {"viewpoint": layout.viewpoint, **layout.camera},
-                "source": {"unity_scene": layout.unity_scene, "player": dict(player.info), "protocol": PROTOCOL_VERSION,
-                           "run_seed": int(cfg.seed), "index": int(index), "layout_attempts": layout.attempts,
-                           "paused": layout.paused, "settle": {"frames": u.settle_frames, "seconds": u.settle_seconds},
-                           "mask_check": {"max_diff_pixels": max((s["mask_diff_pixels"] for s in styles), default=0),
-                                          "tolerance": u.mask_tolerance, "kept": "foreground in every style"}},
-            }
+            if self.refused_passes(sid, "layout", layout.pass_diff, reference):
+                return
+            captured = self.capture_styles(player, sid, folder, reference, plan_styles(cfg.styles, run.style_cfg,
+                                                                                       style_rng, sky_rng))
+            if captured is None:
+                return
+            styles, images, kept = captured
+            meta = self.scene_meta(player, sid, seed, index, layout, styles)
             try:
                 write_scene(cfg.out, meta, images, {0: kept}, move_files=True)
             except RdhError as exc:  # a file the player wrote is not a usable image or mask
@@ -259,6 +234,76 @@ class Worker:
             run.finished(SceneOutcome(sid, len(styles), self.redraws))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def capture_styles(self, player: "PlayerConnection", sid: str, folder: Path, reference: np.ndarray,
+                       plans: list[StylePlan]) -> tuple[list[dict], dict[int, Path], np.ndarray] | None:
+        """Set and capture each style: (style records, image paths, the mask kept), or None when the
+        scene is refused (its foreground moved, or its id passes disagree)."""
+        cfg, u = self.run.cfg, self.run.cfg.unity
+        styles, images, kept = [], {}, reference.copy()
+        for plan in plans:
+            applied = player.set_style(plan.weather, plan.time, u.settle_frames, u.settle_seconds, plan.sky_seed)
+            if applied["weather"] != plan.weather or applied["time"] != plan.time:
+                raise ProtocolError(f"{player.who} applied {applied['weather']!r} at {applied['time']} when asked for "
+                                    f"{plan.weather!r} at {plan.time}: check its sky controller")
+            # The mask of each style, taken after that style settled: the foreground must not have moved.
+            shot = player.capture(folder, image=style_file(plan.style_id), mask=f"mask_{plan.style_id:02d}.png",
+                                  width=cfg.resolution, height=cfg.resolution)
+            log.debug("%s style %d settled in %d frames, %.3f s", sid, plan.style_id, applied["frames"],
+                      applied["seconds"])   # not in scene.json, which must not change between two renders
+            mask = self.read_mask(player, shot["mask_path"])
+            if self.refused_passes(sid, f"style {plan.style_id}", shot["mask_pass_diff"], reference):
+                return None
+            differ, share = mask_change(reference, mask)
+            if share > u.mask_tolerance:
+                self.run.failed(sid, self.redraws,
+                                f"the foreground moved: its mask in style {plan.style_id} differs from the first in "
+                                f"{differ} pixels ({share:.1%} of the foreground, over --mask-tolerance "
+                                f"{u.mask_tolerance:g}); freeze the scene's animation (docs/unity.md, Freezing)")
+                return None
+            kept &= mask
+            images[plan.style_id] = shot["image_path"]
+            styles.append({"id": plan.style_id, "weather": plan.weather, "time": plan.time,
+                           "weather_type": applied["weather_type"], "sky_seed": plan.sky_seed,
+                           "mask_diff_pixels": differ, "mask_pass_diff": shot["mask_pass_diff"],
+                           "lighting": {str(v.get("name")): v.get("value") for v in applied["values"]
+                                        if isinstance(v, dict)}})
+        return styles, images, kept
+
+    def refused_passes(self, sid: str, which: str, disagree: int, reference: np.ndarray) -> bool:
+        """Refuse the scene when the two id passes of a mask disagree on more pixels than --mask-tolerance
+        allows (a share of the foreground's pixels): something other than the foreground draws into them."""
+        u = self.run.cfg.unity
+        foreground = int(np.count_nonzero(reference))
+        if disagree <= u.mask_tolerance * max(foreground, 1):
+            return False
+        self.run.failed(sid, self.redraws,
+                        f"the two id passes of its {which} mask disagree on {disagree} pixels, over --mask-tolerance "
+                        f"{u.mask_tolerance:g} of the foreground's {foreground} pixels: something other than the "
+                        "foreground draws into the id pass (a renderer feature, post-processing, an animated occluder "
+                        "on Own Material Layers); docs/unity.md, The mask")
+        return True
+
+    def scene_meta(self, player: "PlayerConnection", sid: str, seed: int, index: int, layout: Layout,
+                   styles: list[dict]) -> dict:
+        """scene.json of a finished scene: the same each time the scene is rendered, whichever worker renders it."""
+        cfg, u = self.run.cfg, self.run.cfg.unity
+        sky = self.run.catalog.details[layout.unity_scene]
+        info = {k: player.info[k] for k in ("unity_version", "product", "package_version", "render_pipeline",
+                                            "mask_check")}
+        info.update(controller=sky["controller"], weather_types=sky["weather_types"])
+        return {
+            "scene_id": sid, "engine": "unity", "seed": seed, "styles": styles,
+            "foregrounds": [{"id": 0, "category": layout.category, "name": layout.foreground}],
+            "camera": {"viewpoint": layout.viewpoint, **layout.camera},
+            "source": {"unity_scene": layout.unity_scene, "player": info, "protocol": PROTOCOL_VERSION,
+                       "run_seed": int(cfg.seed), "index": int(index), "layout_attempts": layout.attempts,
+                       "paused": layout.paused, "settle": {"frames": u.settle_frames, "seconds": u.settle_seconds},
+                       "mask_check": {"max_diff_pixels": max((s["mask_diff_pixels"] for s in styles), default=0),
+                                      "max_pass_diff_pixels": max([layout.pass_diff] +
+                                                                  [s["mask_pass_diff"] for s in styles]),
+                                      "tolerance": u.mask_tolerance, "kept": "foreground in every style"}},
+        }
 
     @staticmethod
     def read_mask(player: "PlayerConnection", path: Path) -> np.ndarray:
@@ -283,7 +328,7 @@ class Worker:
             ratio = float(self.read_mask(player, shot["mask_path"]).mean())
             if ratio > 0 and cfg.min_fg_ratio <= ratio <= cfg.max_fg_ratio:
                 return (Layout(name, viewpoint, fg["name"], category or fg["category"], attempt, camera,
-                               self.paused.get(name, False)), shot["mask_path"])
+                               self.paused.get(name, False), shot["mask_pass_diff"]), shot["mask_path"])
             self.redraws += 1
         self.run.failed(sid, self.redraws, f"no layout with a foreground covering {cfg.min_fg_ratio:g}..{cfg.max_fg_ratio:g} "
                         f"of the image in {MAX_LAYOUT_TRIES} draws")
@@ -294,9 +339,14 @@ class Worker:
             self.loaded_scene(player, name, player.load_scene(name))
 
     def loaded_scene(self, player: "PlayerConnection", name: str, reply: dict) -> None:
-        """Note a scene the player loaded; refuse too few settle frames for its sky."""
+        """Note a scene the player loaded; refuse a scene without a sky controller, and too few settle
+        frames for its sky."""
         self.loaded = name
         self.paused[name] = bool(reply["paused"])
+        if reply["controller"] == "none":
+            raise BridgeError(f"{player.who} loaded scene {name!r} and found no sky controller in it: add a "
+                              "DirectionalLightSkyController or a UniStormSkyController to the bootstrap scene's rdh "
+                              "object or to each content scene (docs/unity.md)")
         check_settle(self.run.cfg, player, reply["controller"])
 
 
@@ -332,7 +382,7 @@ class UnityRun:
                 for name in scenes:
                     reply = player.load_scene(name)
                     worker.loaded_scene(player, name, reply)
-                    details[name] = {"viewpoints": reply["viewpoints"], "foregrounds": reply["foregrounds"]}
+                    details[name] = {k: reply[k] for k in ("viewpoints", "foregrounds", "controller", "weather_types")}
                 self.catalog = SceneCatalog(details, self.cfg.categories)
             elif scenes != list(self.catalog.details):
                 raise ProtocolError(f"{player.who} lists other scenes than the first player "

@@ -74,11 +74,11 @@ def test_messages_round_trip_and_are_checked():
         encode_request(1, "capture", {"colour": "red"})
     assert set(REQUEST_FIELDS) == {"hello", "ping", "list_scenes", "load_scene", "set_viewpoint", "set_foreground",
                                    "set_style", "capture"}
-    with pytest.raises(ProtocolError, match="version 1, this rdh speaks 2"):
+    with pytest.raises(ProtocolError, match="version 1, this rdh speaks 3"):
         decode_message(json.dumps({"v": 1, "id": 1, "op": "hello"}).encode())
     with pytest.raises(ProtocolError, match="not UTF-8 JSON"):
         decode_message(b"\xff{")
-    ok = {"v": 2, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
+    ok = {"v": 3, "id": 3, "op": "set_foreground", "ok": True, "foreground": "Walker", "category": "human"}
     assert check_reply(ok, "set_foreground")["category"] == "human"
     with pytest.raises(ProtocolError, match="as if it were"):
         check_reply(ok, "set_viewpoint")
@@ -100,7 +100,7 @@ def test_side_channel_framing_matches_mlagents():
     parts = unpack_side_channel(framed)   # what the stand-in (and Unity) read
     assert [c for c, _ in parts] == [CHANNEL_ID, CHANNEL_ID]
     assert [json.loads(d)["id"] for _, d in parts] == [first, second]
-    reply = json.dumps({"v": 2, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
+    reply = json.dumps({"v": PROTOCOL_VERSION, "id": second, "op": "list_scenes", "ok": True, "scenes": ["a"]}).encode()
     SideChannelManager([channel]).process_side_channel_message(pack_side_channel([reply]))
     assert channel.take_reply(first) is None
     assert channel.take_reply(second)["scenes"] == ["a"]
@@ -229,7 +229,23 @@ def test_player_crash_is_detected_at_once_with_its_log(tmp_path):
 
 def test_player_with_another_protocol_version(tmp_path):
     spec = spec_for(tmp_path, "--fault", "bad-version")
-    with pytest.raises(ProtocolError, match="version 3, this rdh speaks 'rdh-capture' version 2"):
+    with pytest.raises(ProtocolError, match="version 4, this rdh speaks 'rdh-capture' version 3"):
+        PlayerConnection(spec).open()
+
+
+def test_a_player_of_package_0_2_0_is_refused_with_both_versions(tmp_path):
+    spec = spec_for(tmp_path, "--fault", "old-player")
+    with pytest.raises(ProtocolError, match=r"speaks capture protocol version 2, this rdh speaks 3: install the rdh "
+                                            r"Unity package from this rdh's unity_bridge/unity") as err:
+        PlayerConnection(spec).open()
+    assert "\n" not in str(err.value)
+
+
+def test_a_failed_mask_self_check_stops_at_the_handshake_naming_the_cause(tmp_path):
+    spec = spec_for(tmp_path, "--fault", "mask-check")
+    with pytest.raises(PlayerReportedError, match=r"answered hello with an error: mask self-check failed \(URP: .*\): "
+                                                  r".*700 of 700 background pixels were not the background id 0: "
+                                                  r"something draws over the id target .*a renderer feature \(fog"):
         PlayerConnection(spec).open()
 
 
@@ -272,7 +288,7 @@ def test_every_reply_carries_every_protocol_field(player, tmp_path):
     for reply in replies:
         assert set(REPLY_DEFAULTS) <= set(reply), reply["op"]
     assert replies[2]["paused"] is True and replies[2]["controller"] == "numpy"
-    assert player.info["package_version"] == "0.2.0"         # of the rdh package, not of ML-Agents
+    assert player.info["package_version"] == "0.3.0"         # of the rdh package, not of ML-Agents
     assert replies[5]["frames"] >= 1 and replies[5]["seconds"] >= 0
 
 
@@ -294,10 +310,43 @@ def test_settle_seconds_hold_the_reply(player):
     assert reply["seconds"] >= 0.3 and reply["frames"] >= 1
 
 
-def test_hello_waits_until_the_sky_is_ready(tmp_path):
+def test_hello_answers_at_once_and_load_scene_waits_for_the_sky(tmp_path):
     with PlayerConnection(spec_for(tmp_path, "--sky-ready-frames", "25")) as conn:
-        assert conn.steps >= 24                              # hello was answered once the sky was ready
-        assert conn.info["controller"] == "numpy" and conn.info["weather_types"]
+        assert conn.steps <= 3                               # not held back by a sky that is late
+        assert (conn.info["sky"], conn.info["weather_types"], conn.info["controller"]) == ("pending", [], "numpy")
+        assert conn.info["render_pipeline"] == "built-in" and conn.info["mask_check"].endswith("read back exactly")
+        scene = conn.load_scene("Street")
+        assert conn.steps >= 24                              # load_scene waited for the sky
+        assert scene["sky"] == "ready" and scene["weather_types"] == ["Clear", "Partly Cloudy", "Cloudy", "Rain"]
+
+
+@pytest.mark.parametrize("layout, controller", [("scene-sky", "unistorm"), ("scene-controller", "none")])
+def test_a_sky_that_comes_with_the_content_scenes(tmp_path, layout, controller):
+    # UniStorm in each content scene, its controller on the bootstrap object (scene-sky) or in the scenes too:
+    # hello cannot wait for it (it is not there yet) and answers with its state; each load waits for it anew.
+    spec = spec_for(tmp_path, "--controller", "unistorm", "--sky-layout", layout, "--sky-ready-frames", "12")
+    with PlayerConnection(spec) as conn:
+        state = "pending" if controller != "none" else "none"
+        assert (conn.info["controller"], conn.info["sky"], conn.info["weather_types"]) == (controller, state, [])
+        with pytest.raises(PlayerReportedError, match="sky is not ready: load_scene first"):
+            conn.set_style("Clear", "12:00", 1)
+        for name in ("Street", "Pasture"):
+            steps = conn.steps
+            scene = conn.load_scene(name)
+            assert conn.steps - steps >= 12                  # the new scene's sky initialized first
+            assert (scene["controller"], scene["sky"]) == ("unistorm", "ready") and scene["weather_types"]
+        assert conn.set_style("Cloudy", "12:00", 1)["weather_type"] == "Cloudy"
+
+
+def test_the_hello_reply_of_the_documented_layout(tmp_path):
+    from tests.doc_blocks import doc_block
+
+    documented = json.loads(doc_block("docs/unity.md", "hello reply"))
+    spec = spec_for(tmp_path, "--controller", "unistorm", "--sky-layout", "scene-sky", "--sky-ready-frames", "5")
+    with PlayerConnection(spec) as conn:
+        reply = conn.hello()
+    same = ("v", "op", "ok", "error", "protocol", "version", "package_version", "controller", "sky", "weather_types")
+    assert {k: reply[k] for k in same} == {k: documented[k] for k in same}
 
 
 def test_unreadable_request_is_answered_with_its_error(player):

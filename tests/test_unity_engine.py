@@ -28,7 +28,7 @@ from rdhcore.errors import RdhError
 from tests.cli import error_line, rdh_process
 from unity_bridge.errors import BridgeError, PlayerTimeout, ProtocolError
 from unity_bridge.ports import EDITOR_PORT, find_free_base_port, port_is_free
-from unity_bridge.testing.frames import DEFAULT_CATALOG, draw
+from unity_bridge.testing.frames import DEFAULT_CATALOG, MOON_SALT, draw, sky_unit
 from unity_bridge.testing.player import write_launcher
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # slow: Unity players
@@ -292,7 +292,9 @@ def test_each_style_mask_is_checked_and_recorded(full_store):
     for sid in list_scene_ids(full_store):
         meta = read_scene(full_store, sid).meta
         assert [s["mask_diff_pixels"] for s in meta["styles"]] == [0] * 10
+        assert [s["mask_pass_diff"] for s in meta["styles"]] == [0] * 10
         assert meta["source"]["mask_check"]["max_diff_pixels"] == 0 and meta["source"]["paused"] is True
+        assert meta["source"]["mask_check"]["max_pass_diff_pixels"] == 0
         assert meta["source"]["settle"] == {"frames": 2, "seconds": 0.0}
         assert len({s["sky_seed"] for s in meta["styles"]}) == 10    # one seed per style, drawn from the scene's
 
@@ -361,3 +363,76 @@ def test_cli_build_that_exits_before_connecting_is_not_restarted(tmp_path):
     assert line.endswith("exited with code 1; its log ends: Missing shared library libGL.so.1 "
                          f"(logs: {tmp_path / 'out' / '.unity' / 'logs'}), before it connected")
     assert not (tmp_path / "out" / ".unity" / "logs" / "player-0.restart1.log").exists()
+
+
+def test_a_scene_whose_id_passes_disagree_is_refused_with_the_count(build, tmp_path):
+    # From the first capture on (the layout's mask), the stand-in reports that 1/20 of the mask's pixels changed
+    # id between the two passes (something draws into them): far more than --mask-tolerance of the foreground allows.
+    cfg = config(tmp_path / "out", build, "--fault", "noisy-mask", "--fault-after", "0", scenes=1)
+    summary = render(cfg)
+    assert summary.rendered == 0 and len(summary.failed) == 1
+    assert re.fullmatch(r"scene000000: the two id passes of its layout mask disagree on 115 pixels, over "
+                        r"--mask-tolerance 0.01 of the foreground's \d+ pixels: something other than the foreground "
+                        r"draws into the id pass \(.*\); docs/unity.md, The mask", summary.failed[0]), summary.failed[0]
+    assert list_scene_ids(cfg.out) == []
+    no_partial_output(cfg.out)
+
+
+# -- where the sky lives, and a sky that draws by itself ----------------------------------------------
+@pytest.mark.parametrize("layout", ["scene-sky", "scene-controller"])
+def test_unistorm_in_the_content_scenes_renders(build, tmp_path, layout):
+    # The layout docs/unity.md recommends: UniStorm in each content scene (its controller on the bootstrap
+    # object, or in each scene too). hello answers before any sky exists; each load waits for the new one.
+    cfg = config(tmp_path / "out", build, "--controller", "unistorm", "--sky-layout", layout, "--sky-ready-frames", "20",
+                 scenes=2, styles=(2, 10), settle_frames=17)
+    assert render(cfg).rendered == 2
+    for sid in list_scene_ids(cfg.out):
+        player = read_scene(cfg.out, sid).meta["source"]["player"]
+        assert player["controller"] == "unistorm" and player["weather_types"] == ["Clear", "Partly Cloudy", "Cloudy", "Rain"]
+        assert player["render_pipeline"] == "built-in" and player["mask_check"].endswith("read back exactly")
+        check_scene_content(cfg.out, sid)
+
+
+def test_a_build_without_any_sky_controller_is_refused_at_its_first_scene(build, tmp_path):
+    cfg = config(tmp_path / "out", build, "--controller", "none", scenes=1)
+    with pytest.raises(BridgeError, match=r"loaded scene 'Street' and found no sky controller in it: add a "
+                                          r"DirectionalLightSkyController or a UniStormSkyController"):
+        render(cfg)
+    assert list_scene_ids(cfg.out) == []
+
+
+def lighting_of(out: Path) -> list[dict]:
+    return [s["lighting"] for s in read_scene(out, "scene000000").meta["styles"]]
+
+
+def test_a_sky_that_reseeds_itself_renders_the_same_twice(build, tmp_path):
+    # Like UniStorm, this sky draws its cloud coverage from the clock whenever a weather is set and advances
+    # its moon whenever its clock is set to noon; the controller sets both again from the style's sky seed.
+    args = ("--controller", "unistorm", "--sky-reseeds")
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        assert render(config(out, build, *args, scenes=1, settle_frames=17)).rendered == 1
+    assert lighting_of(first) == lighting_of(second)
+    for st in range(1, 11):
+        name = f"scenes/scene000000/{st:02d}.png"
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    for style in read_scene(first, "scene000000").meta["styles"]:
+        assert style["lighting"]["moon_phase"] == int(sky_unit(style["sky_seed"], MOON_SALT) * 8)   # from the seed
+
+
+def test_an_unseeded_sky_does_not_render_the_same_twice(build, tmp_path):
+    # The same sky with a controller that leaves what the sky drew (rdh package 0.2.0): coverage from the
+    # clock, the moon phase from the order of the styles. The check above would catch it.
+    args = ("--controller", "unistorm", "--sky-reseeds", "--fault", "unseeded-sky")
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        assert render(config(out, build, *args, scenes=1, settle_frames=17)).rendered == 1
+        time.sleep(0.01)
+    coverage = [[s["cloud_coverage"] for s in lighting_of(out)] for out in (first, second)]
+    assert coverage[0] != coverage[1]
+    styles = read_scene(first, "scene000000").meta["styles"]
+    moon, expected = 5, []
+    for style in styles:                             # the moon advanced at each style set at 12:xx, in order
+        moon = (moon + 1) % 8 if style["time"].startswith("12:") else moon
+        expected.append(moon)
+    assert [s["lighting"]["moon_phase"] for s in styles] == expected

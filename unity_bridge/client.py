@@ -41,7 +41,7 @@ class PlayerConnection:
         self.who = spec.who(worker)
         self.channel = CaptureChannel(self.who)
         self.env: BridgeEnvironment | None = None
-        self.info: dict = {}        # the hello reply: unity_version, product, controller, weather_types
+        self.info: dict = {}        # the hello reply: unity_version, product, controller, sky, weather_types, ...
         self.log_hint = ""          # where the player's log is, for error messages
         self.steps = 0              # environment steps taken (one per player frame)
 
@@ -141,13 +141,17 @@ class PlayerConnection:
             raise
 
     def hello(self) -> dict:
+        """The handshake, answered at once: the player's versions, its render pipeline, the mask
+        self-check it passed (a failed one is an error reply naming the likely cause) and its sky's
+        state. A sky that comes with the content scenes is `pending` (or `none`, controller and all)
+        until load_scene, which waits for it."""
         reply = self.request("hello", protocol=PROTOCOL_NAME)
         if reply["protocol"] != PROTOCOL_NAME or reply["version"] != PROTOCOL_VERSION:
             raise ProtocolError(f"{self.who} speaks {reply['protocol']!r} version {reply['version']}, "
                                 f"this rdh speaks {PROTOCOL_NAME!r} version {PROTOCOL_VERSION}: install the rdh "
                                 "Unity package from this rdh's unity_bridge/unity")
-        self.info = {k: reply[k] for k in ("unity_version", "product", "controller", "weather_types",
-                                           "package_version")}
+        self.info = {k: reply[k] for k in ("unity_version", "product", "controller", "sky", "weather_types",
+                                           "package_version", "render_pipeline", "mask_check")}
         return reply
 
     def ping(self) -> dict:
@@ -160,7 +164,9 @@ class PlayerConnection:
         return scenes
 
     def load_scene(self, scene: str) -> dict:
-        """Load a scene; the reply lists its viewpoints [{name}] and foregrounds [{name, category}]."""
+        """Load a scene (the player waits for its sky, pauses it and checks its mask again); the reply
+        lists its viewpoints [{name}] and foregrounds [{name, category}], its sky controller, the sky's
+        state and weather types."""
         reply = self.request("load_scene", scene=scene)
         for key, needed in (("viewpoints", ("name",)), ("foregrounds", ("name", "category"))):
             for item in reply[key]:

@@ -1,9 +1,10 @@
-"""Whether the optional `rdh[unity]` extra is installed and usable here.
+"""Whether the optional Unity extra (`pip install -e '.[unity]'` in the rdh checkout) is installed and usable here.
 
 mlagents-envs 0.28.0 (the Python side of com.unity.ml-agents 2.x) imports `distutils`, which
 Python 3.12 removed, calls `np.bool`, which numpy 1.24..1.26 lack (numpy 2 has it again), and
 needs protobuf <= 3.20.3. The core of rdh needs none of it, so it is an extra, and
-`--engine unity` checks it before anything starts.
+`--engine unity` checks it before anything starts. rdh is installed from its checkout (it is not
+on PyPI, where the name may belong to someone else), so the messages say to install from there.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Callable
 
 from rdhcore.errors import RdhError
 
-INSTALL = "pip install 'rdh[unity]'"
+INSTALL = "in the rdh checkout, run pip install -e '.[unity]'"
 
 
 def require_unity_extra(python: tuple[int, int] = tuple(sys.version_info[:2]),
@@ -21,7 +22,7 @@ def require_unity_extra(python: tuple[int, int] = tuple(sys.version_info[:2]),
     """RdhError, in one line saying what to install, unless mlagents_envs can drive a player here."""
     if python >= (3, 12):
         raise RdhError(f"--engine unity needs mlagents-envs 0.28.0, which runs on Python 3.10 and 3.11 only "
-                       f"(this is Python {python[0]}.{python[1]}): make a Python 3.11 environment and {INSTALL}")
+                       f"(this is Python {python[0]}.{python[1]}): make a Python 3.11 environment and, {INSTALL}")
     try:
         importer("mlagents_envs.environment")
         numpy = importer("numpy")

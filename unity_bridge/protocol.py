@@ -1,4 +1,4 @@
-"""The capture protocol, version 2: JSON messages on one ML-Agents side channel.
+"""The capture protocol, version 3: JSON messages on one ML-Agents side channel.
 
 Every message is one UTF-8 JSON object in one side-channel message (raw bytes, not the ASCII
 strings of ML-Agents' own helpers, so paths may hold any character). Python sends requests,
@@ -7,9 +7,14 @@ settle). docs/unity.md is the human-readable version of this module, and the C# 
 unity_bridge/unity/Runtime/CaptureProtocol.cs (tests/test_unity_package.py checks that the two
 agree: GUID, version, every field name and type).
 
-Request:  {"v": 2, "id": 7, "op": "set_style", "weather": "Cloudy", "time": "06:35", "settle_frames": 48, ...}
-Reply:    {"v": 2, "id": 7, "op": "set_style", "ok": true, "error": "", "weather": "Cloudy", ...}
-Error:    {"v": 2, "id": 7, "op": "set_style", "ok": false, "error": "no weather type named 'Cloudy'"}
+Request:  {"v": 3, "id": 7, "op": "set_style", "weather": "Cloudy", "time": "06:35", "settle_frames": 48, ...}
+Reply:    {"v": 3, "id": 7, "op": "set_style", "ok": true, "error": "", "weather": "Cloudy", ...}
+Error:    {"v": 3, "id": 7, "op": "set_style", "ok": false, "error": "no weather type named 'Cloudy'"}
+
+Version 3 (package 0.3.0): `hello` answers at once with the sky's state (`sky`: ready, pending
+or none) instead of waiting for it, and with the render pipeline and the mask self-check it
+passed; `load_scene` also reports the sky and its weather types and checks the mask again;
+`capture` reports how many pixels the mask's two id passes disagree on.
 
 The player serializes every field of its reply class, whatever the op (Unity's JsonUtility
 writes them all); `REPLY_DEFAULTS` is that full reply with its empty values.
@@ -26,8 +31,8 @@ from typing import Any
 from unity_bridge.errors import PlayerReportedError, ProtocolError
 
 PROTOCOL_NAME = "rdh-capture"
-PROTOCOL_VERSION = 2
-PACKAGE_VERSION = "0.2.0"   # of the Unity package that speaks this version (its package.json)
+PROTOCOL_VERSION = 3
+PACKAGE_VERSION = "0.3.0"   # of the Unity package that speaks this version (its package.json)
 # uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the C# side has the same constant.
 CHANNEL_ID = uuid.UUID("819f11f0-96a2-5604-827e-e7e865655583")
 
@@ -44,19 +49,22 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 NUMBER = (int, float)   # a C# float field: JSON may write 1.0 as 1
+SKY_STATES = ("ready", "pending", "none")   # hello/load_scene `sky`: shown, not there yet, no controller
 
 # op -> fields an ok reply must carry, with their JSON types.
 REPLY_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "hello": {"protocol": str, "version": int, "unity_version": str, "package_version": str, "product": str,
-              "controller": str, "weather_types": list},
+              "controller": str, "sky": str, "weather_types": list, "render_pipeline": str, "mask_check": str},
     "ping": {},
     "list_scenes": {"scenes": list},
-    "load_scene": {"scene": str, "viewpoints": list, "foregrounds": list, "controller": str, "paused": bool},
+    "load_scene": {"scene": str, "viewpoints": list, "foregrounds": list, "controller": str, "sky": str,
+                   "weather_types": list, "paused": bool, "mask_check": str},
     "set_viewpoint": {"viewpoint": str, "camera": dict},
     "set_foreground": {"foreground": str, "category": str},
     "set_style": {"weather": str, "weather_type": str, "time": str, "values": list, "frames": int,
                   "seconds": NUMBER},
-    "capture": {"image": str, "mask": str, "width": int, "height": int, "category": str, "ms": NUMBER},
+    "capture": {"image": str, "mask": str, "width": int, "height": int, "category": str, "mask_pass_diff": int,
+                "ms": NUMBER},
 }
 
 _VECTOR = {"x": 0.0, "y": 0.0, "z": 0.0}
@@ -65,13 +73,13 @@ _VECTOR = {"x": 0.0, "y": 0.0, "z": 0.0}
 REPLY_DEFAULTS: dict[str, Any] = {
     "v": PROTOCOL_VERSION, "id": 0, "op": "", "ok": True, "error": "",
     "protocol": "", "version": 0, "unity_version": "", "package_version": "", "product": "", "controller": "",
-    "weather_types": [],
+    "sky": "", "weather_types": [], "render_pipeline": "", "mask_check": "",
     "scenes": [],
     "scene": "", "viewpoints": [], "foregrounds": [], "paused": False,
     "viewpoint": "", "camera": {"position": dict(_VECTOR), "rotation": dict(_VECTOR), "fov": 0.0},
     "foreground": "", "category": "",
     "weather": "", "weather_type": "", "time": "", "values": [], "frames": 0, "seconds": 0.0,
-    "image": "", "mask": "", "width": 0, "height": 0, "ms": 0.0,
+    "image": "", "mask": "", "width": 0, "height": 0, "mask_pass_diff": 0, "ms": 0.0,
 }
 
 # Fields of the small records inside replies (NamedItem, NamedValue, CameraInfo in C#).
@@ -136,4 +144,6 @@ def check_reply(reply: dict, op: str, who: str = "the player") -> dict:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ProtocolError(f"{who} answered {op} without a valid {name!r} "
                                 f"(got {value!r:.80}): update the rdh Unity package")
+    if "sky" in REPLY_FIELDS[op] and reply["sky"] not in SKY_STATES:
+        raise ProtocolError(f"{who} answered {op} with the sky state {reply['sky']!r}, not one of {', '.join(SKY_STATES)}")
     return reply

@@ -6,7 +6,9 @@ namespace UniStorm
 {
     public class WeatherType : ScriptableObject
     {
+        public enum CloudLevelEnum { Clear = 0, MostlyClear = 1, PartyCloudy = 2, MostlyCloudy = 3, Cloudy = 4, DontChange = 5 }
         public string WeatherTypeName = "";
+        public CloudLevelEnum CloudLevel;
     }
 
     public class UniStormSystem : MonoBehaviour
@@ -24,6 +26,17 @@ namespace UniStorm
         public int Minute;
         public float m_TimeFloat;
         public GameObject m_EffectsTransform;
+        public Camera PlayerCamera;
+        [System.Serializable]
+        public class MoonPhaseClass
+        {
+            public Texture MoonPhaseTexture = null;
+            public float MoonPhaseIntensity = 1;
+        }
+        public List<MoonPhaseClass> MoonPhaseList = new List<MoonPhaseClass>();
+        public int MoonPhaseIndex = 5;
+        public float MoonPhaseIntensity = 1;
+        public Material m_MoonPhaseMaterial;
     }
 
     public class UniStormManager : MonoBehaviour
@@ -32,5 +45,13 @@ namespace UniStorm
         public void SetTime(int Hour, int Minute) { }
         public void ChangeWeatherInstantly(WeatherType weatherType) { }
         public void RegenerateForecast() { }
+    }
+}
+
+namespace UniStorm.Utility
+{
+    public class UniStormClouds : MonoBehaviour
+    {
+        public Material skyMaterial;
     }
 }

@@ -20,6 +20,7 @@ namespace UnityEngine
         public HideFlags hideFlags { get; set; }
         public static T FindObjectOfType<T>() where T : Object { return null; }
         public static T[] FindObjectsOfType<T>() where T : Object { return new T[0]; }
+        public static T[] FindObjectsOfType<T>(bool includeInactive) where T : Object { return new T[0]; }
         public static void Destroy(Object obj) { }
         public static void DontDestroyOnLoad(Object target) { }
         public static implicit operator bool(Object exists) { return exists != null; }
@@ -55,6 +56,7 @@ namespace UnityEngine
         public GameObject(string name) { }
         public Transform transform { get { return null; } }
         public int layer { get; set; }
+        public bool activeInHierarchy { get { return false; } }
         public UnityEngine.SceneManagement.Scene scene { get { return default(UnityEngine.SceneManagement.Scene); } }
         public void SetActive(bool value) { }
         public T AddComponent<T>() where T : Component { return null; }
@@ -80,6 +82,8 @@ namespace UnityEngine
         public float x, y, z;
         public Vector3(float x, float y, float z) { this.x = x; this.y = y; this.z = z; }
         public static Vector3 up { get { return new Vector3(0, 1, 0); } }
+        public static Vector3 forward { get { return new Vector3(0, 0, 1); } }
+        public static Vector3 operator +(Vector3 a, Vector3 b) { return new Vector3(a.x + b.x, a.y + b.y, a.z + b.z); }
         public static float Angle(Vector3 from, Vector3 to) { return 0f; }
         public static Vector3 operator -(Vector3 a) { return new Vector3(-a.x, -a.y, -a.z); }
     }
@@ -92,6 +96,7 @@ namespace UnityEngine
 
     public struct Quaternion
     {
+        public static Quaternion identity { get { return default(Quaternion); } }
         public static Quaternion Euler(float x, float y, float z) { return default(Quaternion); }
     }
 
@@ -118,6 +123,7 @@ namespace UnityEngine
         public const float PI = 3.14159274f;
         public const float Deg2Rad = PI / 180f;
         public static int Max(int a, int b) { return a > b ? a : b; }
+        public static float Abs(float f) { return f < 0 ? -f : f; }
         public static float Sin(float f) { return 0f; }
         public static float Sqrt(float f) { return 0f; }
         public static float Clamp01(float value) { return value; }
@@ -177,6 +183,7 @@ namespace UnityEngine
     public sealed class Texture2D : Texture
     {
         public Texture2D(int width, int height, TextureFormat textureFormat, bool mipChain) { }
+        public Texture2D(int width, int height, TextureFormat textureFormat, bool mipChain, bool linear) { }
         public void ReadPixels(Rect source, int destX, int destY, bool recalculateMipMaps) { }
         public void Apply(bool updateMipmaps) { }
         public byte[] GetRawTextureData() { return new byte[0]; }
@@ -212,6 +219,8 @@ namespace UnityEngine
         public Vector2 GetTextureOffset(string name) { return default(Vector2); }
         public string GetTag(string tag, bool searchFallbacks, string defaultValue) { return defaultValue; }
         public void SetFloat(int nameID, float value) { }
+        public void SetFloat(string name, float value) { }
+        public void SetTexture(string name, Texture value) { }
         public void SetVector(int nameID, Vector4 value) { }
         public void SetTexture(int nameID, Texture value) { }
         public void SetTextureScale(int nameID, Vector2 value) { }
@@ -224,10 +233,23 @@ namespace UnityEngine
         public void SetVector(int nameID, Vector4 value) { }
     }
 
+    public sealed class Mesh : Object
+    {
+        public Mesh() { }
+        public Vector3[] vertices { get; set; }
+        public Vector3[] normals { get; set; }
+        public Vector2[] uv { get; set; }
+        public int[] triangles { get; set; }
+        public void RecalculateBounds() { }
+    }
+
+    public sealed class MeshFilter : Component { public Mesh sharedMesh { get; set; } }
+
     public class Renderer : Component
     {
         public bool enabled { get; set; }
         public bool forceRenderingOff { get; set; }
+        public Material sharedMaterial { get; set; }
         public Material[] sharedMaterials { get; set; }
         public bool HasPropertyBlock() { return false; }
         public void GetPropertyBlock(MaterialPropertyBlock properties) { }
@@ -240,6 +262,9 @@ namespace UnityEngine
     public sealed class TrailRenderer : Renderer { }
     public sealed class LineRenderer : Renderer { }
     public sealed class BillboardRenderer : Renderer { }
+    public class MeshRenderer : Renderer { }
+    public sealed class SpriteRenderer : Renderer { }
+    public sealed class Projector : Behaviour { }
 
     public sealed class Camera : Behaviour
     {
@@ -253,8 +278,15 @@ namespace UnityEngine
         public RenderingPath renderingPath { get; set; }
         public DepthTextureMode depthTextureMode { get; set; }
         public int cullingMask { get; set; }
+        public float aspect { get; set; }
+        public bool orthographic { get; set; }
+        public float orthographicSize { get; set; }
+        public float nearClipPlane { get; set; }
+        public float farClipPlane { get; set; }
         public void Render() { }
         public void CopyFrom(Camera other) { }
+        public void ResetAspect() { }
+        public void RemoveAllCommandBuffers() { }
     }
 
     public sealed class Light : Behaviour
@@ -278,6 +310,8 @@ namespace UnityEngine
 
     public sealed class ParticleSystem : Component
     {
+        public struct MainModule { public bool useUnscaledTime { get { return false; } set { } } }
+        public MainModule main { get { return default(MainModule); } }
         public void Pause(bool withChildren) { }
         public void Simulate(float t, bool withChildren, bool restart, bool fixedTimeStep) { }
     }
@@ -289,6 +323,31 @@ namespace UnityEngine
     public sealed class RangeAttribute : PropertyAttribute { public RangeAttribute(float min, float max) { } }
     [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }
     [AttributeUsage(AttributeTargets.Class)] public sealed class DisallowMultipleComponent : Attribute { }
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+    public sealed class RequireComponent : Attribute { public RequireComponent(Type requiredComponent) { } }
+}
+
+namespace UnityEngine.Rendering
+{
+    public abstract class RenderPipelineAsset : ScriptableObject { }
+
+    public sealed class GraphicsSettings : Object
+    {
+        public static RenderPipelineAsset currentRenderPipeline { get { return null; } }
+    }
+}
+
+namespace UnityEngine.Playables
+{
+    public enum DirectorUpdateMode { DSPClock = 0, GameTime = 1, UnscaledGameTime = 2, Manual = 3 }
+    public enum PlayState { Paused = 0, Playing = 1 }
+
+    public class PlayableDirector : Behaviour
+    {
+        public DirectorUpdateMode timeUpdateMode { get; set; }
+        public PlayState state { get { return PlayState.Paused; } }
+        public void Pause() { }
+    }
 }
 
 namespace UnityEngine.AI

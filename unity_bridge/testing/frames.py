@@ -39,9 +39,26 @@ def _unit(name: str, salt: str = "") -> float:
     return (zlib.crc32(f"{salt}:{name}".encode()) & 0xFFFFFF) / float(0x1000000)
 
 
-def lighting(weather: str, minutes: int) -> dict[str, float]:
-    """Light of a (weather, time): sun elevation, intensity, cloud cover, warmth. Unknown weather: KeyError."""
+COVERAGE_SALT, MOON_SALT = 1, 2   # SkySeeds.CoverageSalt, SkySeeds.MoonSalt
+
+
+def sky_unit(seed: int, salt: int) -> float:
+    """A number in [0, 1) from a style's sky seed: SkySeeds.Unit of the C# package, bit for bit
+    (murmur3's 32-bit finalizer), so that the stand-in's sky draws what a Unity sky would."""
+    h = (seed & 0xFFFFFFFF) ^ ((salt * 0x9E3779B9) & 0xFFFFFFFF)
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return (h >> 8) / float(1 << 24)
+
+
+def lighting(weather: str, minutes: int, coverage: float | None = None) -> dict[str, float]:
+    """Light of a (weather, time): sun elevation, intensity, cloud cover, warmth. Unknown weather: KeyError.
+    `coverage` replaces the weather's cloud cover (a sky that draws its own, testing/sky.py)."""
     direct, cloud = WEATHERS[weather]
+    cloud = cloud if coverage is None else round(float(coverage), 6)
     elevation = math.sin(math.pi * (minutes - 330) / 780)             # sunrise 05:30, noon 12:00, sunset 18:30
     sun = max(elevation, 0.0)
     warmth = (1.0 - sun) ** 2 if sun > 0 else 0.0                      # low sun: orange light
@@ -67,9 +84,9 @@ def foreground_mask(viewpoint: dict, foreground: str, width: int, height: int) -
 
 
 def draw(scene: str, viewpoint: dict, foreground: dict, weather: str, minutes: int,
-         width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+         width: int, height: int, coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 HxWx3 frame, bool HxW mask) of one capture."""
-    light = lighting(weather, minutes)
+    light = lighting(weather, minutes, coverage)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     phase = 6.28 * _unit(scene + viewpoint["name"], "texture")
     horizon = 0.45 + 0.1 * _unit(viewpoint["name"], "horizon")

@@ -1,8 +1,8 @@
 """The stand-in player: Unity's side of the ML-Agents protocol, played by Python.
 
     python -m unity_bridge.testing.player --mlagents-port 5005 [-logFile player.log]
-        [--catalog scenes.json] [--controller numpy] [--sky-ready-frames 3]
-        [--fault crash --fault-after 3 --fault-once marker]
+        [--catalog scenes.json] [--controller numpy] [--sky-layout bootstrap] [--sky-ready-frames 0]
+        [--sky-reseeds] [--render-pipeline built-in] [--fault crash --fault-after 3 --fault-once marker]
 
 Like a Unity player built with the rdh package, it connects to the bridge as a gRPC client
 (rdh is the server), sends the academy parameters, then one agent observation per frame with
@@ -12,9 +12,13 @@ package does. Unknown arguments (-batchmode, -nographics, ...) are ignored, as U
 
 It follows the rules of the C# agent (CaptureAgent.cs, CaptureRules.cs): every reply carries
 every field of the protocol; the capture folder must be absolute and file names plain; `hello`
-is answered only once the sky is ready (--sky-ready-frames after connecting); `set_style` is
+is answered at once with the sky's state (ready, pending or none) and the mask self-check it
+passed; `load_scene` waits for the sky (--sky-ready-frames after connecting, or after each load
+when the sky comes with the content scenes: --sky-layout, testing/sky.py); `set_style` is
 answered after at least settle_frames frames and settle_seconds seconds; a loaded scene is
-reported paused.
+reported paused. With --sky-reseeds its sky draws cloud coverage from the clock and advances
+its moon at noon, and its controller sets both from the style's seed, as the package's
+UniStormSkyController does.
 
 Faults, for the tests (a capture request counts as one step towards --fault-after):
   no-connect        never connect
@@ -26,6 +30,10 @@ Faults, for the tests (a capture request counts as one step towards --fault-afte
   corrupt-file      write capture N+1's files with bytes that are not a PNG
   crash             exit with code 3 at capture N+1
   bad-version       answer hello with the next protocol version
+  old-player        speak capture protocol 2 (package 0.2.0): refuse every request of this rdh
+  mask-check        fail the mask self-check (a renderer feature paints over the id pass)
+  noisy-mask        from capture N+1 on, report that the mask's two id passes disagree on 1/20 of the pixels
+  unseeded-sky      with --sky-reseeds: leave coverage and moon phase as the sky drew them (package 0.2.0)
   moving-foreground from capture N+1 on, each set_style moves the foreground a little (unfrozen animation)
 With --fault-once PATH the fault fires only while PATH does not exist (it is created when the
 fault fires), so a restarted player behaves.
@@ -60,12 +68,20 @@ from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import UnityT
 
 from unity_bridge.protocol import CHANNEL_ID, PACKAGE_VERSION, PROTOCOL_NAME, PROTOCOL_VERSION, full_reply
 from unity_bridge.testing.frames import DEFAULT_CATALOG, WEATHERS, draw, lighting
+from unity_bridge.testing.sky import LAYOUTS, StandInSky
 
 BEHAVIOR = "RdhCapture?team=0"
 COMMUNICATION_VERSION = "1.5.0"   # com.unity.ml-agents 2.0.x to 3.0.0 speak it
 MLAGENTS_PACKAGE_VERSION = "2.0.1"   # the oldest the rdh package supports
 FAULTS = ("none", "no-connect", "no-channel", "hang", "mute", "error", "missing-file", "corrupt-file", "crash",
-          "bad-version", "moving-foreground")
+          "bad-version", "old-player", "mask-check", "noisy-mask", "unseeded-sky", "moving-foreground")
+OLD_PROTOCOL = 2    # what fault old-player speaks
+MASK_CHECK = "stand-in: a test square read back exactly"
+FAILED_MASK_CHECK = ("mask self-check failed (URP: the default renderer, with its renderer features (none switched "
+                     "off)): a test square drawn in ids 3C5A78/3C5A79 read back right on 0 of 196 pixels, was missing "
+                     "on 0, showed other ids on 196 (e.g. 4A6680/4A6681), and 700 of 700 background pixels were not "
+                     "the background id 0: something draws over the id target after the opaque pass: a renderer "
+                     "feature (fog, cloud shadows, SSAO, decals, Render Objects, a full-screen pass) or post-processing")
 MAX_SIZE = 8192
 
 
@@ -111,7 +127,7 @@ class StandInPlayer:
 
     def __init__(self, port: int, catalog: dict, fault: str = "none", fault_after: int = 0,
                  fault_once: Path | None = None, log_file: Path | None = None, address: str = "127.0.0.1",
-                 connect_wait: float = 30.0, controller: str = "numpy", sky_ready_frames: int = 3) -> None:
+                 connect_wait: float = 30.0, sky: StandInSky | None = None, render_pipeline: str = "built-in") -> None:
         self.port, self.address, self.connect_wait = port, address, connect_wait
         self.catalog = {s["name"]: s for s in catalog["scenes"]}
         self.fault, self.fault_after, self.fault_once = fault, fault_after, fault_once
@@ -126,8 +142,9 @@ class StandInPlayer:
         self.outbox: list[bytes] = []
         self.hung = False
         self.muted = False
-        self.controller = controller
-        self.sky_ready_frames = sky_ready_frames
+        self.sky = sky or StandInSky("numpy")
+        self.sky.seeded = fault != "unseeded-sky"
+        self.render_pipeline = render_pipeline
         self.frame = 0                     # frames since connecting
         self.moved = 0                     # styles set while the foreground was moving (fault moving-foreground)
         self.moving = False
@@ -143,7 +160,8 @@ class StandInPlayer:
     def _fault_fires(self, mode: str) -> bool:
         if self.fault != mode:
             return False
-        if mode not in ("no-connect", "bad-version") and self.captures <= self.fault_after:
+        if mode not in ("no-connect", "bad-version", "old-player", "mask-check", "unseeded-sky") and \
+                self.captures <= self.fault_after:
             return False
         if self.fault_once is not None:
             if self.fault_once.exists():
@@ -256,31 +274,22 @@ class StandInPlayer:
         """(reply, done test or None) of one request; the reply carries every protocol field."""
         op = req.get("op")
         try:
+            if self.fault == "old-player":   # package 0.2.0's agent refuses a request of another version
+                return {**full_reply(req, ok=False, error=f"capture protocol version {req.get('v')} is not "
+                                                          f"{OLD_PROTOCOL}: use the rdh Unity package that comes "
+                                                          "with your rdh"), "v": OLD_PROTOCOL}, None
             if req.get("parse_error"):
                 raise RequestError(req["parse_error"])
             if req.get("v") != PROTOCOL_VERSION:
                 raise RequestError(f"capture protocol version {req.get('v')} is not {PROTOCOL_VERSION}")
             if op == "hello":
-                version = PROTOCOL_VERSION + 1 if self._fault_fires("bad-version") else PROTOCOL_VERSION
-                reply = full_reply(req, protocol=PROTOCOL_NAME, version=version, unity_version="stand-in",
-                                   package_version=PACKAGE_VERSION, product="rdh stand-in player",
-                                   controller=self.controller, weather_types=list(WEATHERS))
-                ready = self.sky_ready_frames
-                return reply, (lambda frame: frame >= ready)     # only once the sky is ready, as the agent
+                return self._hello(req), None
             if op == "ping":
                 return full_reply(req), None
             if op == "list_scenes":
                 return full_reply(req, scenes=list(self.catalog)), None
             if op == "load_scene":
-                scene = self.catalog.get(req.get("scene"))
-                if scene is None:
-                    raise RequestError(f"no scene named '{req.get('scene')}' (this build offers: "
-                                       f"{', '.join(self.catalog)})")
-                self.scene, self.viewpoint, self.foreground = scene, None, None
-                return full_reply(req, scene=scene["name"], controller=self.controller, paused=True,
-                                  viewpoints=[{"name": v["name"], "category": ""} for v in scene["viewpoints"]],
-                                  foregrounds=[{"name": f["name"], "category": f["category"]}
-                                               for f in scene["foregrounds"]]), self._after(1)
+                return self._load_scene(req)
             if op == "set_viewpoint":
                 self.viewpoint = self._find("viewpoints", req.get("viewpoint"))
                 return full_reply(req, viewpoint=self.viewpoint["name"],
@@ -296,6 +305,38 @@ class StandInPlayer:
             raise RequestError(f"unknown op '{op}'")
         except RequestError as exc:
             return full_reply(req, ok=False, error=str(exc)), None
+
+    def _hello(self, req: dict) -> dict:
+        """Answered at once, as the agent does: the sky may not be there before a content scene is loaded."""
+        if self._fault_fires("mask-check"):
+            raise RequestError(FAILED_MASK_CHECK)
+        version = PROTOCOL_VERSION + 1 if self._fault_fires("bad-version") else PROTOCOL_VERSION
+        sky = self.sky
+        return full_reply(req, protocol=PROTOCOL_NAME, version=version, unity_version="stand-in",
+                          package_version=PACKAGE_VERSION, product="rdh stand-in player",
+                          controller=sky.controller_name(), sky=sky.state(self.frame),
+                          weather_types=list(WEATHERS) if sky.ready(self.frame) else [],
+                          render_pipeline=self.render_pipeline, mask_check=MASK_CHECK)
+
+    def _load_scene(self, req: dict):
+        """Answered once the scene is loaded and its sky ready (a sky of the content scenes starts with the load)."""
+        scene = self.catalog.get(req.get("scene"))
+        if scene is None:
+            raise RequestError(f"no scene named '{req.get('scene')}' (this build offers: {', '.join(self.catalog)})")
+        self.scene, self.viewpoint, self.foreground = scene, None, None
+        sky = self.sky
+        sky.scene_loaded(self.frame)
+        reply = full_reply(req, scene=scene["name"], paused=True, mask_check=MASK_CHECK,
+                           viewpoints=[{"name": v["name"], "category": ""} for v in scene["viewpoints"]],
+                           foregrounds=[{"name": f["name"], "category": f["category"]} for f in scene["foregrounds"]])
+        loaded = self._after(1)
+
+        def done(frame: int) -> bool:
+            if not (loaded(frame) and sky.ready(frame)):
+                return False
+            reply.update(controller=sky.controller_name(), sky=sky.state(frame), weather_types=list(WEATHERS))
+            return True
+        return reply, done
 
     def _find(self, kind: str, name) -> dict:
         if self.scene is None:
@@ -317,10 +358,14 @@ class StandInPlayer:
         if not isinstance(frames, int) or frames < 0 or not isinstance(seconds, (int, float)) or seconds < 0:
             raise RequestError(f"settle_frames {frames} / settle_seconds {seconds} must be 0 or more")
         hours, minutes = int(parts[0]), int(parts[1])
+        if not self.sky.ready(self.frame):
+            raise RequestError(f"the {self.sky.controller_name()} sky is not ready: load_scene first")
         self.weather, self.minutes = weather, hours * 60 + minutes
         if self.moving:
             self.moved += 1                # an animation that was not paused: the pose changes with time
-        values = [{"name": k, "value": v} for k, v in lighting(weather, self.minutes).items()]
+        drawn = self.sky.apply(weather, self.minutes, int(req.get("seed", 0)))
+        values = [{"name": k, "value": v} for k, v in {**lighting(weather, self.minutes, self.sky.coverage),
+                                                        **drawn}.items()]
         start_frame, start = self.frame, time.monotonic()
         reply = full_reply(req, weather=weather, weather_type=weather, time=f"{hours:02d}:{minutes:02d}",
                            values=values)
@@ -361,9 +406,12 @@ class StandInPlayer:
         folder.mkdir(parents=True, exist_ok=True)
         foreground = self.foreground or {"name": "", "category": ""}
         viewpoint = {**self.viewpoint, "shift": 0.02 * self.moved}
-        rgb, mask = draw(self.scene["name"], viewpoint, foreground, self.weather, self.minutes, width, height)
+        rgb, mask = draw(self.scene["name"], viewpoint, foreground, self.weather, self.minutes, width, height,
+                         self.sky.coverage)
         reply = full_reply(req, width=width, height=height, foreground=foreground["name"],
                            category=foreground["category"])
+        if mask_name and self._fault_fires("noisy-mask"):
+            reply["mask_pass_diff"] = max(1, width * height // 20)   # something draws into the id passes
         if image:
             path = folder / image
             cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
@@ -395,12 +443,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connect-wait", type=float, default=30.0)
     parser.add_argument("--controller", default="numpy",
                         help="sky controller it reports (unistorm, directional_light...)")
-    parser.add_argument("--sky-ready-frames", type=int, default=3,
-                        help="frames after connecting before the sky is ready")
+    parser.add_argument("--sky-layout", choices=LAYOUTS, default="bootstrap",
+                        help="where the sky lives: the bootstrap scene, or the content scenes (its system only, or "
+                             "its controller too)")
+    parser.add_argument("--sky-ready-frames", type=int, default=0,
+                        help="frames after connecting (bootstrap) or after each scene load before the sky is ready")
+    parser.add_argument("--sky-reseeds", action="store_true",
+                        help="the sky draws cloud coverage from the clock and advances its moon at noon (UniStorm)")
+    parser.add_argument("--render-pipeline", default="built-in", help="the render pipeline it reports")
     args, _unity_args = parser.parse_known_args(argv)
     catalog = json.loads(args.catalog.read_text()) if args.catalog else DEFAULT_CATALOG
+    sky = StandInSky(args.controller, args.sky_layout, args.sky_ready_frames, args.sky_reseeds)
     player = StandInPlayer(args.mlagents_port, catalog, args.fault, args.fault_after, args.fault_once,
-                           args.log_file, args.address, args.connect_wait, args.controller, args.sky_ready_frames)
+                           args.log_file, args.address, args.connect_wait, sky, args.render_pipeline)
     return player.run()
 
 

@@ -10,6 +10,8 @@ using Unity.MLAgents.Sensors;
 using Unity.MLAgents.SideChannels;
 using UnityEngine;
 using UnityEngine.AI;
+using UnityEngine.Playables;
+using UnityEngine.Rendering;
 using UnityEngine.SceneManagement;
 using Debug = UnityEngine.Debug;
 
@@ -23,7 +25,10 @@ namespace Rdh.Capture
     /// one at a time: load a scene (then pause it), place the camera on a viewpoint, choose the
     /// foreground, set weather and time, capture image and mask. Every request gets a reply: an
     /// exception in any frame of a request becomes that request's error reply, and the next
-    /// request is served as usual.
+    /// request is served as usual. `hello` answers at once, with the sky's state (ready, pending
+    /// or none: UniStorm may live in the content scenes only); load_scene and set_style wait for the
+    /// sky. The mask pass checks itself (MaskProbe) at hello, after each scene load and whenever
+    /// the render pipeline changes: a failed check is the request's error reply.
     /// Its Behavior Parameters: Behavior Name RdhCapture, Vector Observation Space Size 1,
     /// Continuous Actions 1, Behavior Type Default (filled in when the component is added).
     /// </summary>
@@ -31,7 +36,7 @@ namespace Rdh.Capture
     public class CaptureAgent : Agent
     {
         [Header("Capture")]
-        [Tooltip("Camera that renders the captures; viewpoints move it. Empty: the Main Camera of the loaded scene. With UniStorm, use UniStorm's Player Camera.")]
+        [Tooltip("A camera of this bootstrap scene that renders the captures (it cannot reference a camera of a content scene). Empty: per loaded scene, the camera with a Capture Camera component, else the sky controller's camera (UniStorm's Player Camera), else the Main Camera.")]
         public Camera captureCamera;
 
         [Tooltip("Weather and time controller. Empty: the first active SkyController found in the loaded scenes.")]
@@ -70,6 +75,9 @@ namespace Rdh.Capture
         ForegroundRegistry m_Foregrounds;
         ForegroundCandidate m_Foreground;
         bool m_Paused;
+        bool m_MaskChecked;
+        RenderPipelineAsset m_CheckedPipeline;   // the pipeline the last passed self-check ran in
+        string m_MaskCheck = "";
 
         // -- lifetime ---------------------------------------------------------------------------
         public override void Initialize()
@@ -251,7 +259,8 @@ namespace Rdh.Capture
             switch (request.op)
             {
                 case "hello":
-                    return Hello(reply);
+                    Hello(reply);
+                    return null;
                 case "ping":
                     return null;
                 case "list_scenes":
@@ -275,21 +284,47 @@ namespace Rdh.Capture
             }
         }
 
-        /// <summary>Answered once the sky controller is ready, so that rdh learns its weather types.</summary>
-        IEnumerator Hello(CaptureReply reply)
+        /// <summary>Answered at once, with the sky's state: a sky that comes with the content scenes
+        /// (UniStorm) is not there before the first load_scene, which waits for it.</summary>
+        void Hello(CaptureReply reply)
         {
             var sky = FindSky();
-            if (sky != null)
-            {
-                yield return WaitForSky(sky);
-            }
             reply.protocol = CaptureProtocol.Name;
             reply.version = CaptureProtocol.Version;
             reply.unity_version = Application.unityVersion;
             reply.package_version = CaptureProtocol.PackageVersion;
             reply.product = Application.productName;
             reply.controller = sky != null ? sky.ControllerName : "none";
-            reply.weather_types = sky != null ? sky.WeatherNames : new List<string>();
+            reply.sky = SkyState(sky);
+            reply.weather_types = sky != null && sky.Ready ? sky.WeatherNames : new List<string>();
+            string pipeline;
+            MaskCamera.CurrentPipeline(out pipeline);
+            reply.render_pipeline = pipeline;
+            reply.mask_check = CheckMask();
+        }
+
+        static string SkyState(SkyController sky)
+        {
+            return sky == null ? "none" : sky.Ready ? "ready" : "pending";
+        }
+
+        /// <summary>Run the mask's self-check now (CaptureException with the diagnosis when it fails).</summary>
+        string CheckMask()
+        {
+            m_MaskChecked = false;
+            m_MaskCheck = MaskProbe.Run(mask, MaskShader());
+            m_CheckedPipeline = GraphicsSettings.currentRenderPipeline;
+            m_MaskChecked = true;
+            return m_MaskCheck;
+        }
+
+        /// <summary>Check again when the render pipeline changed since the last check (a quality level with another asset).</summary>
+        void EnsureMaskChecked()
+        {
+            if (!m_MaskChecked || GraphicsSettings.currentRenderPipeline != m_CheckedPipeline)
+            {
+                CheckMask();
+            }
         }
 
         IEnumerator WaitForSky(SkyController sky)
@@ -364,7 +399,10 @@ namespace Rdh.Capture
             m_Foregrounds = FindObjectOfType<ForegroundRegistry>();
             reply.scene = sceneName;
             reply.controller = sky != null ? sky.ControllerName : "none";
+            reply.sky = SkyState(sky);
+            reply.weather_types = sky != null ? sky.WeatherNames : new List<string>();
             reply.paused = m_Paused;
+            reply.mask_check = CheckMask();   // the scene may switch renderer features on (UniStorm's)
             if (m_Viewpoints != null)
             {
                 foreach (var v in m_Viewpoints.All())
@@ -381,7 +419,8 @@ namespace Rdh.Capture
             }
         }
 
-        /// <summary>Freeze what moves by itself, so that every style and its mask show the same pose.</summary>
+        /// <summary>Freeze what moves by itself, so that every style and its mask show the same pose.
+        /// Inactive objects too: a foreground candidate shown later (Show Only Chosen) must not move.</summary>
         void PauseWorld()
         {
             if (!pauseWorld)
@@ -389,13 +428,29 @@ namespace Rdh.Capture
                 return;
             }
             Time.timeScale = 0f;  // scaled-time animation, physics (FixedUpdate), particles and scripts stop
-            foreach (var animator in FindObjectsOfType<Animator>())
+            foreach (var animator in FindObjectsOfType<Animator>(true))
             {
                 animator.speed = 0f;  // also those on unscaled time
             }
-            foreach (var particles in FindObjectsOfType<ParticleSystem>())
+            foreach (var particles in FindObjectsOfType<ParticleSystem>(true))
             {
-                particles.Pause(false);
+                if (particles.gameObject.activeInHierarchy)
+                {
+                    particles.Pause(false);
+                }
+                else
+                {
+                    var main = particles.main;
+                    main.useUnscaledTime = false;   // shown later, it stays where scaled time (0) leaves it
+                }
+            }
+            foreach (var director in FindObjectsOfType<PlayableDirector>(true))
+            {
+                director.timeUpdateMode = DirectorUpdateMode.Manual;   // no clock advances a timeline
+                if (director.state == PlayState.Playing)
+                {
+                    director.Pause();
+                }
             }
             foreach (var agent in FindObjectsOfType<NavMeshAgent>())
             {
@@ -406,7 +461,7 @@ namespace Rdh.Capture
             }
             if (disableScripts.Count > 0)
             {
-                foreach (var behaviour in FindObjectsOfType<MonoBehaviour>())
+                foreach (var behaviour in FindObjectsOfType<MonoBehaviour>(true))
                 {
                     if (behaviour != this && disableScripts.Contains(behaviour.GetType().Name))
                     {
@@ -424,7 +479,7 @@ namespace Rdh.Capture
                 throw new CaptureException("the loaded scene has no ViewpointRegistry (or no scene was loaded): add one, then load_scene");
             }
             var viewpoint = m_Viewpoints.Find(viewpointName);
-            var camera = CaptureCamera();
+            var camera = FindCaptureCamera();
             camera.transform.SetPositionAndRotation(viewpoint.pose.position, viewpoint.pose.rotation);
             if (viewpoint.fieldOfView > 0f)
             {
@@ -468,16 +523,18 @@ namespace Rdh.Capture
             while (frames < request.settle_frames || Time.realtimeSinceStartup - start < request.settle_seconds)
             {
                 yield return null;  // sky, clouds, reflections and lighting catch up
+                sky.Reassert();     // what the sky system re-draws by itself (UniStorm's coverage, moon phase)
                 frames++;
             }
             var deadline = Time.realtimeSinceStartup + skyReadyTimeout;
-            while (!sky.InEffect(weatherType, hour, minute))
+            while (!sky.InEffect(weatherType, hour, minute))   // reasserted in this frame, after the sky's own Update
             {
                 if (Time.realtimeSinceStartup > deadline)
                 {
                     throw new CaptureException($"the {sky.ControllerName} sky does not show '{weatherType}' at {request.time} {skyReadyTimeout} s after it was set (it shows {sky.AppliedTime}): something else changes weather or time (a day/night script, UniStorm's weather generation)");
                 }
                 yield return null;
+                sky.Reassert();
                 frames++;
             }
             reply.weather = request.weather;
@@ -498,7 +555,16 @@ namespace Rdh.Capture
             {
                 throw new CaptureException("no foreground chosen: send set_foreground first");
             }
-            var camera = CaptureCamera();
+            var camera = FindCaptureCamera();
+            var sky = FindSky();
+            if (sky != null)
+            {
+                sky.Reassert();   // the same frame as the render: nothing of the sky's own can slip in between
+            }
+            if (maskName != "")
+            {
+                EnsureMaskChecked();
+            }
             Directory.CreateDirectory(folder);
             var watch = Stopwatch.StartNew();
             if (imageName != "")
@@ -510,8 +576,9 @@ namespace Rdh.Capture
             if (maskName != "")
             {
                 var path = Path.Combine(folder, maskName);
-                FrameCapture.WriteMask(camera, m_Foreground.target, mask, MaskShader(), request.width, request.height, path);
+                var result = FrameCapture.WriteMask(camera, m_Foreground.target, mask, MaskShader(), request.width, request.height, path);
                 reply.mask = path;
+                reply.mask_pass_diff = result.disagreeingPixels;
             }
             reply.width = request.width;
             reply.height = request.height;
@@ -521,12 +588,24 @@ namespace Rdh.Capture
         }
 
         // -- helpers ----------------------------------------------------------------------------
-        Camera CaptureCamera()
+        /// <summary>The capture camera: the agent's own (a camera of the bootstrap scene), else the loaded
+        /// scene's Capture Camera component, else the sky's camera (UniStorm's Player Camera), else Camera.main.</summary>
+        Camera FindCaptureCamera()
         {
-            var camera = captureCamera != null ? captureCamera : Camera.main;
+            if (captureCamera != null)
+            {
+                return captureCamera;
+            }
+            var marked = FindObjectOfType<CaptureCamera>();
+            if (marked != null && marked.Camera != null)
+            {
+                return marked.Camera;
+            }
+            var sky = FindSky();
+            var camera = sky != null && sky.SkyCamera != null ? sky.SkyCamera : Camera.main;
             if (camera == null)
             {
-                throw new CaptureException("no capture camera: assign CaptureAgent.captureCamera, or tag a camera MainCamera in each scene");
+                throw new CaptureException("no capture camera: add a Capture Camera component (rdh/Capture Camera) to the camera of each content scene, or tag it MainCamera");
             }
             return camera;
         }

@@ -5,15 +5,15 @@ using UnityEngine;
 namespace Rdh.Capture
 {
     /// <summary>
-    /// Constants of the rdh capture protocol, version 2 (docs/unity.md; Python: unity_bridge/protocol.py;
+    /// Constants of the rdh capture protocol, version 3 (docs/unity.md; Python: unity_bridge/protocol.py;
     /// tests/test_unity_package.py checks that both sides agree).
     /// Every message is one UTF-8 JSON object on one ML-Agents side channel.
     /// </summary>
     public static class CaptureProtocol
     {
         public const string Name = "rdh-capture";
-        public const int Version = 2;
-        public const string PackageVersion = "0.2.0";  // package.json "version"
+        public const int Version = 3;
+        public const string PackageVersion = "0.3.0";  // package.json "version"
 
         /// <summary>uuid5(NAMESPACE_URL, "https://rdh/unity-capture-protocol"); the same on the Python side.</summary>
         public static readonly Guid ChannelId = new Guid("819f11f0-96a2-5604-827e-e7e865655583");
@@ -92,7 +92,10 @@ namespace Rdh.Capture
         public string package_version = "";
         public string product = "";
         public string controller = "";
-        public List<string> weather_types = new List<string>();
+        public string sky = "";                // hello, load_scene: ready, pending (not yet there) or none (no controller)
+        public List<string> weather_types = new List<string>();   // hello (once the sky is ready), load_scene
+        public string render_pipeline = "";    // the render pipeline asset's type name, or built-in
+        public string mask_check = "";         // hello, load_scene: what the mask's self-check verified
         // list_scenes
         public List<string> scenes = new List<string>();
         // load_scene
@@ -118,6 +121,7 @@ namespace Rdh.Capture
         public string mask = "";
         public int width;
         public int height;
+        public int mask_pass_diff;     // pixels whose id changed between the mask's two id passes, other than the foreground's
         public float ms;               // time spent rendering and writing, for rdh's benchmark
 
         public void Fail(string message)

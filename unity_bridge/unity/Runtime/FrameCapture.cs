@@ -25,18 +25,39 @@ namespace Rdh.Capture
         [Tooltip("A pixel of a transparent material (hair cards, glass) counts as covered where its alpha is at least this.")]
         [Range(0.01f, 1f)]
         public float transparentAlphaCutoff = 0.5f;
+
+        [Tooltip("Shaders (their name, or a part of it) that draw both faces without saying so in a _Cull property (foliage, cards, fences): the id pass draws both faces of their materials too. Others are culled as their material's _Cull says, or back faces.")]
+        public List<string> twoSidedShaders = new List<string>();
+
+        [Tooltip("URP: index, in the URP asset's Renderer List, of a renderer with no renderer features and Depth Priming Mode Disabled that draws the id passes (docs/unity.md). -1: the default renderer, with the features of the renderers under Urp Features Off switched off; the self-check at hello says whether anything still touches the mask.")]
+        public int urpMaskRenderer = -1;
+#if RDH_URP
+
+        [Tooltip("URP: renderers (their Universal Renderer Data assets) whose renderer features are switched off while the id passes render, and switched back on afterwards. For projects that cannot give the mask a renderer of its own.")]
+        public List<UnityEngine.Rendering.Universal.ScriptableRendererData> urpFeaturesOff =
+            new List<UnityEngine.Rendering.Universal.ScriptableRendererData>();
+#endif
+    }
+
+    /// <summary>The mask written and how far its two id passes agreed.</summary>
+    public struct MaskResult
+    {
+        public int foregroundPixels;
+        public int disagreeingPixels;   // pixels whose id changed between the passes other than the foreground's
     }
 
     /// <summary>
     /// Renders the capture camera into PNG files: the image as the camera sees it, and the exact
     /// binary mask of the foreground (255 where it is visible, 0 elsewhere) from an object-id pass
-    /// (see <see cref="MaskIds"/>).
+    /// (see <see cref="MaskIds"/>) drawn by a <see cref="MaskCamera"/>; MaskRules decides what each
+    /// renderer does in it.
     /// </summary>
     public static class FrameCapture
     {
         static readonly int IdProperty = Shader.PropertyToID("_RdhId");
         static readonly int AlphaProperty = Shader.PropertyToID("_RdhAlpha");
         static readonly int CutoffProperty = Shader.PropertyToID("_RdhCutoff");
+        static readonly int CullProperty = Shader.PropertyToID("_RdhCull");
         static readonly int MainTexProperty = Shader.PropertyToID("_MainTex");
         const float Opaque = -1f;       // _RdhCutoff that clips nothing
         const float Invisible = 2f;     // _RdhCutoff that clips everything
@@ -49,7 +70,15 @@ namespace Rdh.Capture
                 RenderTextureReadWrite.sRGB, Mathf.Max(1, QualitySettings.antiAliasing));
             try
             {
-                RenderInto(camera, rt);
+                camera.aspect = (float)width / height;   // the capture's, as the mask camera's
+                try
+                {
+                    RenderInto(camera, rt);
+                }
+                finally
+                {
+                    camera.ResetAspect();                  // back to following the screen
+                }
                 var texture = ReadBack(rt);
                 try
                 {
@@ -68,12 +97,14 @@ namespace Rdh.Capture
 
         /// <summary>
         /// Write the mask of <paramref name="foreground"/> as <paramref name="camera"/> sees it now and
-        /// return its pixel count. Only what the camera's culling mask shows takes part; occluders are
-        /// chosen by <paramref name="settings"/>. Cutout materials are clipped at their own _Cutoff,
-        /// transparent ones at settings.transparentAlphaCutoff; property blocks are kept and the id is
-        /// set last, under a property name nothing else uses.
+        /// return its pixel count and how far the two id passes agreed. Only what the camera's culling
+        /// mask shows takes part; occluders are chosen by <paramref name="settings"/> (MaskRules.Role).
+        /// Cutout materials are clipped at their own _Cutoff, transparent ones at
+        /// settings.transparentAlphaCutoff; faces are culled as each material culls them; materials of
+        /// the background queue are left out; property blocks are kept and the id is set last, under a
+        /// property name nothing else uses.
         /// </summary>
-        public static int WriteMask(Camera camera, GameObject foreground, MaskSettings settings, Shader idShader,
+        public static MaskResult WriteMask(Camera camera, GameObject foreground, MaskSettings settings, Shader idShader,
             int width, int height, string path)
         {
             if (idShader == null)
@@ -83,12 +114,13 @@ namespace Rdh.Capture
             var pass = new MaskPass(camera, foreground, settings, idShader);
             try
             {
-                pass.Prepare();
+                pass.Prepare(width, height);
                 var first = pass.Render(MaskIds.ForegroundFirst, width, height);
                 var second = pass.Render(MaskIds.ForegroundSecond, width, height);
                 var mask = new byte[width * height * 3];
-                var count = MaskIds.Select(first, second, 3, mask);
-                var texture = new Texture2D(width, height, TextureFormat.RGB24, false);
+                var result = new MaskResult();
+                result.foregroundPixels = MaskIds.Select(first, second, 4, mask, out result.disagreeingPixels);
+                var texture = new Texture2D(width, height, TextureFormat.RGB24, false, true);
                 try
                 {
                     texture.LoadRawTextureData(mask);
@@ -99,12 +131,38 @@ namespace Rdh.Capture
                 {
                     Object.Destroy(texture);
                 }
-                return count;
+                return result;
             }
             finally
             {
                 pass.Restore();
             }
+        }
+
+        /// <summary>Give an id material its alpha source factor, cutoff and cull mode.</summary>
+        internal static void SetSurface(Material material, float cutoff, float alpha, int cull)
+        {
+            material.SetFloat(AlphaProperty, alpha);
+            material.SetFloat(CutoffProperty, cutoff);
+            material.SetFloat(CullProperty, cull);
+        }
+
+        /// <summary>Set a renderer's id last in its renderer-wide property block (the self-check's square).</summary>
+        internal static void SetId(Renderer renderer, int id)
+        {
+            var block = new MaterialPropertyBlock();
+            renderer.GetPropertyBlock(block);
+            block.SetVector(IdProperty, IdColour(id));
+            renderer.SetPropertyBlock(block);
+        }
+
+        /// <summary>SetVector, not SetColor: a colour would be converted to linear in a linear project, and
+        /// the id bytes must reach the render target unchanged.</summary>
+        internal static Vector4 IdColour(int id)
+        {
+            byte r, g, b;
+            MaskIds.ToBytes(id, out r, out g, out b);
+            return new Vector4(r / 255f, g / 255f, b / 255f, 1f);
         }
 
         static void RenderInto(Camera camera, RenderTexture rt)
@@ -188,16 +246,19 @@ namespace Rdh.Capture
             readonly GameObject m_Foreground;
             readonly MaskSettings m_Settings;
             readonly Shader m_IdShader;
-            // Id materials of occluders, per source material: [0] transparent parts left out, [1] cut at the alpha cutoff.
+            // Id materials per source material, for each (alpha occludes, drawn two-sided) of occluders.
             readonly Dictionary<Material, Material>[] m_IdMaterials =
-                { new Dictionary<Material, Material>(), new Dictionary<Material, Material>() };
+            {
+                new Dictionary<Material, Material>(), new Dictionary<Material, Material>(),
+                new Dictionary<Material, Material>(), new Dictionary<Material, Material>(),
+            };
             readonly List<Material> m_Created = new List<Material>();
             readonly List<Renderer> m_Hidden = new List<Renderer>();
             readonly List<SwappedRenderer> m_Swapped = new List<SwappedRenderer>();
-            readonly List<Renderer> m_ForegroundRenderers = new List<Renderer>();
-            readonly List<SwappedTerrain> m_Terrains = new List<SwappedTerrain>();
-            GameObject m_CameraObject;
-            Camera m_MaskCamera;
+            readonly List<SwappedRenderer> m_ForegroundRenderers = new List<SwappedRenderer>();
+            readonly List<HiddenTerrain> m_Terrains = new List<HiddenTerrain>();
+            MaskCamera m_MaskCamera;
+            Material m_Nothing;   // stands in for a material of the background queue: draws no pixel
 
             sealed class SwappedRenderer
             {
@@ -207,11 +268,10 @@ namespace Rdh.Capture
                 public MaterialPropertyBlock[] materialBlocks;  // per material index, null entries if none
             }
 
-            sealed class SwappedTerrain
+            sealed class HiddenTerrain
             {
                 public Terrain terrain;
-                public Material template;
-                public bool drawHeightmap, drawTrees, drawInstanced;
+                public bool drawHeightmap, drawTrees;
             }
 
             public MaskPass(Camera camera, GameObject foreground, MaskSettings settings, Shader idShader)
@@ -232,7 +292,7 @@ namespace Rdh.Capture
                 return ((1 << layer) & m_Settings.occluderLayers) != 0;
             }
 
-            public void Prepare()
+            public void Prepare(int width, int height)
             {
                 var foregroundSet = new HashSet<Renderer>();
                 foreach (var r in m_Foreground.GetComponentsInChildren<Renderer>(false))
@@ -246,71 +306,61 @@ namespace Rdh.Capture
                 {
                     throw new CaptureException($"foreground '{m_Foreground.name}' has no active renderer to make a mask from");
                 }
-
                 var index = 0;
                 foreach (var r in Object.FindObjectsOfType<Renderer>())
                 {
-                    if (!r.enabled || r.forceRenderingOff || !Visible(r.gameObject.layer))
+                    if (!r.enabled || r.forceRenderingOff)
                     {
                         continue;  // not in the image either
                     }
-                    if (foregroundSet.Contains(r))
+                    var role = MaskRules.Role(Visible(r.gameObject.layer), foregroundSet.Contains(r), Occludes(r.gameObject.layer),
+                        IsEffect(r), m_Settings.effectsOcclude, r.transform.IsChildOf(m_Foreground.transform),
+                        AllInBackground(r), ((1 << r.gameObject.layer) & m_Settings.ownMaterialLayers) != 0 || NeedsOwnMaterial(r));
+                    switch (role)
                     {
-                        Swap(r, true, true, MaskIds.ForegroundFirst);
-                        m_ForegroundRenderers.Add(r);
-                    }
-                    else if (!Occludes(r.gameObject.layer) || (IsEffect(r) && !m_Settings.effectsOcclude) ||
-                             r.transform.IsChildOf(m_Foreground.transform))
-                    {
-                        Hide(r);    // left-out layers, effects, and the foreground's own effects (sparks, smoke)
-                    }
-                    else if (((1 << r.gameObject.layer) & m_Settings.ownMaterialLayers) != 0 || NeedsOwnMaterial(r))
-                    {
-                        // drawn as in the image: an occluder whose colour the two passes cannot mistake for the foreground
-                    }
-                    else
-                    {
-                        // An effect that occludes does so where it is opaque enough, like a transparent foreground.
-                        var alphaOccludes = m_Settings.transparentOccludes || IsEffect(r);
-                        Swap(r, false, alphaOccludes, MaskIds.OccluderId(index++));
+                        case MaskRole.Foreground:
+                            m_ForegroundRenderers.Add(Swap(r, true, true, MaskIds.ForegroundFirst));
+                            break;
+                        case MaskRole.LeftOut:
+                            Hide(r);
+                            break;
+                        case MaskRole.Id:
+                            // An effect that occludes does so where it is opaque enough, like a transparent foreground.
+                            Swap(r, false, m_Settings.transparentOccludes || IsEffect(r), MaskIds.OccluderId(index++));
+                            break;
+                        // NotDrawn, OwnMaterial: drawn as in the image (an occluder whose colour the two passes
+                        // cannot mistake for the foreground), or not at all
                     }
                 }
                 foreach (var t in Terrain.activeTerrains)
                 {
-                    if (t == null || !t.enabled || !Visible(t.gameObject.layer))
+                    // An occluding terrain is drawn as in the image, instanced or not, holes included: its
+                    // colour does not change between the passes. Others are hidden.
+                    if (t != null && t.enabled && Visible(t.gameObject.layer) && !Occludes(t.gameObject.layer))
                     {
-                        continue;
-                    }
-                    var saved = new SwappedTerrain
-                    {
-                        terrain = t, template = t.materialTemplate, drawHeightmap = t.drawHeightmap,
-                        drawTrees = t.drawTreesAndFoliage, drawInstanced = t.drawInstanced,
-                    };
-                    m_Terrains.Add(saved);
-                    if (!Occludes(t.gameObject.layer))
-                    {
+                        m_Terrains.Add(new HiddenTerrain { terrain = t, drawHeightmap = t.drawHeightmap, drawTrees = t.drawTreesAndFoliage });
                         t.drawHeightmap = false;
                         t.drawTreesAndFoliage = false;
-                        continue;
                     }
-                    // The heightmap in its id; trees and grass keep their own materials (alpha-cut as drawn).
-                    var material = NewIdMaterial(null, Surface.Opaque, false, false);
-                    material.SetVector(IdProperty, IdColour(MaskIds.OccluderId(index++)));
-                    t.drawInstanced = false;  // instanced terrain builds its vertices in its own shader
-                    t.materialTemplate = material;
                 }
+                m_MaskCamera = new MaskCamera(m_Camera, m_Settings, width, height);
+            }
 
-                m_CameraObject = new GameObject("rdh mask camera") { hideFlags = HideFlags.HideAndDontSave };
-                m_MaskCamera = m_CameraObject.AddComponent<Camera>();
-                // Same pose, projection and culling mask; none of the capture camera's effects or command buffers.
-                m_MaskCamera.CopyFrom(m_Camera);
-                m_MaskCamera.enabled = false;
-                m_MaskCamera.clearFlags = CameraClearFlags.SolidColor;
-                m_MaskCamera.backgroundColor = new Color(0f, 0f, 0f, 1f);  // id 0: the background
-                m_MaskCamera.allowHDR = false;
-                m_MaskCamera.allowMSAA = false;
-                m_MaskCamera.renderingPath = RenderingPath.Forward;
-                m_MaskCamera.depthTextureMode = DepthTextureMode.None;
+            static bool AllInBackground(Renderer r)
+            {
+                var materials = r.sharedMaterials;
+                if (materials.Length == 0)
+                {
+                    return false;
+                }
+                foreach (var m in materials)
+                {
+                    if (m == null || !MaskRules.IsBackgroundQueue(m.renderQueue))
+                    {
+                        return false;
+                    }
+                }
+                return true;
             }
 
             void Hide(Renderer r)
@@ -319,16 +369,19 @@ namespace Rdh.Capture
                 m_Hidden.Add(r);
             }
 
-            void Swap(Renderer r, bool isForeground, bool alphaOccludes, int id)
+            SwappedRenderer Swap(Renderer r, bool isForeground, bool alphaOccludes, int id)
             {
                 var materials = r.sharedMaterials;
                 var swapped = new SwappedRenderer { renderer = r, materials = materials };
                 var count = Mathf.Max(1, materials.Length);
                 var replaced = new Material[count];
+                var sprite = r is SpriteRenderer;
                 for (var i = 0; i < count; i++)
                 {
                     var source = i < materials.Length ? materials[i] : null;
-                    replaced[i] = IdMaterialFor(source, isForeground, alphaOccludes);
+                    replaced[i] = source != null && MaskRules.IsBackgroundQueue(source.renderQueue)
+                        ? Nothing()
+                        : IdMaterialFor(source, isForeground, alphaOccludes, sprite);
                 }
                 // The renderer's own property blocks stay (a texture set there still cuts out), the id goes in last.
                 if (r.HasPropertyBlock())
@@ -346,9 +399,10 @@ namespace Rdh.Capture
                 m_Swapped.Add(swapped);
                 r.sharedMaterials = replaced;
                 SetId(swapped, id);
+                return swapped;
             }
 
-            void SetId(SwappedRenderer s, int id)
+            static void SetId(SwappedRenderer s, int id)
             {
                 var colour = IdColour(id);
                 var block = new MaterialPropertyBlock();
@@ -367,26 +421,45 @@ namespace Rdh.Capture
                 }
             }
 
-            /// <summary>SetVector, not SetColor: a colour would be converted to linear in a linear project, and
-            /// the id bytes must reach the render target unchanged.</summary>
-            static Vector4 IdColour(int id)
+            Material Nothing()
             {
-                byte r, g, b;
-                MaskIds.ToBytes(id, out r, out g, out b);
-                return new Vector4(r / 255f, g / 255f, b / 255f, 1f);
+                if (m_Nothing == null)
+                {
+                    m_Nothing = NewIdMaterial(null, Surface.Opaque, false, false, MaskRules.CullBack);
+                    SetSurface(m_Nothing, Invisible, 1f, MaskRules.CullBack);
+                }
+                return m_Nothing;
             }
 
-            Material IdMaterialFor(Material source, bool isForeground, bool alphaOccludes)
+            bool ListedTwoSided(Material source)
+            {
+                var shader = source != null && source.shader != null ? source.shader.name : "";
+                return shader != "" && m_Settings.twoSidedShaders.Exists(
+                    s => !string.IsNullOrEmpty(s) && shader.IndexOf(s, StringComparison.OrdinalIgnoreCase) >= 0);
+            }
+
+            int CullOf(Material source, bool sprite)
+            {
+                if (source == null)
+                {
+                    return sprite ? MaskRules.CullOff : MaskRules.CullBack;
+                }
+                return MaskRules.Cull(name => source.HasProperty(name) ? source.GetFloat(name) : (float?)null, sprite,
+                    ListedTwoSided(source));
+            }
+
+            Material IdMaterialFor(Material source, bool isForeground, bool alphaOccludes, bool sprite)
             {
                 // One id material per source material and role; the id itself is per renderer (property block).
-                var cache = m_IdMaterials[alphaOccludes ? 1 : 0];
+                var cull = CullOf(source, sprite);
+                var cache = m_IdMaterials[(alphaOccludes ? 1 : 0) + (cull == MaskRules.CullOff ? 2 : 0)];
                 Material cached;
                 if (source != null && !isForeground && cache.TryGetValue(source, out cached))
                 {
                     return cached;
                 }
                 var surface = source != null ? SurfaceOf(source) : Surface.Opaque;
-                var material = NewIdMaterial(source, surface, isForeground, alphaOccludes);
+                var material = NewIdMaterial(source, surface, isForeground, alphaOccludes, cull);
                 if (source != null && !isForeground)
                 {
                     cache[source] = material;
@@ -394,7 +467,7 @@ namespace Rdh.Capture
                 return material;
             }
 
-            Material NewIdMaterial(Material source, Surface surface, bool isForeground, bool alphaOccludes)
+            Material NewIdMaterial(Material source, Surface surface, bool isForeground, bool alphaOccludes, int cull)
             {
                 var material = new Material(m_IdShader) { hideFlags = HideFlags.HideAndDontSave };
                 m_Created.Add(material);
@@ -427,44 +500,26 @@ namespace Rdh.Capture
                         cutoff = Invisible;  // the foreground shows through glass, as in the image
                     }
                 }
-                material.SetFloat(AlphaProperty, alpha);
-                material.SetFloat(CutoffProperty, cutoff);
+                SetSurface(material, cutoff, alpha, cull);
                 return material;
             }
 
-            /// <summary>Draw the pass with the foreground in <paramref name="foregroundId"/>; returns RGB bytes.</summary>
+            /// <summary>Draw the pass with the foreground in <paramref name="foregroundId"/>; returns RGBA bytes.</summary>
             public byte[] Render(int foregroundId, int width, int height)
             {
-                foreach (var s in m_Swapped)
+                foreach (var s in m_ForegroundRenderers)
                 {
-                    if (m_ForegroundRenderers.Contains(s.renderer))
-                    {
-                        SetId(s, foregroundId);
-                    }
+                    SetId(s, foregroundId);
                 }
-                // Linear, no MSAA: each pixel holds exactly one id's bytes.
-                var rt = RenderTexture.GetTemporary(width, height, 24, RenderTextureFormat.ARGB32, RenderTextureReadWrite.Linear, 1);
-                try
-                {
-                    RenderInto(m_MaskCamera, rt);
-                    var texture = ReadBack(rt);
-                    try
-                    {
-                        return texture.GetRawTextureData();
-                    }
-                    finally
-                    {
-                        Object.Destroy(texture);
-                    }
-                }
-                finally
-                {
-                    RenderTexture.ReleaseTemporary(rt);
-                }
+                return m_MaskCamera.Render(width, height);
             }
 
             public void Restore()
             {
+                if (m_MaskCamera != null)
+                {
+                    m_MaskCamera.Dispose();
+                }
                 foreach (var s in m_Swapped)
                 {
                     if (s.renderer == null)
@@ -487,18 +542,11 @@ namespace Rdh.Capture
                 }
                 foreach (var t in m_Terrains)
                 {
-                    if (t.terrain == null)
+                    if (t.terrain != null)
                     {
-                        continue;
+                        t.terrain.drawHeightmap = t.drawHeightmap;
+                        t.terrain.drawTreesAndFoliage = t.drawTrees;
                     }
-                    t.terrain.materialTemplate = t.template;
-                    t.terrain.drawHeightmap = t.drawHeightmap;
-                    t.terrain.drawTreesAndFoliage = t.drawTrees;
-                    t.terrain.drawInstanced = t.drawInstanced;
-                }
-                if (m_CameraObject != null)
-                {
-                    Object.Destroy(m_CameraObject);
                 }
                 foreach (var m in m_Created)
                 {

@@ -52,16 +52,30 @@ namespace Rdh.Capture
         /// </summary>
         public static int Select(byte[] first, byte[] second, int stride, byte[] mask)
         {
+            int disagree;
+            return Select(first, second, stride, mask, out disagree);
+        }
+
+        /// <summary>
+        /// As <see cref="Select(byte[], byte[], int, byte[])"/>, and count in <paramref name="disagree"/> the
+        /// pixels where the two passes disagree other than by the foreground's change of id: everything but
+        /// the foreground keeps its id (or its own colour) from one pass to the other, so a pixel that changes
+        /// shows that something else draws into the id pass (dithering, a renderer feature, an animation).
+        /// </summary>
+        public static int Select(byte[] first, byte[] second, int stride, byte[] mask, out int disagree)
+        {
             if (first.Length != second.Length || stride < 3 || first.Length % stride != 0 ||
                 mask.Length != first.Length / stride * 3)
             {
                 throw new ArgumentException("mask pass buffers of different sizes");
             }
             var count = 0;
+            disagree = 0;
             for (int p = 0, o = 0; p < first.Length; p += stride, o += 3)
             {
-                var isForeground = FromBytes(first[p], first[p + 1], first[p + 2]) == ForegroundFirst &&
-                                   FromBytes(second[p], second[p + 1], second[p + 2]) == ForegroundSecond;
+                var a = FromBytes(first[p], first[p + 1], first[p + 2]);
+                var b = FromBytes(second[p], second[p + 1], second[p + 2]);
+                var isForeground = a == ForegroundFirst && b == ForegroundSecond;
                 var v = isForeground ? (byte)255 : (byte)0;
                 mask[o] = v;
                 mask[o + 1] = v;
@@ -69,6 +83,10 @@ namespace Rdh.Capture
                 if (isForeground)
                 {
                     count++;
+                }
+                else if (a != b)
+                {
+                    disagree++;
                 }
             }
             return count;

@@ -6,8 +6,10 @@ namespace Rdh.Capture
     /// <summary>
     /// Sets weather and time of day for a capture. Two come with the package:
     /// <see cref="DirectionalLightSkyController"/> (any project) and UniStormSkyController
-    /// (compiled when UniStorm is present, see docs/unity.md). Put one in the bootstrap scene
-    /// (or in each scene); the <see cref="CaptureAgent"/> finds it.
+    /// (compiled when UniStorm is present, see docs/unity.md). Put one on the bootstrap scene's
+    /// rdh object (it survives scene loads with it) or in each content scene; the
+    /// <see cref="CaptureAgent"/> finds it. It may not be <see cref="Ready"/> before a content scene
+    /// is loaded (UniStorm lives in the content scenes): hello reports it pending, load_scene waits.
     /// </summary>
     public abstract class SkyController : MonoBehaviour
     {
@@ -17,8 +19,12 @@ namespace Rdh.Capture
         /// <summary>The weather names this controller accepts (rdh names or aliases).</summary>
         public abstract List<string> WeatherNames { get; }
 
-        /// <summary>False while the sky system is still starting; the agent waits for it (hello included).</summary>
+        /// <summary>False while the sky system is not there or still starting; load_scene and set_style wait for it.</summary>
         public virtual bool Ready => true;
+
+        /// <summary>The camera the sky system renders for (UniStorm's Player Camera), or null: the agent
+        /// captures with it when the scene marks no Capture Camera.</summary>
+        public virtual Camera SkyCamera => null;
 
         /// <summary>Apply a weather (by rdh name) and a time of day, at once and frozen (no clock, no
         /// weather changes of its own), and seed UnityEngine.Random with <paramref name="seed"/> where the
@@ -36,6 +42,12 @@ namespace Rdh.Capture
         /// <summary>Advance what the sky simulates itself (its weather particles) by
         /// <paramref name="seconds"/>, although the world is paused. Nothing by default.</summary>
         public virtual void Advance(float seconds) { }
+
+        /// <summary>Set again, from the seed given to Apply, what the sky system draws by itself after
+        /// Apply (UniStorm: the cloud coverage it re-draws from the clock, the moon phase it advances at
+        /// noon). Called every frame while the agent waits for the style, and before each capture.
+        /// Nothing by default.</summary>
+        public virtual void Reassert() { }
 
         /// <summary>The time of day the sky shows now, HH:MM (read back after the settle frames).</summary>
         public abstract string AppliedTime { get; }

@@ -6,6 +6,7 @@
 using System;
 using System.Collections.Generic;
 using UniStorm;
+using UniStorm.Utility;
 using UnityEngine;
 
 namespace Rdh.Capture
@@ -21,13 +22,27 @@ namespace Rdh.Capture
         public string uniStormName = "Mostly Cloudy";
     }
 
+    /// <summary>The cloud coverage (_uCloudsCoverage) rdh draws, from the style's seed, for a cloud level.</summary>
+    [Serializable]
+    public class CloudCoverageRange
+    {
+        public WeatherType.CloudLevelEnum level = WeatherType.CloudLevelEnum.Clear;
+        public float min = 0.25f;
+        public float max = 0.25f;
+    }
+
     /// <summary>
     /// Sets UniStorm's weather and time for a capture (written against UniStorm 5.x): waits until
     /// UniStorm is initialized, switches its clock and weather generator off, sets Daily
     /// generation (Hourly re-rolls the weather from the forecast whenever the hour is set), sets the
-    /// time first and then the weather instantly (looked up by name in All Weather Types), and
-    /// seeds UnityEngine.Random, which UniStorm seeds from the clock, so a scene renders the same
-    /// twice. The agent then waits the settle frames and seconds and until <see cref="InEffect"/>.
+    /// time first and then the weather instantly (looked up by name in All Weather Types).
+    /// UniStorm re-seeds UnityEngine.Random from the clock when it draws the cloud coverage of the new
+    /// weather, and advances the moon phase whenever its clock passes noon (so with the order of the
+    /// styles); after UniStorm's own calls this controller therefore sets both from the style's seed
+    /// (<see cref="SkySeeds"/>: coverage within the range of the weather's cloud level, a phase of the
+    /// Moon Phase List) and keeps them set (<see cref="Reassert"/>) until the capture. Works on the
+    /// bootstrap object (it survives the loads; UniStorm comes with each content scene) or in each
+    /// content scene. The agent waits the settle frames and seconds and until <see cref="InEffect"/>.
     /// </summary>
     [AddComponentMenu("rdh/UniStorm Sky Controller")]
     public class UniStormSkyController : SkyController
@@ -38,9 +53,32 @@ namespace Rdh.Capture
         [Tooltip("Advance UniStorm's weather particles (rain, snow) by the settle seconds while the world is paused, so they show as if they had been falling.")]
         public bool advanceWeatherParticles = true;
 
+        [Tooltip("Set the cloud coverage from the style's seed, within the range of the weather type's Cloud Level (UniStorm draws it from the clock). A level not listed (Don't Change) keeps UniStorm's.")]
+        public bool seedCloudCoverage = true;
+
+        [Tooltip("Cloud coverage ranges per Cloud Level. The defaults are the ranges UniStorm 5.x draws from in a linear-colour-space project; adjust them to your UniStorm version.")]
+        public List<CloudCoverageRange> cloudCoverage = new List<CloudCoverageRange>
+        {
+            new CloudCoverageRange { level = WeatherType.CloudLevelEnum.Clear, min = 0.25f, max = 0.25f },
+            new CloudCoverageRange { level = WeatherType.CloudLevelEnum.MostlyClear, min = 0.36f, max = 0.39f },
+            new CloudCoverageRange { level = WeatherType.CloudLevelEnum.PartyCloudy, min = 0.44f, max = 0.47f },
+            new CloudCoverageRange { level = WeatherType.CloudLevelEnum.MostlyCloudy, min = 0.48f, max = 0.50f },
+            new CloudCoverageRange { level = WeatherType.CloudLevelEnum.Cloudy, min = 0.51f, max = 0.54f },
+        };
+
+        [Tooltip("Set the moon phase from the style's seed (UniStorm advances it every time its clock passes noon).")]
+        public bool seedMoonPhase = true;
+
+        const string CoverageProperty = "_uCloudsCoverage";
+        const string MoonTextureProperty = "_MainTex";
         WeatherType m_Applied;
+        UniStormClouds m_Clouds;
+        float m_Coverage = float.NaN;   // NaN: left to UniStorm
+        int m_MoonPhase = -1;           // -1: left to UniStorm
 
         public override string ControllerName => "unistorm";
+
+        public override Camera SkyCamera => UniStormSystem.Instance != null ? UniStormSystem.Instance.PlayerCamera : null;
 
         public override bool Ready =>
             UniStormSystem.Instance != null && UniStormSystem.Instance.UniStormInitialized && UniStormManager.Instance != null;
@@ -91,14 +129,56 @@ namespace Rdh.Capture
             UnityEngine.Random.InitState(seed);
             UniStormManager.Instance.ChangeWeatherInstantly(type);
             m_Applied = type;
+            // ChangeWeatherInstantly re-seeded Random from the clock and drew the coverage: set it, and the
+            // moon phase, from the seed instead.
+            m_Clouds = FindObjectOfType<UniStormClouds>();
+            var range = seedCloudCoverage && m_Clouds != null && m_Clouds.skyMaterial != null
+                ? cloudCoverage.Find(r => r != null && r.level == type.CloudLevel) : null;
+            m_Coverage = range != null ? SkySeeds.Between(seed, SkySeeds.CoverageSalt, range.min, range.max) : float.NaN;
+            m_MoonPhase = seedMoonPhase && system.MoonPhaseList != null
+                ? SkySeeds.Index(seed, SkySeeds.MoonSalt, system.MoonPhaseList.Count) : -1;
+            Reassert();
             return type.WeatherTypeName;
+        }
+
+        public override void Reassert()
+        {
+            var system = UniStormSystem.Instance;
+            if (system == null)
+            {
+                return;
+            }
+            var sky = m_Clouds != null ? m_Clouds.skyMaterial : null;
+            if (!float.IsNaN(m_Coverage) && sky != null)
+            {
+                sky.SetFloat(CoverageProperty, m_Coverage);
+            }
+            if (m_MoonPhase >= 0 && system.MoonPhaseList != null && m_MoonPhase < system.MoonPhaseList.Count &&
+                system.MoonPhaseList[m_MoonPhase] != null)
+            {
+                var phase = system.MoonPhaseList[m_MoonPhase];
+                system.MoonPhaseIndex = m_MoonPhase;
+                system.MoonPhaseIntensity = phase.MoonPhaseIntensity;
+                if (system.m_MoonPhaseMaterial != null)
+                {
+                    system.m_MoonPhaseMaterial.SetTexture(MoonTextureProperty, phase.MoonPhaseTexture);
+                }
+            }
+        }
+
+        float ShownCoverage()
+        {
+            var sky = m_Clouds != null ? m_Clouds.skyMaterial : null;
+            return sky != null ? sky.GetFloat(CoverageProperty) : float.NaN;
         }
 
         public override bool InEffect(string weatherType, int hour, int minute)
         {
             var system = UniStormSystem.Instance;
             return system != null && m_Applied != null && system.CurrentWeatherType == m_Applied &&
-                   system.CurrentWeatherType.WeatherTypeName == weatherType && system.Hour == hour && system.Minute == minute;
+                   system.CurrentWeatherType.WeatherTypeName == weatherType && system.Hour == hour && system.Minute == minute &&
+                   (float.IsNaN(m_Coverage) || Mathf.Abs(ShownCoverage() - m_Coverage) < 1e-4f) &&
+                   (m_MoonPhase < 0 || system.MoonPhaseIndex == m_MoonPhase);
         }
 
         public override void Advance(float seconds)
@@ -119,6 +199,12 @@ namespace Rdh.Capture
         {
             base.Describe(values);
             values.Add(new NamedValue("unistorm_time", UniStormSystem.Instance.m_TimeFloat));
+            var coverage = ShownCoverage();
+            if (!float.IsNaN(coverage))
+            {
+                values.Add(new NamedValue("cloud_coverage", coverage));
+            }
+            values.Add(new NamedValue("moon_phase", UniStormSystem.Instance.MoonPhaseIndex));
         }
     }
 }
