@@ -193,7 +193,8 @@ def train_config(cfg: DemoConfig, paths: Layout, method: Method, index: int):
                        filter=method.stages[index].filter, lr=s.lr, schedule="cosine",
                        warmup_steps=min(s.warmup_steps, steps // 4), blend_init="identity",
                        init_from=paths.runs / runs[index - 1] / "last.pt" if index else None,
-                       val_every=max(1, steps // 10), val_max=200, log_every=max(1, min(10, steps // 10)))
+                       val_every=max(1, steps // 10), val_max=200, log_every=max(1, min(10, steps // 10)),
+                       val_fraction=0.0)   # a run without split=val rows (renders only) keeps all its scenes
 
 
 def finished_steps(run: Path) -> int:
