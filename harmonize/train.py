@@ -38,7 +38,8 @@ from harmonize.runlog import RunLog
 from harmonize.steps import STEPS, Batch, StepSettings, to_batch
 from harmonize.tensorboard import TensorBoardLog
 from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainConfig, check_config,  # noqa: F401
-                                    check_resume_options, config_from_saved, lr_factor, spec_of, weights_of)
+                                    check_resume_options, command_part, config_from_saved, lr_factor, spec_of,
+                                    weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.atomic import atomic_path, clean_temp
@@ -85,7 +86,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collecti
     numbers ("images_per_s", the loss terms, "val_<metric>") as its stats. `explicit` names the
     settings the user gave (the CLI's command line): a --resume refuses one that differs from the run's.
     """
-    check_config(cfg)
+    check_config(command_part(cfg) if cfg.resume else cfg)  # a resume's other settings are checked once read
     info = hdist.setup(cfg.device)
     try:
         return Run(cfg, info, progress, frozenset(explicit)).execute()
@@ -191,9 +192,13 @@ class Run:
                 raise RdhError(f"{self.last_path}: holds model weights only (no {', '.join(missing)}), so there is "
                                "no training state to resume: start a new run with --init-from "
                                f"{self.last_path} and another --out")
-            self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}))
+            self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}), self.last_path)
             check_resume_options(cfg, self.cfg, [n for n in self.changed if n in self.explicit], self.out)
-            check_config(self.cfg)
+            try:
+                check_config(self.cfg)
+            except RdhError as exc:  # the command's own settings passed: a saved one is wrong
+                raise RdhError(f"{self.last_path}: the run's saved settings do not check out ({exc}): the checkpoint "
+                               "is damaged or was edited; resume from another copy or start a new run") from None
             self.saved_step = int(self.resume_ckpt["step"])
         elif self.last_path.exists():
             raise RdhError(f"{self.out}: already holds a run (last.pt): pass --resume to continue it, "

@@ -101,9 +101,7 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
 
     Unknown extra columns are kept (callers ignore what they do not know).
     """
-    path = Path(path)
-    if path.is_dir() and (path / "pairs.parquet").exists():
-        path = path / "pairs.parquet"
+    path = manifest_file(path)
     if not path.exists():
         raise RdhError(f"{path}: manifest not found")
     check_regular(path, "manifest (.parquet)")  # a FIFO would block the Parquet reader
@@ -119,6 +117,12 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
     df = pq.read_table(path, columns=columns).to_pandas()
     df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode() or None
     return df
+
+
+def manifest_file(path: str | Path) -> Path:
+    """The manifest a path names: a pair-dataset folder names its pairs.parquet, a file itself."""
+    path = Path(path)
+    return path / "pairs.parquet" if path.is_dir() and (path / "pairs.parquet").exists() else path
 
 
 def leaves_folder(path: str) -> bool:

@@ -1,0 +1,255 @@
+"""The second corpus of bad inputs (issue 21): damaged checkpoints, outputs over inputs, shard
+races, confinement with relative roots, render exit status, the temporary sweep, damaged Parquet,
+Ray, pixel budgets, failed writes, and the leftovers of issue 14.
+
+Every case runs the real `rdh` command line on small real data and must end in exit status 2 with
+exactly one `rdh: error:` line that names the file or option, no traceback, and not one file
+written or changed anywhere (inside OUT or outside it): the runner of tests/test_bad_inputs.py.
+"""
+from __future__ import annotations
+
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+
+from tests import test_bad_inputs as corpus
+from tests.test_bad_inputs import World, snapshot, train_args
+
+world = corpus.world  # the same module-scoped inputs: a store, pair datasets, a weights-only checkpoint
+
+CASES: dict[str, Callable[[World, Path], tuple[list, str]]] = {}
+
+
+def case(fn):
+    """Register a case: fn(world, tmp) -> (argv, text the error line must hold)."""
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@pytest.fixture(scope="module")
+def run_folder(world, tmp_path_factory) -> Path:
+    """A tiny finished `rdh train` run (last.pt and best.pt with their training state)."""
+    from harmonize.train import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("run") / "run"
+    train(TrainConfig(model="idih", manifest=world.pairs / "pairs.parquet", out=run, max_steps=1, image_size=32,
+                      depth=4, width=8, batch_size=2, workers=0, val_fraction=0.0))
+    return run
+
+
+CTX: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True)
+def _context(run_folder):
+    CTX["run"] = run_folder
+
+
+def copy_run(tmp: Path) -> Path:
+    return Path(shutil.copytree(CTX["run"], tmp / "run"))
+
+
+def damage_records(path: Path, every: bool = True) -> None:
+    """Zero 16 bytes inside each tensor record of a torch zip (the archive still opens)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        records = [i for i in z.infolist() if "/data/" in i.filename and i.file_size >= 32]
+    for info in records if every else records[:1]:
+        h = info.header_offset
+        name_len, extra_len = struct.unpack("<HH", data[h + 26:h + 30])
+        start = h + 30 + name_len + extra_len + 8
+        data[start:start + 16] = bytes(16)
+    path.write_bytes(bytes(data))
+
+
+def tampered(w: World, tmp: Path, change, source: Path | None = None) -> Path:
+    """A copy of a checkpoint with `change(ckpt)` applied, saved whole (its CRCs are right)."""
+    ckpt = torch.load(source or w.checkpoint, weights_only=True)
+    change(ckpt)
+    path = tmp / "tampered.pt"
+    torch.save(ckpt, path)
+    return path
+
+
+def one_image(w: World) -> tuple[Path, Path]:
+    return w.pairs / "composite_images" / "s0000_0-1_2.png", w.pairs / "masks" / "s0000_0.png"
+
+
+def harmonize_args(w: World, ckpt: Path, out: Path) -> list:
+    comp, mask = one_image(w)
+    return ["harmonize", "--checkpoint", ckpt, comp, mask, "-o", out, "--device", "cpu"]
+
+
+# ---------------------------------------------------------------- 1. damaged checkpoints
+
+@case
+def d1_harmonize_with_damaged_weights(w, tmp):
+    ckpt = Path(shutil.copy(w.checkpoint, tmp / "weights.pt"))
+    damage_records(ckpt)
+    return harmonize_args(w, ckpt, tmp / "out.png"), "weights.pt: damaged checkpoint"
+
+
+@case
+def d1_evaluate_with_one_damaged_record(w, tmp):
+    ckpt = Path(shutil.copy(w.checkpoint, tmp / "weights.pt"))
+    damage_records(ckpt, every=False)
+    return ["evaluate", "--manifest", w.pairs, "--checkpoint", ckpt], "fails its CRC check"
+
+
+@case
+def d1_resume_from_a_damaged_last(w, tmp):
+    run = copy_run(tmp)
+    damage_records(run / "last.pt")
+    return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "last.pt: damaged checkpoint"
+
+
+@case
+def d1_init_from_a_damaged_checkpoint(w, tmp):
+    ckpt = Path(shutil.copy(w.checkpoint, tmp / "weights.pt"))
+    damage_records(ckpt)
+    return train_args(w.pairs, tmp / "new", "--init-from", ckpt), "weights.pt: damaged checkpoint"
+
+
+@case
+def d1_init_from_a_checkpoint_without_weights(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c.pop("generator"))
+    return train_args(w.pairs, tmp / "new", "--init-from", ckpt), "holds no generator weights"
+
+
+@case
+def d1_image_size_as_text(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c.update(image_size="sixty-four"))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "image_size 'sixty-four'"
+
+
+@case
+def d1_image_size_zero(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c.update(image_size=0))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "image_size 0"
+
+
+@case
+def d1_image_size_negative(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c.update(image_size=-32))
+    return ["evaluate", "--manifest", w.pairs, "--checkpoint", ckpt], "image_size -32"
+
+
+@case
+def d1_image_size_that_does_not_fit_the_net(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c.update(image_size=33))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "image_size 33"
+
+
+@case
+def d1_normalization_without_std(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c["normalization"].pop("std"))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "normalization"
+
+
+@case
+def d1_normalization_std_zero(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c["normalization"].update(std=[0.0, 0.224, 0.225]))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "std [0.0, 0.224, 0.225]"
+
+
+@case
+def d1_model_config_huge(w, tmp):
+    ckpt = tampered(w, tmp, lambda c: c["model_config"]["spec"].update(width=10**9))
+    return harmonize_args(w, ckpt, tmp / "out.png"), "model_config"
+
+
+@case
+def d1_resume_with_a_saved_setting_as_text(w, tmp):
+    run = copy_run(tmp)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    ckpt["config"]["image_size"] = "sixty-four"
+    torch.save(ckpt, run / "last.pt")
+    return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "saved setting image_size 'sixty-four'"
+
+
+@case
+def d1_resume_with_a_saved_setting_out_of_range(w, tmp):
+    run = copy_run(tmp)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    ckpt["config"]["lr"] = -1.0
+    torch.save(ckpt, run / "last.pt")
+    return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "last.pt: the run's saved settings do not check out"
+
+
+# ---------------------------------------------------------------- the runner
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rdh_main):
+    work = tmp_path / "case"
+    work.mkdir()
+    argv, needle = CASES[name](world, work)
+    before_world, before_run, before = snapshot(world.root), snapshot(CTX["run"]), snapshot(tmp_path)
+    code, stdout, err = rdh_main(*argv)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (code, stdout, err)
+    assert "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("rdh: error: "), err
+    assert needle in lines[0], lines[0]
+    assert snapshot(tmp_path) == before, "files were written or changed"
+    assert snapshot(world.root) == before_world
+    assert snapshot(CTX["run"]) == before_run
+
+
+def test_the_corpus_covers_every_class():
+    classes = {name.split("_")[0] for name in CASES}
+    assert {"d1"} <= classes
+
+
+# ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
+
+def test_a_checkpoint_that_reads_back_damaged_never_replaces_a_good_one(tmp_path, monkeypatch):
+    import harmonize.checkpoint as ck
+    from rdhcore.errors import RdhError
+
+    good = ck.save_checkpoint({"format": ck.FORMAT, "w": torch.arange(64.0)}, tmp_path / "last.pt")
+    before = good.read_bytes()
+    real_save = torch.save
+
+    def save_then_damage(payload, path):  # as a disk that returns other bytes than were written
+        real_save(payload, path)
+        damage_records(Path(path))
+
+    monkeypatch.setattr(ck.torch, "save", save_then_damage)
+    with pytest.raises(RdhError, match=r"last\.pt: the checkpoint read back damaged .*the previous last\.pt is kept"):
+        ck.save_checkpoint({"format": ck.FORMAT, "w": torch.ones(64)}, tmp_path / "last.pt")
+    assert good.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_the_damage_check_reads_every_record(tmp_path):
+    from harmonize.checkpoint import damaged_record, load_checkpoint
+
+    path = Path(shutil.copy(Path(CTX["run"]) / "last.pt", tmp_path / "last.pt"))
+    assert damaged_record(path) is None and load_checkpoint(path)["step"] == 1
+    damage_records(path, every=False)
+    assert "fails its CRC check" in damaged_record(path)
+
+
+# ---------------------------------------------------------------- the two false refusals of issue 21
+
+def test_resume_takes_the_manifest_as_its_folder_or_its_file(world, tmp_path, rdh_main):
+    run = copy_run(tmp_path)               # started with PAIRS/pairs.parquet
+    code, _, err = rdh_main("train", "--model", "idih", "--manifest", world.pairs, "--out", run, "--resume",
+                            "--max-steps", "2", "--workers", "0")
+    assert code == 0, err
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == 2
+
+
+def test_resume_accepts_the_runs_own_image_size(world, tmp_path, rdh_main):
+    run = copy_run(tmp_path)               # --image-size 32 --depth 4: 32 does not fit the default depth 7
+    code, _, err = rdh_main("train", "--model", "idih", "--manifest", world.pairs / "pairs.parquet", "--out", run,
+                            "--resume", "--image-size", "32", "--max-steps", "2", "--workers", "0")
+    assert code == 0, err
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == 2
+    code, _, err = rdh_main("train", "--model", "idih", "--manifest", world.pairs / "pairs.parquet", "--out", run,
+                            "--resume", "--image-size", "64", "--max-steps", "3", "--workers", "0")
+    assert code == 2 and "--image-size 64 (run: 32)" in err      # another value is still refused
