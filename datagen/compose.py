@@ -40,6 +40,7 @@ from rdhcore.seeds import derive_seed
 from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
+from rdhcore.outputs import Inputs
 from manifests.importers import onehot, soft_label
 from manifests.rows import PairRow
 from manifests.schema import write_manifest
@@ -78,15 +79,17 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
-    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     if cfg.charmnet_list is not None:
         charmnet_list_path(cfg.out, cfg.charmnet_list)
 
 
-def check_out_not_inside(src: Path, out: Path, what: str) -> None:
-    src, out = Path(src).resolve(), Path(out).resolve()
-    if out == src or src in out.parents:
-        raise RdhError(f"OUT {out} is inside the input {what} {src}: choose an output folder outside it")
+def check_out_not_inside(out: Path, *folders: tuple[Path | None, str]) -> None:
+    """RdhError when OUT is one of the input folders (path, what) or lies inside one (rdhcore.outputs)."""
+    inputs = Inputs()
+    for folder, what in folders:
+        inputs.add_folder(folder, what)
+    inputs.refuse([("OUT", out)])
 
 
 def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:

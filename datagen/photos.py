@@ -81,7 +81,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if not 0 <= cfg.test_fraction < 1:
         raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
-    check_out_not_inside(cfg.images, cfg.out, "IMAGES")
+    check_out_not_inside(cfg.out, (cfg.images, "--from-photos"), (cfg.masks, "--masks"))
     items = find_photo_masks(Path(cfg.images), Path(cfg.masks))
     photos = sorted({p for p, _, _ in items})
     if len(photos) < 2:

@@ -22,6 +22,7 @@ from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
 from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
+from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
 
 log = logging.getLogger("rdh.render")
@@ -61,6 +62,8 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    inputs = Inputs().add_folder(cfg.builtin.assets_dir, "--assets").add_file(cfg.styles_file, "--styles-file")
+    inputs.add_file(cfg.unity.build, "--unity-build").refuse([("OUT", cfg.out)])
     engine = make_engine(cfg)
     variant = engine.open()  # every option and input the engine checks, before OUT is touched
     i, n = cfg.shard

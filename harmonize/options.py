@@ -89,6 +89,7 @@ class EvalConfig:
     best: bool = opt(False, "With a run folder as --checkpoint: score best.pt (chosen on validation rows) "
                             "instead of last.pt.")
     limit: int | None = opt(None, "Score only the first N selected rows.")
+    reports: tuple[tuple[str, Path], ...] = ()  # (flag, file) the CLI writes afterwards (--json ...): checked first
 
 
 @dataclass

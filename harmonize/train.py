@@ -45,6 +45,8 @@ from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.atomic import atomic_path, clean_temp
 from rdhcore.errors import RdhError
 from rdhcore.locks import output_lock
+from rdhcore.outputs import Inputs
+from manifests.schema import manifest_file
 from rdhcore.progress import Progress, as_progress
 
 RESUME_KEYS = ("optimizers", "streams", "rng", "config")  # what a resume needs beyond the weights
@@ -121,6 +123,8 @@ class Run:
         """The whole run, holding the run folder's lock (rank 0: the other processes write nothing)."""
         if not self.info.is_main:
             return self._execute()
+        inputs = Inputs().add_file(manifest_file(self.cfg.manifest), "--manifest").add_file(self.cfg.init_from, "--init-from")
+        inputs.refuse(("--out", p) for p in (self.out, self.last_path, self.best_path, self.log_path, self.curves_path))
         with output_lock(self.out, "rdh train"):
             clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
             clean_temp(self.out / "samples", recursive=False)

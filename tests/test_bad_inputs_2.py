@@ -8,6 +8,7 @@ written or changed anywhere (inside OUT or outside it): the runner of tests/test
 """
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import zipfile
@@ -48,6 +49,10 @@ CTX: dict[str, Path] = {}
 @pytest.fixture(autouse=True)
 def _context(run_folder):
     CTX["run"] = run_folder
+
+
+def copy_pairs(w: World, tmp: Path) -> Path:
+    return corpus.copy_pairs(w, tmp)
 
 
 def copy_run(tmp: Path) -> Path:
@@ -181,10 +186,122 @@ def d1_resume_with_a_saved_setting_out_of_range(w, tmp):
     return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "last.pt: the run's saved settings do not check out"
 
 
+# ---------------------------------------------------------------- 2. outputs over inputs
+
+@case
+def d2_save_outputs_into_the_composites_folder(w, tmp):
+    pairs = copy_pairs(w, tmp)                # pair ids equal the composites' stems
+    return ["evaluate", "--manifest", pairs, "--checkpoint", w.checkpoint, "--split", "all",
+            "--save-outputs", pairs / "composite_images"], "is the input composite image"
+
+
+@case
+def d2_save_outputs_through_a_relative_path(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    os.chdir(pairs)
+    return ["evaluate", "--manifest", "pairs.parquet", "--checkpoint", w.checkpoint, "--split", "all",
+            "--save-outputs", "real_images/../composite_images"], "is the input composite image"
+
+
+@case
+def d2_json_report_onto_the_manifest(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["evaluate", "--manifest", pairs, "--checkpoint", w.checkpoint, "--json", pairs / "pairs.parquet"], \
+        "--json"
+
+
+@case
+def d2_harmonize_folder_into_the_masks(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["harmonize", "--checkpoint", w.checkpoint, pairs / "composite_images", pairs / "masks",
+            "-o", pairs / "masks"], "is the input MASK folder"
+
+
+@case
+def d2_harmonize_folder_into_the_masks_with_overwrite(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["harmonize", "--checkpoint", w.checkpoint, pairs / "composite_images", pairs / "masks",
+            "-o", pairs / "masks", "--overwrite"], "is the input MASK folder"
+
+
+@case
+def d2_harmonize_folder_inside_the_composites(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["harmonize", "--checkpoint", w.checkpoint, pairs / "composite_images", pairs / "masks",
+            "-o", pairs / "composite_images" / "out"], "lies inside the input COMPOSITE folder"
+
+
+@case
+def d2_harmonize_one_image_onto_its_mask(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    comp, mask = pairs / "composite_images" / "s0000_0-1_2.png", pairs / "masks" / "s0000_0.png"
+    return ["harmonize", "--checkpoint", w.checkpoint, comp, mask, "-o", mask], "is the input MASK"
+
+
+@case
+def d2_harmonize_one_image_into_its_own_folder(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    comp, mask = pairs / "composite_images" / "s0000_0-1_2.png", pairs / "masks" / "s0000_0.png"
+    return ["harmonize", "--checkpoint", w.checkpoint, comp, mask, "-o", comp.parent], "is the input COMPOSITE"
+
+
+@case
+def d2_build_manifest_onto_its_pairs_manifest(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["build-manifest", "--pairs", pairs, pairs / "pairs.parquet"], "is the input --pairs manifest"
+
+
+@case
+def d2_build_manifest_onto_a_listed_mask(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["build-manifest", "--pairs", pairs, pairs / "masks" / "s0000_0.png"], "is the input mask image"
+
+
+@case
+def d2_build_manifest_onto_its_csv(w, tmp):
+    src = corpus.csv_source(tmp, w)
+    return ["build-manifest", "--csv", src, src], "is the input --csv file"
+
+
+@case
+def d2_train_out_holding_its_init_checkpoint(w, tmp):
+    run = tmp / "run"
+    run.mkdir()
+    shutil.copy(w.checkpoint, run / "best.pt")
+    return train_args(w.pairs, run, "--init-from", run / "best.pt"), "is the input --init-from"
+
+
+@case
+def d2_make_composites_from_photos_into_the_masks(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    return ["make-composites", "--from-photos", pairs / "real_images", "--masks", pairs / "masks", pairs / "masks"], \
+        "is the input --masks folder"
+
+
+@case
+def d2_render_into_the_assets_folder(w, tmp):
+    (tmp / "assets" / "human").mkdir(parents=True)
+    return ["render-scenes", tmp / "assets" / "store", "--assets", tmp / "assets", "--scenes", "1"], \
+        "lies inside the input --assets folder"
+
+
+# ---------------------------------------------------------------- 11. leftovers of issue 14
+
+@case
+def d11_harmonize_output_gif(w, tmp):
+    return harmonize_args(w, w.checkpoint, tmp / "result.gif"), "-o"
+
+
+@case
+def d11_harmonize_output_bmp_before_inference(w, tmp):
+    return harmonize_args(w, w.checkpoint, tmp / "x.bmp"), "name the output .png or .jpg"
+
+
 # ---------------------------------------------------------------- the runner
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rdh_main):
+def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rdh_main, monkeypatch):
+    monkeypatch.chdir(tmp_path)            # a case may chdir to give relative paths
     work = tmp_path / "case"
     work.mkdir()
     argv, needle = CASES[name](world, work)
@@ -202,7 +319,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1"} <= classes
+    assert {"d1", "d2"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged

@@ -96,7 +96,8 @@ def evaluate_cmd(
         given["size"] = eval_size or None  # 0: the target's own size
     cfg = E(manifest=manifest, checkpoint=checkpoint, predictions=predictions, protocol=protocol_from(protocol, given),
             split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs,
-            best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit)
+            best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit,
+            reports=(("--json", json_path), ("--csv", csv_path), ("--per-image", per_image)))
     with ProgressBar("evaluate", "images") as progress:
         result = evaluate(cfg, progress)
     print_result(result)
