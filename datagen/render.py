@@ -21,7 +21,7 @@ from rdhcore.atomic import TEMP_MARK, clean_temp
 from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
 from rdhcore.records import changed_options, read_options, write_options
-from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
+from rdhcore.locks import LOCK_NAME, brief_lock, describe, live_holders, output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
 
@@ -80,37 +80,62 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
                 shutil.rmtree(tmp, ignore_errors=True)
         if n == 1:  # alone in the store: the index's leftovers are ours too
             clean_temp(cfg.out, recursive=False)
-        check_rerun_options(cfg)
+        with brief_lock(cfg.out, "rdh render-scenes (options)", part=OPTIONS_PART):
+            check_rerun_options(cfg, lock.path)
         try:
             return _render(cfg, engine, variant, progress)
         except BaseException:
-            if not any(scenes_dir(cfg.out).glob("*/scene.json")):  # nothing rendered: leave no record either
-                render_options_path(cfg.out).unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    render_options_path(cfg.out).parent.rmdir()
-                    scenes_dir(cfg.out).rmdir()
+            with brief_lock(cfg.out, "rdh render-scenes (options)", part=OPTIONS_PART):
+                forget_options_of_nothing(cfg.out, lock.path)
             raise
+
+
+OPTIONS_PART = "options"  # the store-wide lock under which render-options.json is created and compared
 
 
 def render_options_path(out: Path) -> Path:
     return Path(out) / ".rdh" / "render-options.json"
 
 
-def check_rerun_options(cfg: RenderConfig) -> None:
-    """Record the options that decide a scene's pixels, or refuse a rerun whose options differ."""
+def other_renders(out: Path, own: Path) -> list[tuple[Path, dict]]:
+    """The live renders into this store other than the one holding `own` (unsharded or shards)."""
+    return [(p, h) for pattern in (LOCK_NAME, f"{LOCK_NAME}-shard-*") for p, h in live_holders(out, pattern)
+            if p != own]
+
+
+def check_rerun_options(cfg: RenderConfig, own: Path) -> None:
+    """Record the options that decide a scene's pixels, or refuse a run whose options differ from
+    the store's: its scenes, or a shard that runs now. Called under the store-wide options lock,
+    so two shards started together cannot both record theirs."""
     path, wanted = render_options_path(cfg.out), render_options(cfg)
     rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
-    if path.exists() and rendered:  # options of a run that rendered nothing bind nothing
-        previous = read_options(path)
+    previous = read_options(path)
+    if previous is not None:
         changed = changed_options(previous, wanted)
-        if changed:
-            shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+        if not changed:
+            return
+        shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+        if rendered:
             raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
                            "or the same options to add scenes to this store")
+        running = other_renders(cfg.out, own)
+        if running:
+            raise RdhError(f"{cfg.out}: {describe(running[0][1])} renders into this store with other options "
+                           f"({shown}): give every shard the same options, or use a new OUT folder")
+        # the record of a run that rendered nothing and is gone binds nothing: ours replaces it
     elif rendered:
-        pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
-    else:
-        write_options(path, wanted, sort_keys=True)
+        return  # a store from an rdh that did not record options: nothing to compare with, record nothing
+    write_options(path, wanted, sort_keys=True)
+
+
+def forget_options_of_nothing(out: Path, own: Path) -> None:
+    """After a failed run: a store with no scene and no other live render keeps no options record."""
+    if any(scenes_dir(out).glob("*/scene.json")) or other_renders(out, own):
+        return
+    render_options_path(out).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        render_options_path(out).parent.rmdir()
+        scenes_dir(out).rmdir()
 
 
 def render_options(cfg: RenderConfig) -> dict:

@@ -23,6 +23,10 @@ from rdhcore.errors import RdhError
 LOCK_NAME = ".rdh-lock"
 
 
+class LockBusy(RdhError):
+    """The lock is held by a run that still runs (here or on another host)."""
+
+
 def lock_file_for(target: str | Path, is_file: bool = False, part: str = "") -> Path:
     """The lock of an output folder (`folder/.rdh-lock`), or of an output file (`.<name>.rdh-lock` beside it).
 
@@ -134,10 +138,10 @@ def acquire(target: str | Path, command: str = "rdh", is_file: bool = False, par
         if holder is None:
             continue  # released meanwhile: try again
         if holder.get("host", host) != host:
-            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it, or if that run is gone, "
+            raise LockBusy(f"{target}: in use by {describe(holder)}: wait for it, or if that run is gone, "
                            f"delete {path}")
         if _alive(holder):
-            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it to finish, or write to another folder")
+            raise LockBusy(f"{target}: in use by {describe(holder)}: wait for it to finish, or write to another folder")
         if _take_over(path, holder):
             print(f"rdh: warning: {target}: took over the lock of {describe(holder)}, which is no longer running",
                   file=sys.stderr)
@@ -191,6 +195,25 @@ def _take_over(path: Path, stale: dict) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             side.unlink()
+
+
+@contextlib.contextmanager
+def brief_lock(target: str | Path, command: str, part: str, wait: float = 60.0) -> Iterator[OutputLock]:
+    """Hold a lock that is only ever held for a moment (comparing a store's recorded options): a
+    busy lock is waited for, up to `wait` seconds, instead of refused."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lock = acquire(target, command, part=part)
+            break
+        except LockBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager

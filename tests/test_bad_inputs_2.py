@@ -8,8 +8,10 @@ written or changed anywhere (inside OUT or outside it): the runner of tests/test
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import struct
 import zipfile
 from pathlib import Path
@@ -285,6 +287,35 @@ def d2_render_into_the_assets_folder(w, tmp):
         "lies inside the input --assets folder"
 
 
+# ---------------------------------------------------------------- 3. shards of one store with other options
+
+RENDER = ["--styles", "2", "--spp", "1", "--no-denoise", "--variant", "scalar"]
+
+
+def render_cfg(out: Path, **kw):
+    from datagen.render_config import BuiltinOptions, RenderConfig
+
+    return RenderConfig(out=out, styles=(2,), builtin=BuiltinOptions(spp=1, denoise=False, variant="scalar"), **kw)
+
+
+def live_lock(path: Path, command: str) -> None:
+    """A lock file held by this (live) process, as a run in progress holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command}))
+
+
+@case
+def d3_shard_with_other_options_while_a_shard_runs(w, tmp):
+    from datagen.render import render_options, render_options_path
+
+    store = tmp / "store"
+    live_lock(store / ".rdh-lock-shard-0-of-2", "rdh render-scenes --shard 0/2")   # started, nothing written yet
+    render_options_path(store).parent.mkdir(parents=True)
+    render_options_path(store).write_text(json.dumps(render_options(render_cfg(store, scenes=2, resolution=48))))
+    return ["render-scenes", store, "--scenes", "2", "--shard", "1/2", "--resolution", "32", *RENDER], \
+        "renders into this store with other options (resolution 48 -> 32)"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -319,7 +350,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2"} <= classes
+    assert {"d1", "d2", "d3"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -370,3 +401,26 @@ def test_resume_accepts_the_runs_own_image_size(world, tmp_path, rdh_main):
     code, _, err = rdh_main("train", "--model", "idih", "--manifest", world.pairs / "pairs.parquet", "--out", run,
                             "--resume", "--image-size", "64", "--max-steps", "3", "--workers", "0")
     assert code == 2 and "--image-size 64 (run: 32)" in err      # another value is still refused
+
+
+@pytest.mark.slow
+def test_shards_started_together_with_other_options_do_not_mix_a_store(tmp_path):
+    """Two shards at 48 and 32 px started at once into one store: one renders, the other is refused."""
+    import subprocess
+    import sys
+
+    from datagen.render import render_options_path
+
+    store = tmp_path / "store"
+    procs = [subprocess.Popen([sys.executable, "-m", "rdh.cli", "render-scenes", str(store), "--scenes", "2",
+                               "--shard", f"{i}/2", "--resolution", size, *RENDER], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i, size in ((0, "48"), (1, "32"))]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert "other options" in refused and "Traceback" not in refused
+    sizes = {json.loads(p.read_text())["width"] for p in (store / "scenes").glob("*/scene.json")}
+    won = 48 if results[0][0] == 0 else 32
+    assert sizes == {won}
+    assert json.loads(render_options_path(store).read_text())["resolution"] == won
