@@ -316,6 +316,65 @@ def d3_shard_with_other_options_while_a_shard_runs(w, tmp):
         "renders into this store with other options (resolution 48 -> 32)"
 
 
+# ---------------------------------------------------------------- 4. confinement with relative roots and links
+
+def nested_ids(w: World, tmp: Path) -> Path:
+    """A pair dataset whose pair ids name a sub-folder: 'sub/<id>'."""
+    pairs = copy_pairs(w, tmp)
+    return corpus.edit_manifest(pairs, lambda df: df.assign(pair_id=["sub/" + p for p in df["pair_id"]]))
+
+
+@case
+def d4_save_outputs_relative_root_through_a_symlinked_subfolder(w, tmp):
+    m = nested_ids(w, tmp)
+    (tmp / "outside").mkdir()
+    (tmp / "saved").mkdir()
+    (tmp / "saved" / "sub").symlink_to("../outside")
+    os.chdir(tmp)
+    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint, "--split", "all", "--save-outputs", "saved"], \
+        "leaves its folder saved"
+
+
+@case
+def d4_save_outputs_absolute_root_through_a_symlinked_subfolder(w, tmp):
+    m = nested_ids(w, tmp)
+    (tmp / "outside").mkdir()
+    (tmp / "saved").mkdir()
+    (tmp / "saved" / "sub").symlink_to("../outside")
+    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint, "--split", "all", "--save-outputs",
+            tmp / "saved"], "leaves its folder"
+
+
+def predictions_of(m: Path, folder: Path) -> None:
+    from manifests.schema import read_manifest, resolve_paths
+
+    for row in resolve_paths(read_manifest(m), m).itertuples():
+        out = folder / f"{row.pair_id.split('/')[-1]}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(row.target_path, out)
+
+
+@case
+def d4_predictions_relative_root_through_a_symlinked_subfolder(w, tmp):
+    m = nested_ids(w, tmp)
+    predictions_of(m, tmp / "outside")
+    (tmp / "preds").mkdir()
+    (tmp / "preds" / "sub").symlink_to("../outside")
+    os.chdir(tmp)
+    return ["evaluate", "--manifest", m, "--predictions", "preds", "--split", "all"], "leaves its folder preds"
+
+
+@case
+def d4_prediction_file_symlinked_out_of_its_folder(w, tmp):
+    m = nested_ids(w, tmp)
+    predictions_of(m, tmp / "preds" / "sub")
+    first = sorted((tmp / "preds" / "sub").iterdir())[0]
+    shutil.move(first, tmp / first.name)
+    first.symlink_to(tmp / first.name)
+    os.chdir(tmp)
+    return ["evaluate", "--manifest", m, "--predictions", "preds", "--split", "all"], "leaves its folder preds"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -350,7 +409,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3"} <= classes
+    assert {"d1", "d2", "d3", "d4"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -424,3 +483,43 @@ def test_shards_started_together_with_other_options_do_not_mix_a_store(tmp_path)
     won = 48 if results[0][0] == 0 else 32
     assert sizes == {won}
     assert json.loads(render_options_path(store).read_text())["resolution"] == won
+
+
+# ---------------------------------------------------------------- confinement: what stays allowed
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_ids_through_links_that_stay_inside_are_written_and_read(world, tmp_path, monkeypatch, rdh_main, relative):
+    import json as _json
+
+    m = nested_ids(world, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "saved" / "real").mkdir(parents=True)
+    (tmp_path / "saved" / "sub").symlink_to("real")                # a link that stays inside the folder
+    saved = Path("saved") if relative else tmp_path / "saved"
+    code, _, err = rdh_main("evaluate", "--manifest", m, "--checkpoint", world.checkpoint, "--split", "all",
+                            "--save-outputs", saved, "--json", "a.json")
+    assert code == 0, err
+    assert len(list((tmp_path / "saved" / "real").glob("*.png"))) == 12
+    shutil.copytree(tmp_path / "saved" / "real", tmp_path / "preds" / "store")
+    (tmp_path / "preds" / "sub").mkdir()
+    for png in (tmp_path / "preds" / "store").glob("*.png"):        # prediction files that are links inside
+        (tmp_path / "preds" / "sub" / png.name).symlink_to(Path("..") / "store" / png.name)
+    preds = Path("preds") if relative else tmp_path / "preds"
+    code, _, err = rdh_main("evaluate", "--manifest", m, "--predictions", preds, "--split", "all", "--json", "b.json")
+    assert code == 0, err
+    a, b = (_json.loads((tmp_path / f"{n}.json").read_text())["overall"] for n in "ab")
+    assert a["count"] == b["count"] == 12 and a["fmse"] == pytest.approx(b["fmse"])
+
+
+def test_id_path_is_the_same_check_for_relative_and_absolute_roots(tmp_path, monkeypatch):
+    from rdhcore.errors import RdhError
+    from rdhcore.names import id_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "sub").symlink_to("../elsewhere")
+    for root in ("out", "./out", tmp_path / "out", "../" + tmp_path.name + "/out"):
+        with pytest.raises(RdhError, match="leaves its folder"):
+            id_path(root, "sub/x", ".png")
+        assert id_path(root, "ok/x", ".png") == Path(root) / "ok" / "x.png"
