@@ -9,6 +9,7 @@ is the optional extra `rdh[ray]`; it is imported only here.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from contextlib import contextmanager
@@ -63,22 +64,28 @@ def map_unordered(fn: Callable, args: Sequence[tuple], opts: RayOptions, local_c
     with ray_session(opts, local_cpus) as ray:
         remote = ray.remote(num_cpus=opts.cpus_per_scene, max_retries=opts.max_retries)(_call)
         pending = {remote.remote(fn, *a): k for k, a in enumerate(args)}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                k = pending.pop(ref)
-                try:
-                    yield k, ray.get(ref)
-                except ray.exceptions.RayError as exc:  # retries spent, or the task itself failed
-                    yield k, exc
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    k = pending.pop(ref)
+                    try:
+                        yield k, ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # retries spent, or the task itself failed
+                        yield k, exc
+        finally:  # a run stopped early: the tasks not finished are cancelled
+            for ref in pending:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref)
 
 
 def run_tasks(task, todo: list[int], opts: RayOptions, local_cpus: float, progress, name_of) -> Iterator:
     """Render scenes `todo` with a SceneTask on Ray; yield a SceneOutcome per scene as it ends."""
     for k, result in map_unordered(task, [(i, _no_progress) for i in todo], opts, local_cpus):
         if isinstance(result, Exception):
-            result = SceneOutcome(name_of(todo[k]), error=f"ray task failed after {opts.max_retries} retries: "
-                                                          f"{type(result).__name__}: {str(result).splitlines()[0]}")
+            result = SceneOutcome(name_of(todo[k]), kind="environment",
+                                  error=f"ray task failed after {opts.max_retries} retries: "
+                                        f"{type(result).__name__}: {str(result).splitlines()[0]}")
         progress(result.images)
         yield result
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -24,9 +24,6 @@ from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import LOCK_NAME, brief_lock, describe, live_holders, output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
-
-log = logging.getLogger("rdh.render")
-
 
 SceneTask = Callable[[int, Progress], SceneOutcome]   # picklable: render and write scene `index` in any process
 
@@ -155,6 +152,23 @@ def render_options(cfg: RenderConfig) -> dict:
     return opts
 
 
+def collect(outcomes: Iterable[SceneOutcome], summary: RenderSummary) -> None:
+    """Count each scene's outcome into the summary; RdhError at the first environment fault (a full
+    disk fails every scene after it too), while faults of one scene let the others go on."""
+    for outcome in outcomes:
+        summary.redraws += outcome.redraws
+        if not outcome.error:
+            summary.rendered += 1
+            summary.images += outcome.images
+            continue
+        summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
+        if outcome.kind == "bug":
+            summary.bugs.append(summary.failed[-1])
+        if outcome.kind == "environment":
+            before = f" ({summary.rendered} scene(s) of this run were written before it)" if summary.rendered else ""
+            raise RdhError(f"scene {outcome.scene_id}: {outcome.error}{before}")
+
+
 def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress | None = None) -> RenderSummary:
     progress = as_progress(progress)
     start = time.perf_counter()
@@ -165,26 +179,26 @@ def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress 
     summary.skipped = len(indices) - len(todo)
     if summary.skipped:
         progress(summary.skipped * len(cfg.styles))          # resumed scenes count, so the bar ends at 100%
-    try:
-        if not todo:
-            outcomes: Iterable[SceneOutcome] = []
-        elif cfg.executor == "ray":
-            from datagen.ray_executor import run_tasks
+    if not todo:
+        outcomes: Iterable[SceneOutcome] = []
+    elif cfg.executor == "ray":
+        from datagen.ray_executor import run_tasks
 
-            outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
-        else:
-            outcomes = engine.render(todo, progress)
-        for outcome in outcomes:
-            if outcome.error:
-                log.warning("scene %s not rendered: %s", outcome.scene_id, outcome.error)
-                summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
-                summary.redraws += outcome.redraws
-                continue
-            summary.rendered += 1
-            summary.images += outcome.images
-            summary.redraws += outcome.redraws
+        outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
+    else:
+        outcomes = engine.render(todo, progress)
+    try:
+        collect(outcomes, summary)
     finally:
+        getattr(outcomes, "close", lambda: None)()  # stopped early: workers start no other scene
         if any(Path(cfg.out).joinpath("scenes").glob("*/scene.json")):
-            rebuild_index(cfg.out)
+            try:
+                rebuild_index(cfg.out)
+            except OSError:
+                if sys.exc_info()[0] is None:
+                    raise  # a run that stops already says why (a full disk fails the index too)
+    if summary.failed and not summary.rendered:
+        more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""
+        raise RdhError(f"{cfg.out}: no scene could be rendered: {summary.failed[0]}{more}")
     summary.seconds = time.perf_counter() - start
     return summary

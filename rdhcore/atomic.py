@@ -122,9 +122,22 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
             if stat.S_IMODE(st.st_mode) != mode and st.st_nlink == 1:
                 os.chmod(tmp_path, mode)  # a writer that replaced the file (torch.save, pyarrow) gets the mode back
         os.replace(tmp_path, target)
+    except OSError as exc:
+        _name_target(exc, target, tmp_path)
+        raise
     finally:
         if tmp_path.exists() or tmp_path.is_symlink():
             tmp_path.unlink()
+
+
+def _name_target(exc: OSError, target: Path, tmp: Path) -> None:
+    """A write that failed without naming its file (os.write on a full disk) names the target, and
+    one that names the temporary (or a file inside it) names its place in the target instead."""
+    name = exc.filename
+    if name is None:
+        exc.filename = str(target)
+    elif isinstance(name, str) and (name == str(tmp) or name.startswith(str(tmp) + os.sep)):
+        exc.filename = str(target) + name[len(str(tmp)):]
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
@@ -151,6 +164,9 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
+    except OSError as exc:
+        _name_target(exc, target, tmp)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

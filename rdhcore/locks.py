@@ -218,9 +218,15 @@ def brief_lock(target: str | Path, command: str, part: str, wait: float = 60.0) 
 
 @contextlib.contextmanager
 def output_lock(target: str | Path, command: str = "rdh", is_file: bool = False, part: str = "") -> Iterator[OutputLock]:
-    """Hold the lock of an output folder (or file, or a part of a folder) for the block."""
+    """Hold the lock of an output folder (or file, or a part of a folder) for the block. An OSError
+    that leaves the block without naming its file (a write() on a full disk) is tagged with this
+    output (`rdh_output`), so its one line names where the write was going."""
     lock = acquire(target, command, is_file, part)
     try:
         yield lock
+    except OSError as exc:
+        if exc.filename is None and getattr(exc, "rdh_output", None) is None:
+            exc.rdh_output = str(target)
+        raise
     finally:
         lock.release()

@@ -375,6 +375,14 @@ def d4_prediction_file_symlinked_out_of_its_folder(w, tmp):
     return ["evaluate", "--manifest", m, "--predictions", "preds", "--split", "all"], "leaves its folder preds"
 
 
+# ---------------------------------------------------------------- 5. render-scenes: the exit status tells
+
+@case
+def d5_render_where_no_scene_can_be_made(w, tmp):
+    return ["render-scenes", tmp / "store", "--scenes", "2", "--resolution", "16", "--min-fg-ratio", "0.995",
+            "--max-fg-ratio", "1", *RENDER], "no scene could be rendered: scene000000: scene 0: no layout"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -409,7 +417,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3", "d4"} <= classes
+    assert {"d1", "d2", "d3", "d4", "d5"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -523,3 +531,62 @@ def test_id_path_is_the_same_check_for_relative_and_absolute_roots(tmp_path, mon
         with pytest.raises(RdhError, match="leaves its folder"):
             id_path(root, "sub/x", ".png")
         assert id_path(root, "ok/x", ".png") == Path(root) / "ok" / "x.png"
+
+
+# ---------------------------------------------------------------- render-scenes: environment faults and bugs
+
+def limited_rdh(*args, fsize: int) -> "subprocess.CompletedProcess":
+    """`rdh` in a process whose files may not grow past `fsize` bytes (writes beyond fail with EFBIG,
+    as on a filesystem that is full or cannot hold the file)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run([sys.executable, "-m", "rdh.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, preexec_fn=limit)
+
+
+def one_error_line(proc, code: int = 2) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(lines) == 1 and lines[0].startswith("rdh: error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.mark.slow
+def test_render_that_cannot_write_its_scenes_fails_with_one_line(tmp_path):
+    store = tmp_path / "store"
+    proc = limited_rdh("render-scenes", store, "--scenes", "2", "--resolution", "48", *RENDER, fsize=2000)
+    line = one_error_line(proc)
+    assert f"scene scene000000: {store}/scenes/scene000000/" in line and "file too large" in line, line
+    assert not store.exists()                              # nothing half-written, no record, no empty store
+    ok = limited_rdh("render-scenes", store, "--scenes", "2", "--resolution", "48", *RENDER, fsize=10**9)
+    assert ok.returncode == 0, ok.stderr                   # the rerun, with room, renders all
+    assert len(list((store / "scenes").glob("*/scene.json"))) == 2
+
+
+def test_a_bug_in_one_scene_keeps_the_others_and_the_status_says_so(tmp_path, rdh_main, monkeypatch):
+    import datagen.builtin.scene_render as scene_render
+    import pandas as pd
+
+    real = scene_render.scene_meta
+
+    def meta_with_a_bug(scene, *args):
+        if scene.plan.index == 1:
+            raise TypeError("an unexpected None in scene 1")
+        return real(scene, *args)
+
+    monkeypatch.setattr(scene_render, "scene_meta", meta_with_a_bug)
+    store = tmp_path / "store"
+    code, stdout, err = rdh_main("render-scenes", store, "--scenes", "2", "--resolution", "16", *RENDER)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1, (code, stdout, err)
+    assert len(lines) == 1 and lines[0].startswith("rdh: error: 1 scene(s) failed with an unexpected error")
+    assert "scene000001: TypeError: an unexpected None in scene 1" in lines[0]
+    assert [p.parent.name for p in (store / "scenes").glob("*/scene.json")] == ["scene000000"]
+    assert pd.read_parquet(store / "captures.parquet")["scene_id"].unique().tolist() == ["scene000000"]

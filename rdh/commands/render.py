@@ -4,6 +4,7 @@ Every option's default and help come from the config dataclasses of datagen.rend
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -98,6 +99,10 @@ def render_scenes_cmd(
     with ProgressBar(f"render ({engine})", "images") as progress:
         summary = render(cfg, progress)
     print_summary(cfg, summary)
+    if summary.bugs:  # the other scenes are written; the status tells scripts that some are not
+        print(f"rdh: error: {len(summary.bugs)} scene(s) failed with an unexpected error, a bug in rdh (first: "
+              f"{summary.bugs[0]}); the other scenes are kept: please report it", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def print_summary(cfg, summary) -> None:
