@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -473,9 +477,6 @@ def test_resume_accepts_the_runs_own_image_size(world, tmp_path, rdh_main):
 @pytest.mark.slow
 def test_shards_started_together_with_other_options_do_not_mix_a_store(tmp_path):
     """Two shards at 48 and 32 px started at once into one store: one renders, the other is refused."""
-    import subprocess
-    import sys
-
     from datagen.render import render_options_path
 
     store = tmp_path / "store"
@@ -535,14 +536,9 @@ def test_id_path_is_the_same_check_for_relative_and_absolute_roots(tmp_path, mon
 
 # ---------------------------------------------------------------- render-scenes: environment faults and bugs
 
-def limited_rdh(*args, fsize: int) -> "subprocess.CompletedProcess":
+def limited_rdh(*args, fsize: int) -> subprocess.CompletedProcess:
     """`rdh` in a process whose files may not grow past `fsize` bytes (writes beyond fail with EFBIG,
     as on a filesystem that is full or cannot hold the file)."""
-    import resource
-    import signal
-    import subprocess
-    import sys
-
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
