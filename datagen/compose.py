@@ -31,7 +31,7 @@ from datagen.pair_options import ComposeConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
 from datagen.render_config import EXECUTORS
 from datagen.styles import K
-from rdhcore.atomic import atomic_path, clean_temp, write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.files import check_regular
 from rdhcore.progress import Progress, as_progress
@@ -41,6 +41,7 @@ from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
 from rdhcore.outputs import Inputs
+from rdhcore.sweep import Names, named, suffixed, sweep
 from manifests.importers import onehot, soft_label
 from manifests.rows import PairRow
 from manifests.schema import write_manifest
@@ -202,6 +203,17 @@ def is_plain_rgb_png(path: Path) -> bool:
     return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] == 8 and head[25] == 2
 
 
+IMAGE_NAMES = suffixed(".png", ".jpg", ".jpeg")
+
+
+def pair_dataset_writes() -> dict[str, Names]:
+    """The folders of a pair dataset and the names make-composites (or --from-photos) writes in each:
+    what a rerun may sweep the temporaries of (rdhcore.sweep)."""
+    return {"": lambda name: name == "pairs.parquet" or name.endswith("_labeled.txt"),
+            "composite_images": IMAGE_NAMES, "real_images": IMAGE_NAMES, "masks": IMAGE_NAMES,
+            STATE_DIR: named("options.json"), f"{STATE_DIR}/rows": suffixed(".parquet", ".input")}
+
+
 def rows_path(out: Path, scene_id: str) -> Path:
     return Path(out) / STATE_DIR / "rows" / f"{scene_id}.parquet"
 
@@ -354,14 +366,14 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     scenes = precheck_scenes(captures)
     prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: stats of every input file
     decode_check([s for s in scenes if not scene_is_done(out, s, prints[s.scene_id])], cfg.workers)  # before OUT is touched
-    with output_lock(out, "rdh make-composites"):
-        return _make_composites(cfg, scenes, prints, captures, out, start, progress)
+    with output_lock(out, "rdh make-composites") as lock:
+        return _make_composites(cfg, scenes, prints, captures, out, start, progress, lock.path)
 
 
 def _make_composites(cfg: ComposeConfig, scenes: list[Scene], prints: dict[str, str], captures: Path, out: Path,
-                     start: float, progress: Progress | None) -> ComposeSummary:
+                     start: float, progress: Progress | None, own: Path | None = None) -> ComposeSummary:
     """make_composites under OUT's lock; `prints` holds each scene's input fingerprint."""
-    clean_temp(out)
+    sweep(out, pair_dataset_writes(), own)
     check_rerun_options(cfg)
     summary = ComposeSummary(scenes=len(scenes), out=out)
     todo, stale = [], []

@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
+from datagen.capture_store import INDEX_NAME, rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
-from rdhcore.atomic import TEMP_MARK, clean_temp
+from rdhcore.atomic import TEMP_MARK
 from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
 from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import LOCK_NAME, brief_lock, describe, live_holders, output_lock
 from rdhcore.outputs import Inputs
+from rdhcore.sweep import named, sweep
 from rdhcore.progress import Progress, as_progress
 
 SceneTask = Callable[[int, Progress], SceneOutcome]   # picklable: render and write scene `index` in any process
@@ -76,7 +77,7 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
             for tmp in scenes_dir(cfg.out).glob(f".{sid}{TEMP_MARK}*"):
                 shutil.rmtree(tmp, ignore_errors=True)
         if n == 1:  # alone in the store: the index's leftovers are ours too
-            clean_temp(cfg.out, recursive=False)
+            sweep(cfg.out, {"": named(INDEX_NAME), ".rdh": named(render_options_path(cfg.out).name)}, lock.path)
         with brief_lock(cfg.out, "rdh render-scenes (options)", part=OPTIONS_PART):
             check_rerun_options(cfg, lock.path)
         try:

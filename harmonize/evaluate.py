@@ -26,12 +26,13 @@ from harmonize.options import EvalConfig
 from harmonize.checkpoint import checkpoint_file
 from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
-from rdhcore.atomic import clean_temp, write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.imageio import encode, read_mask_gray, read_rgb
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
 from rdhcore.outputs import Inputs
+from rdhcore.sweep import sweep_beside
 from rdhcore.progress import Progress, as_progress
 from manifests.schema import SPLITS, manifest_file, read_manifest, resolve_paths, validate_manifest
 
@@ -273,8 +274,8 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
             for row in rows.itertuples(index=False):  # every id a safe name, every pair readable, before the first output
                 prediction_path(cfg.save_outputs, row.pair_id)
                 read_pair(row)
-            stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
-            clean_temp(cfg.save_outputs)
+            lock = stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
+            sweep_beside((prediction_path(cfg.save_outputs, pid) for pid in rows["pair_id"]), cfg.save_outputs, lock.path)
         for row, pred, composite, target, mask in stream:
             records.append({k: getattr(row, k) for k in keys}
                            | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))

@@ -26,11 +26,12 @@ from harmonize.checkpoint import build_generator_from, checkpoint_file, load_che
 from harmonize.dist import pick_device
 from harmonize.normalization import MEAN, STD
 from harmonize.options import HarmonizeConfig
-from rdhcore.atomic import clean_temp, clean_temp_of
+from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
 from rdhcore.imageio import read_mask_gray, read_rgb, write_image
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
+from rdhcore.sweep import sweep_beside
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import to_square
 
@@ -260,9 +261,9 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> H
         for comp_path, mask_path, out_path in jobs:
             if cfg.overwrite or not out_path.exists():
                 check_pair(read_rgb(comp_path), read_user_mask(mask_path), str(comp_path), str(mask_path))
-    with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode):
+    with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode) as lock:
         if folder_mode:
-            clean_temp(cfg.out, recursive=False)
+            sweep_beside((o for _, _, o in jobs), cfg.out, lock.path)
         else:
             clean_temp_of(jobs[0][2])
         return _harmonize_jobs(cfg, jobs, start, progress)

@@ -42,10 +42,11 @@ from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainC
                                     weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
-from rdhcore.atomic import atomic_path, clean_temp
+from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
+from rdhcore.sweep import named, sweep
 from manifests.schema import manifest_file
 from rdhcore.progress import Progress, as_progress
 
@@ -125,9 +126,11 @@ class Run:
             return self._execute()
         inputs = Inputs().add_file(manifest_file(self.cfg.manifest), "--manifest").add_file(self.cfg.init_from, "--init-from")
         inputs.refuse(("--out", p) for p in (self.out, self.last_path, self.best_path, self.log_path, self.curves_path))
-        with output_lock(self.out, "rdh train"):
-            clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
-            clean_temp(self.out / "samples", recursive=False)
+        with output_lock(self.out, "rdh train") as lock:
+            # what a run writes: these files in its folder and the sample grids, nothing deeper
+            sweep(self.out, {"": named(*(p.name for p in (self.last_path, self.best_path, self.log_path,
+                                                          self.curves_path))),
+                             "samples": lambda name: name.startswith("step_") and name.endswith(".png")}, lock.path)
             fresh = not self.cfg.resume
             before = {p for p in (self.log_path, self.curves_path, self.out / "samples") if p.exists()}
             try:

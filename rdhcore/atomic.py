@@ -1,8 +1,8 @@
 """Atomic writes: write into a temporary sibling, then rename over the target.
 
 Every temporary file or folder is named `.<target name>.rdh-tmp-<random>[suffix]` (TEMP_MARK),
-so a run killed mid-write leaves names that `clean_temp` recognizes and removes on the next run
-(under the output folder's lock), and that input scanning skips (`is_temp`). Files are made
+so a run killed mid-write leaves names that the next run of the same command sweeps (rdhcore.sweep:
+only the names it writes, under the output folder's lock), and that input scanning skips (`is_temp`). Files are made
 with the permissions the umask gives (0644 / 0755 under umask 022), not mkstemp's owner-only ones.
 """
 from __future__ import annotations
@@ -51,9 +51,9 @@ def is_temp(name: str | Path) -> bool:
 
 
 def clean_temp(folder: str | Path, recursive: bool = True) -> int:
-    """Remove the temporaries a killed run left under `folder`; returns how many were removed.
-
-    Call it only while holding the folder's lock (rdhcore.locks), so no live writer loses its file.
+    """Remove every temporary under `folder`; returns how many were removed. Commands use
+    rdhcore.sweep instead, which removes only the names they write and keeps out of folders that
+    other live runs hold; this is for folders that only rdh writes (tests, throwaway folders).
     """
     folder = Path(folder)
     if not folder.is_dir():

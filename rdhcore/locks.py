@@ -9,6 +9,7 @@ is taken over, with a warning line on stderr. The lock is released when the bloc
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import socket
@@ -133,6 +134,7 @@ def acquire(target: str | Path, command: str = "rdh", is_file: bool = False, par
                           "started_ticks": _start_time(os.getpid()), "token": token})
     for _ in range(5):
         if _create(path, content):
+            _remove_stale_temps(path)
             return OutputLock(path, token, created)
         holder = _read(path)
         if holder is None:
@@ -172,6 +174,18 @@ def _create(path: Path, content: str) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+STALE_TEMP_SECONDS = 60  # a lock's temporary lives for microseconds; an older one is a killed taker's
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove the temporaries of this lock that a run killed while creating it left behind."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}{TEMP_MARK}*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.lstat().st_mtime > STALE_TEMP_SECONDS:
+                tmp.unlink()
 
 
 def _take_over(path: Path, stale: dict) -> bool:

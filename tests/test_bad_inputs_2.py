@@ -586,3 +586,80 @@ def test_a_bug_in_one_scene_keeps_the_others_and_the_status_says_so(tmp_path, rd
     assert "scene000001: TypeError: an unexpected None in scene 1" in lines[0]
     assert [p.parent.name for p in (store / "scenes").glob("*/scene.json")] == ["scene000000"]
     assert pd.read_parquet(store / "captures.parquet")["scene_id"].unique().tolist() == ["scene000000"]
+
+
+# ---------------------------------------------------------------- 6. the temporary sweep: only our own names
+
+def evaluate_into(w: World, out: Path, rdh_main) -> None:
+    code, _, err = rdh_main("evaluate", "--manifest", w.pairs, "--checkpoint", w.checkpoint, "--split", "all",
+                            "--save-outputs", out)
+    assert code == 0, err
+
+
+def test_evaluate_never_sweeps_a_live_train_runs_temporary(world, tmp_path, rdh_main):
+    out = tmp_path / "X"
+    live_lock(out / "run" / ".rdh-lock", "rdh train")                   # `train --out X/run`, saving now
+    ckpt_tmp = out / "run" / ".last.pt.rdh-tmp-k2j3abcd.pt"
+    ckpt_tmp.write_bytes(b"half a checkpoint")
+    evaluate_into(world, out, rdh_main)
+    assert ckpt_tmp.read_bytes() == b"half a checkpoint"
+    assert len(list(out.glob("*.png"))) == 12
+
+
+def test_evaluate_sweeps_its_own_leftovers_and_keeps_a_users_lookalike(world, tmp_path, rdh_main):
+    clean, out = tmp_path / "clean", tmp_path / "X"
+    evaluate_into(world, clean, rdh_main)
+    out.mkdir()
+    mine = out / ".s0000_0-1_2.png.rdh-tmp-x1y2z3ab.png"                # a killed run's half-written output
+    mine.write_bytes(b"half")
+    users = [out / ".notes.txt.rdh-tmp-keep", out / "sub" / ".s0000_0-1_2.png.rdh-tmp-x1y2z3ab.png"]
+    for path in users:                                                   # not a name evaluate writes there
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"the user's")
+    evaluate_into(world, out, rdh_main)
+    assert not mine.exists() and all(p.read_bytes() == b"the user's" for p in users)
+    assert {p.name: p.read_bytes() for p in clean.glob("*.png")} == {p.name: p.read_bytes() for p in out.glob("*.png")}
+
+
+def test_make_composites_sweeps_only_pair_dataset_names(world, tmp_path):
+    from datagen.compose import ComposeConfig, make_composites
+
+    out = tmp_path / "pairs"
+    make_composites(ComposeConfig(captures=world.store, out=out))
+    left = [out / "composite_images" / ".s0000_0-1_2.png.rdh-tmp-abcdefgh.png",
+            out / ".rdh" / "rows" / ".s0000.parquet.rdh-tmp-abcdefgh.parquet", out / ".pairs.parquet.rdh-tmp-x.parquet"]
+    kept = [out / ".thesis.tex.rdh-tmp-draft", out / "notes" / ".a.png.rdh-tmp-b.png"]
+    for path in left + kept:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x")
+    make_composites(ComposeConfig(captures=world.store, out=out))
+    assert not any(p.exists() for p in left) and all(p.exists() for p in kept)
+
+
+def test_train_resume_sweeps_its_checkpoint_temporary_only(world, tmp_path, rdh_main):
+    run = copy_run(tmp_path)
+    left = [run / ".last.pt.rdh-tmp-abcdefgh.pt", run / "samples" / ".step_0000002.png.rdh-tmp-abcdefgh.png"]
+    kept = [run / ".my-notes.md.rdh-tmp-1", run / "samples" / ".grid.png.rdh-tmp-2.png"]
+    for path in left + kept:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x")
+    code, _, err = rdh_main(*train_args(world.pairs, run, "--resume"))
+    assert code == 0, err
+    assert not any(p.exists() for p in left) and all(p.exists() for p in kept)
+
+
+def test_a_lock_temporary_left_by_a_kill_is_removed_by_the_next_run(tmp_path):
+    import time
+
+    from rdhcore.locks import LOCK_NAME, output_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / f".{LOCK_NAME}.rdh-tmp-4242-1"                          # killed between create and link
+    fresh = out / f".{LOCK_NAME}.rdh-tmp-4343-2"                        # another run creating its lock now
+    old.write_text("{}")
+    fresh.write_text("{}")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    with output_lock(out, "rdh test"):
+        pass
+    assert not old.exists() and fresh.exists()
