@@ -228,7 +228,13 @@ def write_rows(out: Path, scene_id: str, rows: list[dict]) -> None:
 
 
 def read_rows(out: Path, scene_id: str) -> pd.DataFrame:
-    return pd.read_parquet(rows_path(out, scene_id))
+    path = rows_path(out, scene_id)
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, MemoryError) as exc:  # pyarrow's errors are OSError or ValueError
+        reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        raise RdhError(f"{path}: damaged record of scene {scene_id} ({reason}): delete it and rerun, "
+                       "which redoes that scene") from None
 
 
 def options_path(out: Path) -> Path:

@@ -107,16 +107,52 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
     check_regular(path, "manifest (.parquet)")  # a FIFO would block the Parquet reader
     try:
         meta = pq.read_schema(path).metadata or {}
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise RdhError(f"{path}: not a Parquet file ({exc}): pass a manifest written by rdh") from None
-    version = meta.get(b"rdh.schema", b"").decode() or None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise RdhError(f"{path}: not a Parquet file ({_first_line(exc)}): pass a manifest written by rdh") from None
+    version = meta.get(b"rdh.schema", b"").decode(errors="replace") or None
     if version != SCHEMA_VERSION:
         raise RdhError(
             f"{path}: manifest schema is {version or 'unknown (no rdh.schema metadata)'}, "
             f"this rdh reads {SCHEMA_VERSION}: rebuild it with `rdh build-manifest`")
-    df = pq.read_table(path, columns=columns).to_pandas()
-    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode() or None
+    try:
+        table = pq.read_table(path, columns=columns)
+        check_column_types(table, path)
+        df = table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # a damaged page, a bad length
+        raise RdhError(f"{path}: damaged Parquet data ({_first_line(exc)}): restore the file or rebuild it with "
+                       "`rdh build-manifest` (or `rdh make-composites`)") from None
+    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode(errors="replace") or None
     return df
+
+
+INT32_MAX = 2**31 - 1
+
+
+def check_column_types(table: pa.Table, path: str | Path) -> None:
+    """RdhError when a column of the schema holds another kind of value than the schema's: text
+    columns (ids, paths) must be text, and width/height whole numbers that fit int32."""
+    for f in FIELDS:
+        if f.name not in table.column_names:
+            continue
+        kind = table.schema.field(f.name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_string(f.type) and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                                              or pa.types.is_null(kind)):
+            raise RdhError(f"{path}: column {f.name} holds {kind} values, not text: ids and paths are strings; "
+                           "fix the column or rebuild the manifest with `rdh build-manifest`")
+        if f.name in ("width", "height") and pa.types.is_integer(kind):
+            import pyarrow.compute as pc
+
+            top = pc.max(table.column(f.name)).as_py()
+            if top is not None and top > INT32_MAX:
+                raise RdhError(f"{path}: column {f.name} holds {top}, more than the schema's int32 allows "
+                               f"({INT32_MAX}): fix the value or rebuild the manifest")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0][:120] if text else type(exc).__name__)
 
 
 def manifest_file(path: str | Path) -> Path:

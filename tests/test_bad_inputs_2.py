@@ -387,6 +387,83 @@ def d5_render_where_no_scene_can_be_made(w, tmp):
             "--max-fg-ratio", "1", *RENDER], "no scene could be rendered: scene000000: scene 0: no layout"
 
 
+# ---------------------------------------------------------------- 7. damaged or odd Parquet manifests
+
+def flip_column(path: Path, column: str) -> Path:
+    """Invert 4 bytes in the middle of a column's data (as a bad disk sector would)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    chunk = next(meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == column)
+    data = bytearray(path.read_bytes())
+    mid = chunk.data_page_offset + chunk.total_compressed_size // 2
+    data[mid:mid + 4] = bytes(b ^ 0xFF for b in data[mid:mid + 4])
+    path.write_bytes(bytes(data))
+    return path
+
+
+@case
+def d7_train_on_a_flipped_data_page(w, tmp):
+    m = flip_column(copy_pairs(w, tmp) / "pairs.parquet", "domain")
+    return train_args(m, tmp / "run"), "pairs.parquet: damaged Parquet data (ZSTD decompression failed"
+
+
+@case
+def d7_evaluate_on_a_flipped_page_header(w, tmp):
+    m = flip_column(copy_pairs(w, tmp) / "pairs.parquet", "pair_id")
+    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint], "pairs.parquet: damaged Parquet data"
+
+
+@case
+def d7_build_manifest_from_a_flipped_manifest(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    flip_column(pairs / "pairs.parquet", "fg_style")
+    return ["build-manifest", "--pairs", pairs, tmp / "out" / "m.parquet"], "pairs.parquet: damaged Parquet data"
+
+
+@case
+def d7_inspect_a_flipped_manifest(w, tmp):
+    m = flip_column(copy_pairs(w, tmp) / "pairs.parquet", "target_path")
+    return ["inspect", m], "pairs.parquet: damaged Parquet data"
+
+
+@case
+def d7_train_on_a_width_of_two_to_the_forty(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    m = corpus.write_raw_manifest(pairs, "width", [2**40] * 12)
+    return train_args(m, tmp / "run"), "column width holds 1099511627776, more than the schema's int32"
+
+
+@case
+def d7_build_manifest_with_a_height_of_two_to_the_forty(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    corpus.write_raw_manifest(pairs, "height", [2**40] * 12)
+    return ["build-manifest", "--pairs", pairs, tmp / "out" / "m.parquet"], "column height holds 1099511627776"
+
+
+@case
+def d7_evaluate_integer_paths(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    m = corpus.write_raw_manifest(pairs, "composite_path", list(range(12)))
+    return ["evaluate", "--manifest", m, "--checkpoint", w.checkpoint], "column composite_path holds int64 values, not text"
+
+
+@case
+def d7_inspect_integer_pair_ids(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    m = corpus.write_raw_manifest(pairs, "pair_id", [float(i) for i in range(12)])
+    return ["inspect", m], "column pair_id holds double values, not text"
+
+
+@case
+def d7_make_composites_with_a_damaged_scene_record(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    rows = pairs / ".rdh" / "rows" / "s0000.parquet"
+    rows.write_bytes(rows.read_bytes()[:40] + bytes(64) + rows.read_bytes()[104:])
+    return ["make-composites", w.store, pairs, "--seed", "1", "--test-fraction", "0.5"], \
+        "s0000.parquet: damaged record of scene s0000"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -421,7 +498,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3", "d4", "d5"} <= classes
+    assert {"d1", "d2", "d3", "d4", "d5", "d7"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
