@@ -14,6 +14,7 @@ the run holds OUT's lock (rdhcore.locks) throughout.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -29,7 +30,7 @@ import pandas as pd
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
 from datagen.pair_options import ComposeConfig
 from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.render_config import EXECUTORS
+from datagen.render_config import EXECUTORS, check_ray
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
@@ -80,6 +81,7 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
+    check_ray(cfg.ray)
     check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     if cfg.charmnet_list is not None:
         charmnet_list_path(cfg.out, cfg.charmnet_list)
@@ -394,12 +396,20 @@ def _make_composites(cfg: ComposeConfig, scenes: list[Scene], prints: dict[str, 
     first_run = not (out / "pairs.parquet").exists()
     for sid in stale:
         forget_scene(out, sid)
+    recorded_now = bool(todo) and not options_path(out).exists()
     if todo:
         record_options(cfg)  # before the first pair: a killed run's files are then tied to its options
     progress = as_progress(progress)
     progress.start(sum(len(s.foregrounds) * len(pair_plan(s.style_ids, cfg.per_target, derive_seed(cfg.seed, s.scene_id)))
                        for s in todo))
-    _compose_all(cfg, todo, summary, progress)
+    try:
+        _compose_all(cfg, todo, summary, progress)
+    except BaseException:  # e.g. Ray did not start: a run that made nothing binds no later run to its options
+        if recorded_now and not any(fingerprint_path(out, s.scene_id).exists() for s in scenes):
+            options_path(out).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                options_path(out).parent.rmdir()
+        raise
     frames = [read_rows(out, s.scene_id) for s in scenes]
     frames = [f for f in frames if len(f)]
     if not frames:

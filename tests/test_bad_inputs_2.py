@@ -464,6 +464,27 @@ def d7_make_composites_with_a_damaged_scene_record(w, tmp):
         "s0000.parquet: damaged record of scene s0000"
 
 
+# ---------------------------------------------------------------- 8. Ray: a deadline that releases OUT
+
+@case
+def d8_render_with_nothing_at_the_ray_address(w, tmp):
+    pytest.importorskip("ray")
+    return ["render-scenes", tmp / "store", "--scenes", "1", "--resolution", "16", *RENDER, "--executor", "ray",
+            "--ray-address", f"127.0.0.1:{closed_port()}", "--ray-timeout", "5"], "--ray-address 127.0.0.1:"
+
+
+@case
+def d8_make_composites_with_nothing_at_the_ray_address(w, tmp):
+    pytest.importorskip("ray")
+    return ["make-composites", w.store, tmp / "pairs", "--executor", "ray", "--ray-address",
+            f"ray://127.0.0.1:{closed_port()}", "--ray-timeout", "5"], "nothing answers there within --ray-timeout 5 s"
+
+
+@case
+def d8_ray_timeout_zero(w, tmp):
+    return ["make-composites", w.store, tmp / "pairs", "--executor", "ray", "--ray-timeout", "0"], "--ray-timeout 0"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -498,7 +519,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3", "d4", "d5", "d7"} <= classes
+    assert {"d1", "d2", "d3", "d4", "d5", "d7", "d8"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -740,3 +761,35 @@ def test_a_lock_temporary_left_by_a_kill_is_removed_by_the_next_run(tmp_path):
     with output_lock(out, "rdh test"):
         pass
     assert not old.exists() and fresh.exists()
+
+
+# ---------------------------------------------------------------- 8. Ray: a deadline, and no record of a run that made nothing
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]                 # nothing listens there once the socket is closed
+
+
+
+def test_a_silent_ray_head_times_out_releases_out_and_leaves_no_options(world, tmp_path):
+    """Something accepts connections at --ray-address but is not a Ray head: the run stops after
+    --ray-timeout with one line, OUT's lock is released, and no options record binds the next run."""
+    pytest.importorskip("ray")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)                              # the kernel completes connections; nothing answers
+    out = tmp_path / "pairs"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "rdh.cli", "make-composites", str(world.store), str(out),
+                               "--executor", "ray", "--ray-address", f"127.0.0.1:{silent.getsockname()[1]}",
+                               "--ray-timeout", "3"], capture_output=True, text=True, timeout=120)
+    finally:
+        silent.close()
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and line.startswith("rdh")]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and "Ray did not connect within --ray-timeout 3 s" in lines[0], proc.stderr
+    assert not out.exists()                       # no lock, no options.json, no empty folder
+    from datagen.compose import ComposeConfig, make_composites
+
+    assert make_composites(ComposeConfig(captures=world.store, out=out, format="jpg")).pairs == 12

@@ -52,6 +52,7 @@ def make_composites_cmd(
     ray_address: Optional[str] = option(R, "address", "--ray-address"),
     ray_cpus: float = option(R, "cpus_per_scene", "--ray-cpus-per-scene"),
     ray_retries: int = option(R, "max_retries", "--ray-max-retries"),
+    ray_timeout: float = option(R, "timeout", "--ray-timeout"),
 ) -> None:
     from datagen.compose import make_composites
     from rdhcore.errors import RdhError
@@ -75,7 +76,7 @@ def make_composites_cmd(
             min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
             seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
             workers=workers, charmnet_list=charmnet_list, executor=executor,
-            ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
+            ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries, timeout=ray_timeout))
     with ProgressBar("composites", "pairs") as progress:
         summary = make_composites(cfg, progress)
     _print_summary(summary, "pairs")
