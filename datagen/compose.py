@@ -29,7 +29,7 @@ import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
 from datagen.pair_options import ComposeConfig
-from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
+from rdhcore.imageio import encode, read_mask, read_rgb, set_max_pixels, write_mask
 from datagen.render_config import EXECUTORS, check_ray
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
@@ -368,6 +368,7 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     """Run make-composites over a capture store; `progress` counts pairs (made or skipped)."""
     start = time.perf_counter()
     check_config(cfg)
+    set_max_pixels(cfg.max_pixels)
     captures, out = Path(cfg.captures), Path(cfg.out)
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")

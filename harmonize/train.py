@@ -44,6 +44,7 @@ from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.imageio import set_max_pixels
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.sweep import named, sweep
@@ -90,6 +91,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collecti
     settings the user gave (the CLI's command line): a --resume refuses one that differs from the run's.
     """
     check_config(command_part(cfg) if cfg.resume else cfg)  # a resume's other settings are checked once read
+    set_max_pixels(cfg.max_pixels)  # before the loaders' worker processes start: they inherit it
     info = hdist.setup(cfg.device)
     try:
         return Run(cfg, info, progress, frozenset(explicit)).execute()

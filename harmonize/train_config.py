@@ -23,7 +23,7 @@ BLEND_INITS = ("official", "identity")
 # Settings a resumed run takes from the command; every other setting comes from the saved run.
 COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
                     "device", "amp", "compile", "channels_last", "log_every", "sample_every",
-                    "checkpoint_every", "val_batch_size", "tensorboard"}
+                    "checkpoint_every", "val_batch_size", "tensorboard", "max_pixels"}
 # Settings that runs saved before they existed, at the value that reproduces those runs.
 LEGACY_SETTINGS = {"val_fraction": 0.0}  # older runs trained on every split=train row
 

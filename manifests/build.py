@@ -25,6 +25,7 @@ from manifests.checks import (KIND_FRACTION, MASK_FRACTION, FileIndex, Problem, 
                               raise_problems)
 from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
+from rdhcore.imageio import set_max_pixels
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
@@ -243,6 +244,7 @@ def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildS
     """Build and write the manifest; RdhError (nothing written) when any source has a problem."""
     start = time.perf_counter()
     check_config(cfg)
+    set_max_pixels(cfg.max_pixels)
     out = Path(os.path.abspath(cfg.out))
     option_inputs(cfg).refuse([("OUT", out)])
     with output_lock(out, "rdh build-manifest", is_file=True):

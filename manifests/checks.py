@@ -18,7 +18,7 @@ import numpy as np
 
 from rdhcore.errors import RdhError
 from rdhcore.progress import Progress, as_progress
-from rdhcore.imageio import mask_levels, read_image_bytes, read_mask_gray
+from rdhcore.imageio import decode, mask_levels, read_image_bytes, read_mask_gray
 
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)
 LIST_MIN_REFS = 16    # folders referenced this often are listed once instead of stat-ed per file
@@ -164,7 +164,11 @@ def image_info(path: str) -> ImageInfo | str:
     except RdhError as exc:
         text = str(exc)
         return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        img = decode(data, cv2.IMREAD_UNCHANGED, path)  # within the pixel budget, shared by the threads
+    except RdhError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
     if img is None or img.size == 0:
         return "cannot be decoded"
     if img.dtype != np.uint8:  # 16-bit: judge its 8-bit view

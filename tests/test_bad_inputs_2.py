@@ -57,8 +57,8 @@ def _context(run_folder):
     CTX["run"] = run_folder
 
 
-def copy_pairs(w: World, tmp: Path) -> Path:
-    return corpus.copy_pairs(w, tmp)
+def copy_pairs(w: World, tmp: Path, jpg: bool = False) -> Path:
+    return corpus.copy_pairs(w, tmp, jpg)
 
 
 def copy_run(tmp: Path) -> Path:
@@ -485,6 +485,68 @@ def d8_ray_timeout_zero(w, tmp):
     return ["make-composites", w.store, tmp / "pairs", "--executor", "ray", "--ray-timeout", "0"], "--ray-timeout 0"
 
 
+# ---------------------------------------------------------------- 9. a pixel budget, read from the header
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A ~60-byte PNG whose header claims width x height (RGB), with an empty image stream."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+def jpeg_claiming(path: Path, width: int, height: int) -> Path:
+    """A JPEG start of image and frame header claiming width x height, and an end of image."""
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    path.write_bytes(b"\xff\xd8" + sof + b"\xff\xd9")
+    return path
+
+
+@case
+def d9_harmonize_a_header_claiming_40000_squared(w, tmp):
+    comp = png_claiming(tmp / "bomb.png", 40000, 40000)
+    return ["harmonize", "--checkpoint", w.checkpoint, comp, one_image(w)[1], "-o", tmp / "out.png"], \
+        "bomb.png: image is 40000x40000 (1,600,000,000 pixels), over the pixel budget"
+
+
+@case
+def d9_evaluate_with_a_budget_below_its_images(w, tmp):
+    return ["evaluate", "--manifest", w.pairs, "--checkpoint", w.checkpoint, "--max-pixels", "1000"], \
+        "over the pixel budget of 1,000 (--max-pixels)"
+
+
+@case
+def d9_train_on_a_jpeg_header_claiming_60000_squared(w, tmp):
+    pairs = copy_pairs(w, tmp, jpg=True)
+    for comp in (pairs / "composite_images").iterdir():
+        jpeg_claiming(comp, 60000, 60000)
+    return train_args(pairs / "pairs.parquet", tmp / "run"), "image is 60000x60000"
+
+
+@case
+def d9_verify_images_refuses_a_bomb_for_its_size(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    png_claiming(pairs / "composite_images" / "s0000_0-1_2.png", 40000, 40000)
+    return ["build-manifest", "--pairs", pairs, tmp / "out" / "m.parquet", "--verify-images"], \
+        "image is 40000x40000 (1,600,000,000 pixels), over the pixel budget"
+
+
+@case
+def d9_decoder_limit_past_a_raised_budget(w, tmp):
+    comp = png_claiming(tmp / "bomb.png", 40000, 40000)
+    return ["harmonize", "--checkpoint", w.checkpoint, comp, one_image(w)[1], "-o", tmp / "out.png",
+            "--max-pixels", "4000000000"], "bomb.png: cannot decode image"
+
+
+@case
+def d9_max_pixels_zero(w, tmp):
+    return harmonize_args(w, w.checkpoint, tmp / "out.png") + ["--max-pixels", "0"], "--max-pixels 0"
+
+
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
@@ -519,7 +581,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3", "d4", "d5", "d7", "d8"} <= classes
+    assert {"d1", "d2", "d3", "d4", "d5", "d7", "d8", "d9"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -793,3 +855,42 @@ def test_a_silent_ray_head_times_out_releases_out_and_leaves_no_options(world, t
     from datagen.compose import ComposeConfig, make_composites
 
     assert make_composites(ComposeConfig(captures=world.store, out=out, format="jpg")).pairs == 12
+
+
+
+# ---------------------------------------------------------------- the pixel budget: headers and threads
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp", ".tiff", ".ppm", ".pgm"])
+def test_image_size_reads_each_format_from_its_header(ext):
+    import cv2
+    import numpy as np
+
+    from rdhcore.image_header import image_size
+
+    img = np.random.default_rng(0).integers(0, 255, (37, 53, 3 if ext != ".pgm" else 1), np.uint8)
+    ok, buf = cv2.imencode(ext, img)
+    assert ok
+    assert image_size(buf.tobytes()) == (53, 37)
+
+
+def test_decodes_in_threads_share_one_budget(monkeypatch):
+    import threading
+    import time
+
+    from rdhcore import imageio
+
+    budget = imageio.PixelBudget(100)
+    peak, lock = [], threading.Lock()
+
+    def decode(pixels):
+        with budget.share(pixels):
+            with lock:
+                peak.append(budget.used)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=decode, args=(60,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(peak) == 60 and budget.used == 0          # never two 60-pixel decodes at once
