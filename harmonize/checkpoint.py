@@ -45,7 +45,8 @@ def save_checkpoint(payload: dict, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         try:
-            torch.save(payload, tmp)
+            with open(tmp, "wb") as f:  # a file object: the records are named "archive/...", not after tmp
+                torch.save(payload, f)
         except RuntimeError as exc:  # torch reports ENOSPC and EFBIG as "file write failed"
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RdhError(f"{path}: could not write the checkpoint ({reason[:120]}): the disk may be full or the file "

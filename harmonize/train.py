@@ -120,7 +120,6 @@ class Run:
         self.saved_step: int | None = None
         self.curves_step: int | None = None
         self.tb: TensorBoardLog | None = None
-        self.steps_done = 0
 
     def execute(self) -> TrainResult:
         """The whole run, holding the run folder's lock (rank 0: the other processes write nothing)."""
@@ -138,8 +137,8 @@ class Run:
             try:
                 return self._execute()
             except BaseException:
-                if fresh and self.steps_done == 0:
-                    self.remove_outputs(before)  # a run stopped by its input before one step leaves no half run
+                if fresh and self.saved_step is None:  # stopped before its first checkpoint: no half run is left
+                    self.remove_outputs(before)
                 raise
 
     def remove_outputs(self, keep: set[Path]) -> None:
@@ -167,7 +166,6 @@ class Run:
             self.begin_loop()
             for at in range(self.start_step + 1, self.total + 1):
                 self.train_step(at)
-                self.steps_done += 1
                 self.after_step(at)
             self.finish()
         finally:
@@ -309,6 +307,8 @@ class Run:
             self.tb = TensorBoardLog(self.out / "tensorboard", self.start_step if self.resume_ckpt is not None else None)
         if self.resume_ckpt is not None:
             self.log.truncate_after(self.start_step)
+        else:  # a new run: records of one killed before its first checkpoint are not this run's
+            self.log.truncate_after(-1)
         self.log.write({"kind": "event", "event": "resume" if self.resume_ckpt is not None else "start",
                         "step": self.start_step, "total_steps": self.total, "model": cfg.model,
                         "world_size": self.info.world_size, "device": str(self.device),

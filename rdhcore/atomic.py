@@ -111,7 +111,11 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
     make_dirs(target.parent)
     mode = file_mode()  # read once per write: the umask comes from /proc
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
+    except OSError as exc:  # EMFILE, ENOSPC (no inode) ...: name the file being written
+        _name_target(exc, target, target)
+        raise
     os.close(fd)
     os.chmod(tmp, mode)  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     tmp_path = Path(tmp)

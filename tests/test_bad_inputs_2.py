@@ -25,6 +25,7 @@ import pytest
 import torch
 
 from tests import test_bad_inputs as corpus
+from tests.synth import make_store
 from tests.test_bad_inputs import World, snapshot, train_args
 
 world = corpus.world  # the same module-scoped inputs: a store, pair datasets, a weights-only checkpoint
@@ -894,3 +895,107 @@ def test_decodes_in_threads_share_one_budget(monkeypatch):
     for t in threads:
         t.join()
     assert max(peak) == 60 and budget.used == 0          # never two 60-pixel decodes at once
+
+
+# ---------------------------------------------------------------- 10. failed writes: one line naming the file
+
+def same(a, b) -> bool:
+    """Whether two checkpoint payloads hold the same values, tensors compared exactly."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if torch.is_tensor(a):
+        return torch.is_tensor(b) and a.shape == b.shape and torch.equal(a, b)
+    return a == b
+
+
+def sha256s(folder: Path, pattern: str = "*") -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob(pattern)) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_checkpoint_too_large_to_write_is_one_line_and_the_rerun_matches(world, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "--model", "idih", "--manifest", world.pairs, "--out", run, "--max-steps", "2", "--image-size",
+            "32", "--depth", "4", "--width", "8", "--batch-size", "2", "--workers", "0", "--val-fraction", "0"]
+    assert limited_rdh(*args, fsize=10**9).returncode == 0
+    uninterrupted = torch.load(run / "last.pt", weights_only=True)
+    shutil.rmtree(run)
+    line = one_error_line(limited_rdh(*args, fsize=100_000))     # the 250 KB checkpoint cannot be written
+    assert f"{run}/best.pt: file too large" in line, line
+    assert not run.exists()                                      # no log or samples of a run that saved nothing
+    assert limited_rdh(*args, fsize=10**9).returncode == 0
+    rerun = torch.load(run / "last.pt", weights_only=True)
+    # the unseeded Python and numpy global RNGs are only recorded by a run; everything else is the same
+    for ckpt in (uninterrupted, rerun):
+        del ckpt["rng"]["python"], ckpt["rng"]["numpy"]
+    assert same(uninterrupted, rerun) and rerun["step"] == 2
+
+
+@pytest.mark.parametrize("errno_name, hint", [("EMFILE", "too many open files"), ("EIO", "input/output error"),
+                                              ("ENOSPC", "no space left on the device"), ("EFBIG", "file too large")])
+def test_a_write_that_fails_without_a_file_name_names_it(world, tmp_path, rdh_main, monkeypatch, errno_name, hint):
+    import errno
+
+    import rdhcore.atomic as atomic
+
+    def refuse(*args, **kwargs):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    out = tmp_path / "out.png"
+    code, _, err = rdh_main(*harmonize_args(world, world.checkpoint, out))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0] == f"rdh: error: {out}: {hint}" + lines[0].split(hint, 1)[1]
+    assert not out.exists()
+
+
+def test_a_disk_full_append_names_the_output_folder(world, tmp_path, rdh_main, monkeypatch):
+    import errno
+
+    from harmonize.runlog import RunLog
+
+    def full(self, record):
+        raise OSError(errno.ENOSPC, "No space left on device")   # a write() on an open file names no file
+
+    monkeypatch.setattr(RunLog, "write", full)
+    run = tmp_path / "run"
+    code, _, err = rdh_main(*train_args(world.pairs, run))
+    assert code == 2 and "Traceback" not in err, err
+    assert err.strip() == f"rdh: error: writing into {run}: no space left on the device: free some space, then rerun " \
+                          "(finished work is kept)"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 KB tmpfs (root only; skipped where mounting is not allowed); remount(size) grows it."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    try:
+        yield mnt, lambda size: subprocess.run(["mount", "-o", f"remount,size={size}", str(mnt)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_make_composites_on_a_full_disk_names_the_file_and_the_rerun_matches(world, tmp_path, small_disk, rdh_main):
+    mnt, remount = small_disk
+    clean = tmp_path / "clean"
+    big = make_store(tmp_path / "big", n_scenes=6, size=(96, 128), styles=[1, 2, 3, 4])
+    assert rdh_main("make-composites", big, clean)[0] == 0
+    out = mnt / "pairs"
+    code, _, err = rdh_main("make-composites", big, out)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"rdh: error: {out}/") and "no space left on the device" in lines[0], lines[0]
+    assert not [p for p in out.rglob("*") if ".rdh-tmp-" in p.name]     # nothing half-written
+    remount("64m")
+    assert rdh_main("make-composites", big, out)[0] == 0
+    assert sha256s(out, "*.png") == sha256s(clean, "*.png") and len(sha256s(clean, "*.png")) == 6 * (12 + 4 + 1)
