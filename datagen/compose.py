@@ -313,13 +313,16 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def input_fingerprint(scene: Scene) -> str:
-    """What a scene's pairs are made from: its scene.json bytes and each file's size and mtime.
-    A rerun redoes a scene whose fingerprint changed (a fixed or re-rendered input)."""
-    h = hashlib.sha256((scene.path / "scene.json").read_bytes())
+    """What a scene's pairs are made from: its scene.json and each input file's bytes (a digest).
+    A rerun redoes a scene whose fingerprint changed, also when a file was replaced with another of
+    the same size and modification time (sizes and times alone would not tell)."""
+    h = hashlib.blake2b((scene.path / "scene.json").read_bytes(), digest_size=32)
     files = [scene.image_path(sid) for sid in scene.style_ids] + [scene.mask_path(fg) for fg in scene.foregrounds]
     for path in files:
-        st = os.stat(path)
-        h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        h.update(f"{path.name}\n".encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -373,7 +376,7 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
     scenes = precheck_scenes(captures)
-    prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: stats of every input file
+    prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: a digest of every input file
     decode_check([s for s in scenes if not scene_is_done(out, s, prints[s.scene_id])], cfg.workers)  # before OUT is touched
     with output_lock(out, "rdh make-composites") as lock:
         return _make_composites(cfg, scenes, prints, captures, out, start, progress, lock.path)

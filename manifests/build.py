@@ -38,6 +38,7 @@ from manifests.schema import manifest_file, write_manifest
 from manifests import style_tables
 
 PATH_COLUMNS = (("composite_path", "composite"), ("target_path", "target"), ("mask_path", "mask"))
+FG_RATIO_TOLERANCE = 0.01  # of the image: a recorded fg_ratio and the mask's may differ by JPEG rims only
 
 
 @dataclass
@@ -184,8 +185,9 @@ def verify_images(df: pd.DataFrame, workers: int, progress: Progress | None = No
     unique = list(dict.fromkeys(p for col, _ in PATH_COLUMNS for p in df[col]))
     infos = image_infos(unique, workers, progress)
     problems = []
-    for row in df[[ORIGIN, "composite_path", "target_path", "mask_path", "width", "height"]].itertuples(index=False):
-        origin, comp, target, mask, width, height = row
+    for row in df[[ORIGIN, "composite_path", "target_path", "mask_path", "width", "height",
+                   "fg_ratio"]].itertuples(index=False):
+        origin, comp, target, mask, width, height, ratio = row
         paths = dict(composite=comp, target=target, mask=mask)
         got = {what: infos[p] for what, p in paths.items()}
         broken = [what for what, s in got.items() if isinstance(s, str)]
@@ -203,6 +205,9 @@ def verify_images(df: pd.DataFrame, workers: int, progress: Progress | None = No
         elif (int(height), int(width)) != sizes["target"]:
             problems.append(Problem(origin, f"recorded size {int(width)}x{int(height)} but the target is "
                                             f"{sizes['target'][1]}x{sizes['target'][0]}: rebuild the source"))
+        elif abs(float(ratio) - got["mask"].fg_ratio) > FG_RATIO_TOLERANCE:
+            problems.append(Problem(origin, f"recorded fg_ratio {float(ratio):.4g} but the mask covers "
+                                            f"{got['mask'].fg_ratio:.4g} of the image: rebuild the source"))
     return problems, len(unique)
 
 

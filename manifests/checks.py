@@ -155,6 +155,7 @@ class ImageInfo:
     width: int
     gray: bool       # one channel, or three equal ones
     binary: float    # the fraction of pixels close to black or white (after 0/1 is read as 0/255)
+    fg_ratio: float = 0.0  # as a mask: pixels > 127 / all pixels (whole image, one channel)
 
 
 def image_info(path: str) -> ImageInfo | str:
@@ -178,6 +179,8 @@ def image_info(path: str) -> ImageInfo | str:
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     h, w = img.shape[:2]
+    plane = mask_levels(img if img.ndim == 2 else img[..., 1])
+    fg_ratio = cv2.countNonZero((plane > MASK_THRESHOLD).astype(np.uint8)) / float(h * w)
     step = max(1, int(np.sqrt(h * w / 65536)))  # a subsample is enough to tell a photo from a mask
     sample = img[::step, ::step]
     if sample.ndim == 3:
@@ -188,7 +191,7 @@ def image_info(path: str) -> ImageInfo | str:
         gray = True
     sample = mask_levels(sample)
     binary = float(((sample <= BINARY_TOLERANCE) | (sample >= 255 - BINARY_TOLERANCE)).mean())
-    return ImageInfo(int(h), int(w), gray, binary)
+    return ImageInfo(int(h), int(w), gray, binary, fg_ratio)
 
 
 GRAY_TOLERANCE = 16      # JPEG-saved masks differ a little between channels

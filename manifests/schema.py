@@ -209,6 +209,7 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
     for col in ("pair_id", "source", "category", "group_id", "composite_path", "target_path", "mask_path"):
         if df[col].isna().any():
             raise RdhError(f"{name}: column {col} has empty values")
+        _check_text(df, col, name)
     for col in ("width", "height"):
         if not pd.api.types.is_integer_dtype(df[col]) or (df[col] <= 0).any():
             raise RdhError(f"{name}: column {col} must hold positive integers")
@@ -217,6 +218,11 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         raise RdhError(f"{name}: fg_ratio must be a number in [0, 1]")
     for col in ("fg_style", "bg_style"):
         _check_style_ids(df, col, name)
+    same = pd.to_numeric(df["fg_style"], errors="coerce") == pd.to_numeric(df["bg_style"], errors="coerce")
+    if same.any():
+        i = same[same].index[0]
+        raise RdhError(f"{name}: pair {df.loc[i, 'pair_id']!r} has fg_style == bg_style ({df.loc[i, 'fg_style']}): a "
+                       "composite of a style onto itself is its own ground truth; fix the styles or drop the pair")
     for col in ("composite_label", "target_label"):
         _check_labels(df, col, name)
     if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
@@ -227,6 +233,30 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         found = [s for s in SPLITS if s in set(straddling.iloc[0])]
         where = f"both {found[0]} and {found[1]}" if len(found) == 2 else f"{', '.join(found[:-1])} and {found[-1]}"
         raise RdhError(f"{name}: group {straddling.index[0]!r} appears in {where}: split by group")
+
+
+def _check_text(df: pd.DataFrame, col: str, name: str) -> None:
+    """Ids and paths: non-empty text that UTF-8 can hold (a file name read with a lone surrogate cannot)."""
+    values = df[col].astype(str)
+    empty = values == ""
+    if empty.any():
+        i = empty[empty].index[0]
+        raise RdhError(f"{name}: {col} is empty (row {i}): every pair needs an id, a group and three paths")
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        bad = values.map(lambda v: not _encodes(v))
+        i = bad[bad].index[0]
+        raise RdhError(f"{name}: {col} {values[i]!r} (row {i}) is not text UTF-8 can hold (a lone surrogate, e.g. "
+                       "a file name in another encoding): rename the file or fix the value") from None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:

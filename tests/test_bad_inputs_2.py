@@ -551,6 +551,42 @@ def d9_max_pixels_zero(w, tmp):
 # ---------------------------------------------------------------- 11. leftovers of issue 14
 
 @case
+def d11_build_manifest_fg_style_equal_to_bg_style(w, tmp):
+    src = corpus.csv_source(tmp, w, [{"domain": "rendered", "fg_style": "3", "bg_style": "3"}])
+    return ["build-manifest", "--csv", src, tmp / "out" / "m.parquet", "--verify-images"], "has fg_style == bg_style (3)"
+
+
+@case
+def d11_verify_images_wrong_fg_ratio(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    corpus.edit_manifest(pairs, lambda df: df.assign(fg_ratio=[0.9] * len(df)))
+    return ["build-manifest", "--pairs", pairs, tmp / "out" / "m.parquet", "--verify-images"], \
+        "recorded fg_ratio 0.9 but the mask covers 0."
+
+
+@case
+def d11_build_manifest_empty_pair_id(w, tmp):
+    pairs = copy_pairs(w, tmp)
+    corpus.edit_manifest(pairs, lambda df: df.assign(pair_id=[""] + list(df["pair_id"][1:])))
+    return ["build-manifest", "--pairs", pairs, tmp / "out" / "m.parquet"], "pair_id is empty"
+
+
+@case
+def d11_scene_engine_not_a_name(w, tmp):
+    store = corpus.copy_store(w, tmp)
+    corpus.edit_scene(store, lambda m: m.update(engine={"name": "builtin", "version": 3}))
+    return ["make-composites", store, tmp / "out"], "engine {'name': 'builtin', 'version': 3} must be a name"
+
+
+@case
+def d11_scene_category_with_a_lone_surrogate(w, tmp):
+    store = corpus.copy_store(w, tmp)
+    path = corpus.scene_json(store, "s0001")
+    path.write_text(path.read_text().replace('"category": "human"', '"category": "hu\\udc80man"'))
+    return ["make-composites", store, tmp / "out"], "holds a lone surrogate"
+
+
+@case
 def d11_harmonize_output_gif(w, tmp):
     return harmonize_args(w, w.checkpoint, tmp / "result.gif"), "-o"
 
@@ -582,7 +618,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
 
 def test_the_corpus_covers_every_class():
     classes = {name.split("_")[0] for name in CASES}
-    assert {"d1", "d2", "d3", "d4", "d5", "d7", "d8", "d9"} <= classes
+    assert {"d1", "d2", "d3", "d4", "d5", "d7", "d8", "d9", "d11"} <= classes
 
 
 # ---------------------------------------------------------------- checkpoints: writes that fail or read back damaged
@@ -999,3 +1035,34 @@ def test_make_composites_on_a_full_disk_names_the_file_and_the_rerun_matches(wor
     remount("64m")
     assert rdh_main("make-composites", big, out)[0] == 0
     assert sha256s(out, "*.png") == sha256s(clean, "*.png") and len(sha256s(clean, "*.png")) == 6 * (12 + 4 + 1)
+
+
+# ---------------------------------------------------------------- 11. leftovers: a replaced input with the same size and time
+
+def test_a_render_replaced_with_the_same_size_and_time_is_noticed(world, tmp_path):
+    import zlib
+
+    import numpy as np
+
+    from datagen.capture_store import read_scene
+    from datagen.compose import ComposeConfig, make_composites
+    from rdhcore.imageio import encode, read_rgb
+
+    store = Path(shutil.copytree(world.store, tmp_path / "captures"))
+    out = tmp_path / "pairs"
+    make_composites(ComposeConfig(captures=store, out=out))
+    render = store / "scenes" / "s0000" / "02.png"
+    old, st = render.read_bytes(), render.stat()
+    new = encode(np.full((32, 40, 3), 77, np.uint8), "png")                  # a flat image: fewer bytes
+    pad = len(old) - len(new) - 12 - len(b"Comment\x00")
+    assert pad >= 0
+    body = b"Comment\x00" + b"x" * pad
+    text = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    replaced = new[:-12] + text + new[-12:]                                  # padded before IEND to the old size
+    assert len(replaced) == len(old)
+    render.write_bytes(replaced)
+    os.utime(render, ns=(st.st_atime_ns, st.st_mtime_ns))                  # and the old modification time
+    assert make_composites(ComposeConfig(captures=store, out=out)).scenes_resumed == 1   # s0000 is redone
+    scene = read_scene(store, "s0000")
+    mask = scene.load_mask(scene.foregrounds[0])
+    assert (read_rgb(out / "composite_images" / "s0000_0-1_2.png")[mask] == 77).all()
