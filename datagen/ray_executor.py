@@ -125,7 +125,7 @@ def run_tasks(task, todo: list[int], opts: RayOptions, local_cpus: float, progre
     """Render scenes `todo` with a SceneTask on Ray; yield a SceneOutcome per scene as it ends."""
     for k, result in map_unordered(task, [(i, _no_progress) for i in todo], opts, local_cpus):
         if isinstance(result, Exception):
-            result = SceneOutcome(name_of(todo[k]), kind="environment",
+            result = SceneOutcome(name_of(todo[k]), kind="crash",
                                   error=f"ray task failed after {opts.max_retries} retries: "
                                         f"{type(result).__name__}: {str(result).splitlines()[0]}")
         progress(result.images)

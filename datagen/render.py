@@ -163,8 +163,8 @@ def collect(outcomes: Iterable[SceneOutcome], summary: RenderSummary) -> None:
             summary.images += outcome.images
             continue
         summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
-        if outcome.kind == "bug":
-            summary.bugs.append(summary.failed[-1])
+        if outcome.kind in ("crash", "bug"):
+            summary.faults.append(summary.failed[-1])
         if outcome.kind == "environment":
             before = f" ({summary.rendered} scene(s) of this run were written before it)" if summary.rendered else ""
             raise RdhError(f"scene {outcome.scene_id}: {outcome.error}{before}")

@@ -102,7 +102,7 @@ class RenderSummary:
     images: int = 0                    # style images rendered now
     redraws: int = 0                   # layouts re-drawn for fg-ratio bounds
     failed: list[str] = field(default_factory=list)
-    bugs: list[str] = field(default_factory=list)   # the failures of kind "bug" (also in failed)
+    faults: list[str] = field(default_factory=list)  # the failures of kind "crash" or "bug" (also in failed)
     seconds: float = 0.0
     variant: str = ""
 
@@ -111,8 +111,9 @@ class RenderSummary:
 class SceneOutcome:
     """What rendering one scene gave: its images, or why there are none and what kind of fault it was:
     "input" (the scene cannot be made as asked: the run goes on), "environment" (an OSError such as
-    a full disk, or a worker that died: the run stops) or "bug" (an unexpected exception in one scene:
-    the run goes on, and its exit status says so)."""
+    a full disk or a read-only store: the run stops), "crash" (its worker process died, out of memory
+    or in native code) or "bug" (an unexpected exception in one scene): after a crash or a bug the
+    run goes on, and its exit status says so."""
 
     scene_id: str
     images: int = 0

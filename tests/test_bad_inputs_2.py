@@ -779,7 +779,7 @@ def test_a_bug_in_one_scene_keeps_the_others_and_the_status_says_so(tmp_path, rd
     code, stdout, err = rdh_main("render-scenes", store, "--scenes", "2", "--resolution", "16", *RENDER)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 1, (code, stdout, err)
-    assert len(lines) == 1 and lines[0].startswith("rdh: error: 1 scene(s) failed with an unexpected error")
+    assert len(lines) == 1 and lines[0].startswith("rdh: error: 1 scene(s) not rendered (first: scene000001")
     assert "scene000001: TypeError: an unexpected None in scene 1" in lines[0]
     assert [p.parent.name for p in (store / "scenes").glob("*/scene.json")] == ["scene000000"]
     assert pd.read_parquet(store / "captures.parquet")["scene_id"].unique().tolist() == ["scene000000"]

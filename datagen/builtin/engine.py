@@ -164,7 +164,7 @@ def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
                     try:
                         yield future.result()
                     except Exception as exc:  # a worker that died (out of memory, a crash in native code)
-                        yield SceneOutcome(scene_id(index_of[future]), kind="environment",
+                        yield SceneOutcome(scene_id(index_of[future]), kind="crash",
                                            error=f"worker failed: {type(exc).__name__}: {exc}")
         finally:  # a run stopped early (a full disk): scenes not started are not started
             for future in pending:

@@ -100,9 +100,10 @@ def render_scenes_cmd(
     with ProgressBar(f"render ({engine})", "images") as progress:
         summary = render(cfg, progress)
     print_summary(cfg, summary)
-    if summary.bugs:  # the other scenes are written; the status tells scripts that some are not
-        print(f"rdh: error: {len(summary.bugs)} scene(s) failed with an unexpected error, a bug in rdh (first: "
-              f"{summary.bugs[0]}); the other scenes are kept: please report it", file=sys.stderr)
+    if summary.faults:  # the other scenes are written; the status tells scripts that some are not
+        print(f"rdh: error: {len(summary.faults)} scene(s) not rendered (first: {summary.faults[0]}); the other "
+              "scenes are kept: rerun to retry them, and report an error that is not a crash of the machine",
+              file=sys.stderr)
         raise typer.Exit(1)
 
 
