@@ -1066,3 +1066,33 @@ def test_a_render_replaced_with_the_same_size_and_time_is_noticed(world, tmp_pat
     scene = read_scene(store, "s0000")
     mask = scene.load_mask(scene.foregrounds[0])
     assert (read_rgb(out / "composite_images" / "s0000_0-1_2.png")[mask] == 77).all()
+
+
+@pytest.mark.slow
+def test_a_train_killed_before_its_first_checkpoint_reruns_as_if_never_stopped(world, tmp_path):
+    import time
+
+    from harmonize.runlog import read_records
+
+    def args(run):
+        return [sys.executable, "-m", "rdh.cli", "train", "--model", "idih", "--manifest", str(world.pairs), "--out",
+                str(run), "--max-steps", "20", "--image-size", "32", "--depth", "4", "--width", "8", "--batch-size",
+                "2", "--workers", "0", "--val-fraction", "0"]
+
+    clean = tmp_path / "clean" / "run"
+    subprocess.run(args(clean), check=True, capture_output=True, timeout=600)
+    run = tmp_path / "killed" / "run"
+    proc = subprocess.Popen(args(run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (run / "log.jsonl").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()                                                  # kill -9, somewhere in the steps
+    proc.wait()
+    again = args(run) + (["--resume"] if (run / "last.pt").exists() else [])
+    subprocess.run(again, check=True, capture_output=True, timeout=600)
+    a, b = (torch.load(p / "last.pt", weights_only=True) for p in (clean, run))
+    for ckpt in (a, b):
+        del ckpt["rng"]["python"], ckpt["rng"]["numpy"], ckpt["config"]["out"]
+    assert same(a, b) and b["step"] == 20
+    events = [r["event"] for r in read_records(run / "log.jsonl") if r["kind"] == "event"]
+    assert events in (["start", "end"], ["start", "end", "resume", "end"])   # no record of the killed run's steps
