@@ -631,9 +631,10 @@ def test_a_checkpoint_that_reads_back_damaged_never_replaces_a_good_one(tmp_path
     before = good.read_bytes()
     real_save = torch.save
 
-    def save_then_damage(payload, path):  # as a disk that returns other bytes than were written
-        real_save(payload, path)
-        damage_records(Path(path))
+    def save_then_damage(payload, f):  # as a disk that returns other bytes than were written
+        real_save(payload, f)
+        f.flush()
+        damage_records(Path(f.name))
 
     monkeypatch.setattr(ck.torch, "save", save_then_damage)
     with pytest.raises(RdhError, match=r"last\.pt: the checkpoint read back damaged .*the previous last\.pt is kept"):
