@@ -181,6 +181,8 @@ def check_outputs(cfg: EvalConfig, rows: pd.DataFrame) -> None:
     """RdhError before the first write when --save-outputs or a report would write over an input:
     the manifest, the checkpoint, the predictions folder, or an image of a scored pair (iHarmony4-style
     pair ids equal the composites' stems, so --save-outputs PAIRS/composite_images would replace them)."""
+    if cfg.save_outputs is None and not any(path is not None for _, path in cfg.reports):
+        return
     inputs = Inputs().add_file(manifest_file(cfg.manifest), "--manifest").add_folder(cfg.predictions, "--predictions")
     if cfg.checkpoint is not None:
         inputs.add_file(cfg.checkpoint if not Path(cfg.checkpoint).is_dir()

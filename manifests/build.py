@@ -298,7 +298,7 @@ def _build(cfg: BuildConfig, out: Path, start: float, progress: Progress | None)
 
     inputs = Inputs()
     for col, what in PATH_COLUMNS:
-        inputs.add_files(df[col], f"{what} image")
+        inputs.add_files(df[col], f"{what} image", links=False)
     inputs.refuse([("OUT", out)])
     df = finish_types(df, out)
     write_manifest(df, out)

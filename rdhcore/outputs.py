@@ -37,18 +37,19 @@ class Inputs:
         folder, name = os.path.split(os.path.abspath(os.fspath(path)))
         return self._real_dir(folder), name
 
-    def add_file(self, path: str | Path | None, what: str) -> "Inputs":
-        """An input file (ignored when None): its own entry and, through a link, the file it leads to."""
+    def add_file(self, path: str | Path | None, what: str, links: bool = True) -> "Inputs":
+        """An input file (ignored when None): its own entry and, through a link, the file it leads to
+        (`links=False` skips that lstat, for bulk lists checked against a single output file)."""
         if path is not None:
             self.files.setdefault(self.place(path), what)
-            if os.path.islink(path):  # one lstat; the link's target is an input too
+            if links and os.path.islink(path):  # one lstat; the link's target is an input too
                 real = os.path.realpath(path)
                 self.files.setdefault((os.path.dirname(real), os.path.basename(real)), what)
         return self
 
-    def add_files(self, paths: Iterable[str | Path], what: str) -> "Inputs":
+    def add_files(self, paths: Iterable[str | Path], what: str, links: bool = True) -> "Inputs":
         for path in paths:
-            self.add_file(path, what)
+            self.add_file(path, what, links)
         return self
 
     def add_folder(self, path: str | Path | None, what: str) -> "Inputs":
