@@ -29,7 +29,7 @@ import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
 from datagen.pair_options import ComposeConfig
-from rdhcore.imageio import encode, read_mask, read_rgb, set_max_pixels, write_mask
+from rdhcore.imageio import encode, read_mask, read_rgb, within_budget, write_mask
 from datagen.render_config import EXECUTORS, check_ray
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
@@ -367,11 +367,11 @@ def _compose_job(args: tuple[str, ComposeConfig]) -> SceneResult:
     return compose_scene(*args)
 
 
+@within_budget  # --max-pixels, for this call only
 def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> ComposeSummary:
     """Run make-composites over a capture store; `progress` counts pairs (made or skipped)."""
     start = time.perf_counter()
     check_config(cfg)
-    set_max_pixels(cfg.max_pixels)
     captures, out = Path(cfg.captures), Path(cfg.out)
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")

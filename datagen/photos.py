@@ -24,7 +24,7 @@ from datagen.color_transfer import transfer_foreground
 from datagen.compose import (ComposeSummary, check_options_match, check_out_not_inside, pair_dataset_writes,
                              record_options_of)
 from datagen.pair_options import PhotoConfig
-from rdhcore.imageio import encode, read_mask, read_rgb, set_max_pixels, write_mask
+from rdhcore.imageio import encode, read_mask, read_rgb, within_budget, write_mask
 from rdhcore.atomic import is_temp, write_bytes_atomic
 from rdhcore.sweep import sweep
 from rdhcore.errors import RdhError
@@ -68,10 +68,10 @@ def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
     return found
 
 
+@within_budget  # --max-pixels, for this call only
 def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
     """Write color-transfer composites for each (photo, mask); returns the summary."""
     start = time.perf_counter()
-    set_max_pixels(cfg.max_pixels)
     if cfg.variants < 1:
         raise RdhError(f"--variants {cfg.variants}: use 1 or more")
     if cfg.format not in ("png", "jpg"):

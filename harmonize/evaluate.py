@@ -28,7 +28,7 @@ from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
 from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
-from rdhcore.imageio import encode, read_mask_gray, read_rgb, set_max_pixels
+from rdhcore.imageio import encode, read_mask_gray, read_rgb, within_budget
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
 from rdhcore.outputs import Inputs
@@ -235,11 +235,11 @@ def group_scores(per_image: pd.DataFrame, metric_cols: list[str]) -> list[dict]:
     return groups
 
 
+@within_budget  # --max-pixels, for this call only
 def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     """Score the selected rows of cfg.manifest; `progress` starts once the rows are chosen and
     counts the images scored."""
     start = time.perf_counter()
-    set_max_pixels(cfg.max_pixels)
     protocol = cfg.protocol.check()
     if (cfg.checkpoint is None) == (cfg.predictions is None):
         raise RdhError("evaluate needs exactly one of --checkpoint CKPT or --predictions DIR")

@@ -28,7 +28,7 @@ from harmonize.normalization import MEAN, STD
 from harmonize.options import HarmonizeConfig
 from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_mask_gray, read_rgb, set_max_pixels, write_image
+from rdhcore.imageio import read_mask_gray, read_rgb, within_budget, write_image
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.sweep import sweep_beside
@@ -247,11 +247,11 @@ def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
     return jobs
 
 
+@within_budget  # --max-pixels, for this call only
 def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> HarmonizeSummary:
     """Harmonize a composite file (or a folder of them) with a checkpoint; outputs at full resolution.
     `progress` counts the images to write."""
     start = time.perf_counter()
-    set_max_pixels(cfg.max_pixels)
     if cfg.format not in ("png", "jpg"):
         raise RdhError(f"--format {cfg.format!r}: use png or jpg")
     if cfg.batch_size < 1:

@@ -44,7 +44,7 @@ from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
 from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
-from rdhcore.imageio import set_max_pixels
+from rdhcore.imageio import within_budget
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.sweep import named, sweep
@@ -83,6 +83,7 @@ def build_step(cfg: TrainConfig, device: torch.device):
     return STEPS[cfg.model].build(gen, settings, cfg.width, lambda m: m.to(device, memory_format=fmt))
 
 
+@within_budget  # --max-pixels, for this call only
 def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collection[str] = ()) -> TrainResult:
     """Train cfg.model on cfg.manifest into cfg.out; returns where the checkpoints and log are.
 
@@ -91,7 +92,6 @@ def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collecti
     settings the user gave (the CLI's command line): a --resume refuses one that differs from the run's.
     """
     check_config(command_part(cfg) if cfg.resume else cfg)  # a resume's other settings are checked once read
-    set_max_pixels(cfg.max_pixels)  # before the loaders' worker processes start: they inherit it
     info = hdist.setup(cfg.device)
     try:
         return Run(cfg, info, progress, frozenset(explicit)).execute()

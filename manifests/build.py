@@ -25,7 +25,7 @@ from manifests.checks import (KIND_FRACTION, MASK_FRACTION, FileIndex, Problem, 
                               raise_problems)
 from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
-from rdhcore.imageio import set_max_pixels
+from rdhcore.imageio import within_budget
 from rdhcore.locks import output_lock
 from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
@@ -245,11 +245,11 @@ def option_inputs(cfg: BuildConfig) -> Inputs:
             .add_file(cfg.categories, "--categories file"))
 
 
+@within_budget  # --max-pixels, for this call only
 def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildSummary:
     """Build and write the manifest; RdhError (nothing written) when any source has a problem."""
     start = time.perf_counter()
     check_config(cfg)
-    set_max_pixels(cfg.max_pixels)
     out = Path(os.path.abspath(cfg.out))
     option_inputs(cfg).refuse([("OUT", out)])
     with output_lock(out, "rdh build-manifest", is_file=True):

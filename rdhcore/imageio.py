@@ -9,10 +9,11 @@ image takes at most), capped at OpenCV's own limit of 2**30 pixels.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -83,6 +84,20 @@ def set_max_pixels(limit: int | None) -> None:
     if limit is not None and limit < 1:
         raise RdhError(f"--max-pixels {limit}: use a positive number of pixels, e.g. 100000000")
     BUDGET.set(limit)
+
+
+def within_budget(fn: Callable) -> Callable:
+    """Run a command's entry function `fn(cfg, ...)` under the pixel budget `cfg.max_pixels`, and put
+    the previous budget back when it returns (worker processes it starts inherit the budget)."""
+    @functools.wraps(fn)
+    def run(cfg, *args, **kwargs):
+        previous = BUDGET.limit
+        set_max_pixels(getattr(cfg, "max_pixels", None))
+        try:
+            return fn(cfg, *args, **kwargs)
+        finally:
+            BUDGET.limit = previous
+    return run
 
 
 def decode(data: bytes, flags: int, path: str | Path = "image") -> np.ndarray | None:

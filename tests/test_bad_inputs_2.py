@@ -1097,3 +1097,11 @@ def test_a_train_killed_before_its_first_checkpoint_reruns_as_if_never_stopped(w
     assert same(a, b) and b["step"] == 20
     events = [r["event"] for r in read_records(run / "log.jsonl") if r["kind"] == "event"]
     assert events in (["start", "end"], ["start", "end", "resume", "end"])   # no record of the killed run's steps
+
+
+def test_a_commands_pixel_budget_ends_with_the_command(world, rdh_main):
+    from rdhcore.imageio import BUDGET, default_max_pixels
+
+    code, _, err = rdh_main("evaluate", "--manifest", world.pairs, "--checkpoint", world.checkpoint, "--max-pixels", "1000")
+    assert code == 2 and "over the pixel budget of 1,000" in err
+    assert BUDGET.limit == default_max_pixels() and BUDGET.used == 0
