@@ -147,6 +147,8 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
             fail(f"missing key {key!r}")
     if not isinstance(meta["scene_id"], str) or not SCENE_ID_RE.fullmatch(meta["scene_id"]):
         fail(f"scene_id {meta['scene_id']!r} must match [a-z0-9]+")
+    if not isinstance(meta["engine"], str) or not ENGINE_RE.fullmatch(meta["engine"]):
+        fail(f"engine {_short(meta['engine'])} must be a name like builtin or unity ([a-z0-9_.-]+)")
     for key in ("width", "height"):
         if not _is_int(meta[key]) or meta[key] <= 0:
             fail(f"{key} must be a positive integer")
@@ -180,10 +182,30 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
         fg_seen.add(str(fg["id"]))
         if not isinstance(fg["category"], str) or not fg["category"]:
             fail(f"foreground {fg['id']} category {fg['category']!r} must be a non-empty string")
+        if not _utf8(fg["category"]):
+            fail(f"foreground {fg['id']} category {fg['category']!r} holds a lone surrogate (not text): "
+                 "write the category as UTF-8 text")
         ratio = fg.get("area_ratio", 0.0)
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
             fail(f"foreground {fg['id']} area_ratio {ratio!r} must be a number in [0, 1]")
         _check_file_entry(fg["mask"], f"foreground {fg['id']} mask", fail)
+
+
+ENGINE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def _utf8(text: str) -> bool:
+    """Whether text can be written as UTF-8 (JSON's \\udc80 escapes give lone surrogates that cannot)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_file_entry(name: object, what: str, fail) -> None:

@@ -14,6 +14,7 @@ the run holds OUT's lock (rdhcore.locks) throughout.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -28,10 +29,10 @@ import pandas as pd
 
 from datagen.capture_store import Scene, list_scene_ids, read_scene, scenes_dir
 from datagen.pair_options import ComposeConfig
-from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from datagen.render_config import EXECUTORS
+from rdhcore.imageio import encode, read_mask, read_rgb, within_budget, write_mask
+from datagen.render_config import EXECUTORS, check_ray
 from datagen.styles import K
-from rdhcore.atomic import atomic_path, clean_temp, write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
 from rdhcore.files import check_regular
 from rdhcore.progress import Progress, as_progress
@@ -40,6 +41,8 @@ from rdhcore.seeds import derive_seed
 from rdhcore.records import changed_options, read_options, write_options
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
+from rdhcore.outputs import Inputs
+from rdhcore.sweep import Names, named, suffixed, sweep
 from manifests.importers import onehot, soft_label
 from manifests.rows import PairRow
 from manifests.schema import write_manifest
@@ -78,15 +81,18 @@ def check_config(cfg: ComposeConfig) -> None:
         raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
-    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    check_ray(cfg.ray)
+    check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     if cfg.charmnet_list is not None:
         charmnet_list_path(cfg.out, cfg.charmnet_list)
 
 
-def check_out_not_inside(src: Path, out: Path, what: str) -> None:
-    src, out = Path(src).resolve(), Path(out).resolve()
-    if out == src or src in out.parents:
-        raise RdhError(f"OUT {out} is inside the input {what} {src}: choose an output folder outside it")
+def check_out_not_inside(out: Path, *folders: tuple[Path | None, str]) -> None:
+    """RdhError when OUT is one of the input folders (path, what) or lies inside one (rdhcore.outputs)."""
+    inputs = Inputs()
+    for folder, what in folders:
+        inputs.add_folder(folder, what)
+    inputs.refuse([("OUT", out)])
 
 
 def pair_plan(style_ids: list[int], per_target: int | None, ss: np.random.SeedSequence) -> list[tuple[int, int]]:
@@ -199,6 +205,17 @@ def is_plain_rgb_png(path: Path) -> bool:
     return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] == 8 and head[25] == 2
 
 
+IMAGE_NAMES = suffixed(".png", ".jpg", ".jpeg")
+
+
+def pair_dataset_writes() -> dict[str, Names]:
+    """The folders of a pair dataset and the names make-composites (or --from-photos) writes in each:
+    what a rerun may sweep the temporaries of (rdhcore.sweep)."""
+    return {"": lambda name: name == "pairs.parquet" or name.endswith("_labeled.txt"),
+            "composite_images": IMAGE_NAMES, "real_images": IMAGE_NAMES, "masks": IMAGE_NAMES,
+            STATE_DIR: named("options.json"), f"{STATE_DIR}/rows": suffixed(".parquet", ".input")}
+
+
 def rows_path(out: Path, scene_id: str) -> Path:
     return Path(out) / STATE_DIR / "rows" / f"{scene_id}.parquet"
 
@@ -213,7 +230,13 @@ def write_rows(out: Path, scene_id: str, rows: list[dict]) -> None:
 
 
 def read_rows(out: Path, scene_id: str) -> pd.DataFrame:
-    return pd.read_parquet(rows_path(out, scene_id))
+    path = rows_path(out, scene_id)
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, MemoryError) as exc:  # pyarrow's errors are OSError or ValueError
+        reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        raise RdhError(f"{path}: damaged record of scene {scene_id} ({reason}): delete it and rerun, "
+                       "which redoes that scene") from None
 
 
 def options_path(out: Path) -> Path:
@@ -290,13 +313,16 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def input_fingerprint(scene: Scene) -> str:
-    """What a scene's pairs are made from: its scene.json bytes and each file's size and mtime.
-    A rerun redoes a scene whose fingerprint changed (a fixed or re-rendered input)."""
-    h = hashlib.sha256((scene.path / "scene.json").read_bytes())
+    """What a scene's pairs are made from: its scene.json and each input file's bytes (a digest).
+    A rerun redoes a scene whose fingerprint changed, also when a file was replaced with another of
+    the same size and modification time (sizes and times alone would not tell)."""
+    h = hashlib.blake2b((scene.path / "scene.json").read_bytes(), digest_size=32)
     files = [scene.image_path(sid) for sid in scene.style_ids] + [scene.mask_path(fg) for fg in scene.foregrounds]
     for path in files:
-        st = os.stat(path)
-        h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        h.update(f"{path.name}\n".encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -341,6 +367,7 @@ def _compose_job(args: tuple[str, ComposeConfig]) -> SceneResult:
     return compose_scene(*args)
 
 
+@within_budget  # --max-pixels, for this call only
 def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> ComposeSummary:
     """Run make-composites over a capture store; `progress` counts pairs (made or skipped)."""
     start = time.perf_counter()
@@ -349,16 +376,16 @@ def make_composites(cfg: ComposeConfig, progress: Progress | None = None) -> Com
     if not captures.is_dir():
         raise RdhError(f"CAPTURES {captures}: not a folder: pass the output of `rdh render-scenes`")
     scenes = precheck_scenes(captures)
-    prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: stats of every input file
+    prints = {s.scene_id: input_fingerprint(s) for s in scenes}  # once per scene: a digest of every input file
     decode_check([s for s in scenes if not scene_is_done(out, s, prints[s.scene_id])], cfg.workers)  # before OUT is touched
-    with output_lock(out, "rdh make-composites"):
-        return _make_composites(cfg, scenes, prints, captures, out, start, progress)
+    with output_lock(out, "rdh make-composites") as lock:
+        return _make_composites(cfg, scenes, prints, captures, out, start, progress, lock.path)
 
 
 def _make_composites(cfg: ComposeConfig, scenes: list[Scene], prints: dict[str, str], captures: Path, out: Path,
-                     start: float, progress: Progress | None) -> ComposeSummary:
+                     start: float, progress: Progress | None, own: Path | None = None) -> ComposeSummary:
     """make_composites under OUT's lock; `prints` holds each scene's input fingerprint."""
-    clean_temp(out)
+    sweep(out, pair_dataset_writes(), own)
     check_rerun_options(cfg)
     summary = ComposeSummary(scenes=len(scenes), out=out)
     todo, stale = [], []
@@ -373,12 +400,20 @@ def _make_composites(cfg: ComposeConfig, scenes: list[Scene], prints: dict[str, 
     first_run = not (out / "pairs.parquet").exists()
     for sid in stale:
         forget_scene(out, sid)
+    recorded_now = bool(todo) and not options_path(out).exists()
     if todo:
         record_options(cfg)  # before the first pair: a killed run's files are then tied to its options
     progress = as_progress(progress)
     progress.start(sum(len(s.foregrounds) * len(pair_plan(s.style_ids, cfg.per_target, derive_seed(cfg.seed, s.scene_id)))
                        for s in todo))
-    _compose_all(cfg, todo, summary, progress)
+    try:
+        _compose_all(cfg, todo, summary, progress)
+    except BaseException:  # e.g. Ray did not start: a run that made nothing binds no later run to its options
+        if recorded_now and not any(fingerprint_path(out, s.scene_id).exists() for s in scenes):
+            options_path(out).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                options_path(out).parent.rmdir()
+        raise
     frames = [read_rows(out, s.scene_id) for s in scenes]
     frames = [f for f in frames if len(f)]
     if not frames:

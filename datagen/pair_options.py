@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen.render_config import RayOptions
+from rdhcore.image_header import MAX_PIXELS_HELP
 from rdhcore.options import opt
 
 
@@ -31,6 +32,7 @@ class ComposeConfig:
     ray: RayOptions = field(default_factory=RayOptions)
     charmnet_list: str | None = opt(None, "Also write OUT/NAME_labeled.txt in the official CharmNet list format.")
     source: str | None = None        # manifest `source`; default rdh-<engine>
+    max_pixels: int | None = opt(None, MAX_PIXELS_HELP)
 
     def output_options(self) -> dict:
         """The options that decide the content of the output; a rerun must match them."""
@@ -57,6 +59,7 @@ class PhotoConfig:
     category: str = opt("unknown", "With --from-photos: the foreground category of these photos.")
     test_fraction: float = 0.0
     seed: int = 0
+    max_pixels: int | None = None
 
     def output_options(self) -> dict:
         """The options that decide the files written; a rerun into the same OUT must match them."""

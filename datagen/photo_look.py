@@ -254,7 +254,7 @@ def make_photo_look_pairs(cfg: PhotoLookConfig, progress: Progress | None = None
     if not 0 <= cfg.test_fraction < 1 or not 0 <= cfg.val_fraction < 1 - cfg.test_fraction:
         raise RdhError(f"test fraction {cfg.test_fraction}, val fraction {cfg.val_fraction}: use values in [0, 1) "
                        "that add up to less than 1")
-    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     out = Path(cfg.out)
     scenes = select_scenes(cfg)
     plan = plan_photos(scenes, cfg)

@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from datagen.color_transfer import transfer_foreground
-from datagen.compose import ComposeSummary, check_options_match, check_out_not_inside, record_options_of
+from datagen.compose import (ComposeSummary, check_options_match, check_out_not_inside, pair_dataset_writes,
+                             record_options_of)
 from datagen.pair_options import PhotoConfig
-from rdhcore.imageio import encode, read_mask, read_rgb, write_mask
-from rdhcore.atomic import clean_temp, is_temp, write_bytes_atomic
+from rdhcore.imageio import encode, read_mask, read_rgb, within_budget, write_mask
+from rdhcore.atomic import is_temp, write_bytes_atomic
+from rdhcore.sweep import sweep
 from rdhcore.errors import RdhError
 from rdhcore.resize import fit_max_side
 from rdhcore.seeds import derive_seed
@@ -66,6 +68,7 @@ def find_photo_masks(images: Path, masks: Path) -> list[tuple[Path, str, Path]]:
     return found
 
 
+@within_budget  # --max-pixels, for this call only
 def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
     """Write color-transfer composites for each (photo, mask); returns the summary."""
     start = time.perf_counter()
@@ -81,7 +84,7 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         raise RdhError(f"--min-fg-change {cfg.min_fg_change}: use a number >= 0 (0-255 scale)")
     if not 0 <= cfg.test_fraction < 1:
         raise RdhError(f"--test-fraction {cfg.test_fraction}: use a value in [0, 1)")
-    check_out_not_inside(cfg.images, cfg.out, "IMAGES")
+    check_out_not_inside(cfg.out, (cfg.images, "--from-photos"), (cfg.masks, "--masks"))
     items = find_photo_masks(Path(cfg.images), Path(cfg.masks))
     photos = sorted({p for p, _, _ in items})
     if len(photos) < 2:
@@ -99,8 +102,8 @@ def make_photo_pairs(cfg: PhotoConfig) -> ComposeSummary:
         mask = fit_max_side(mask.astype(np.uint8), cfg.max_side, nearest=True) > 0
         loaded.append((photo, mask_id, mask))
     out = Path(cfg.out)
-    with output_lock(out, "rdh make-composites --from-photos"):
-        clean_temp(out)
+    with output_lock(out, "rdh make-composites --from-photos") as lock:
+        sweep(out, pair_dataset_writes(), lock.path)
         check_options_match(out, cfg.output_options())
         record_options_of(out, cfg.output_options())
         return _write_pairs(cfg, photos, decoded, loaded, out, start)

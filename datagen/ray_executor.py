@@ -9,8 +9,12 @@ is the optional extra `rdh[ray]`; it is imported only here.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import socket
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -42,7 +46,9 @@ def ray_session(opts: RayOptions, local_cpus: float):
     env = {"env_vars": {"PYTHONPATH": ":".join(path)}}
     try:
         if opts.address:
-            ray.init(address=opts.address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
+            probe(opts.address, opts.timeout)
+            init_within(ray, opts, address=opts.address, runtime_env=env, log_to_driver=False,
+                        logging_level=logging.ERROR)
         else:
             ray.init(num_cpus=max(1, int(round(local_cpus))), include_dashboard=False, runtime_env=env,
                      _node_ip_address="127.0.0.1", log_to_driver=False, logging_level=logging.ERROR)
@@ -55,6 +61,43 @@ def ray_session(opts: RayOptions, local_cpus: float):
         ray.shutdown()
 
 
+def probe(address: str, timeout: float) -> None:
+    """RdhError when nothing accepts a connection at the address's host:port within `timeout` seconds
+    (an unreachable head would have Ray retry for minutes). "auto" and other forms are left to Ray."""
+    m = re.fullmatch(r"(?:ray://)?\[?([^\]\s]+?)\]?:(\d+)", address.strip())
+    if not m:
+        return
+    try:
+        socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise RdhError(f"--ray-address {address}: nothing answers there within --ray-timeout {timeout:g} s ({reason}): "
+                       "start the cluster (ray start --head), check the address, or drop --ray-address") from None
+
+
+def init_within(ray, opts: RayOptions, **kwargs) -> None:
+    """ray.init(**kwargs), given up after opts.timeout seconds (it retries a silent head for minutes):
+    RdhError then, so the caller's output lock is released. The waiting thread is a daemon: it does
+    not keep the process alive."""
+    box: dict = {}
+
+    def connect() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="rdh-ray-connect", daemon=True)
+    thread.start()
+    thread.join(opts.timeout)
+    if thread.is_alive():
+        raise RdhError(f"--ray-address {opts.address}: Ray did not connect within --ray-timeout {opts.timeout:g} s "
+                       "(something answers there, but not a Ray head?): check the address and the cluster, "
+                       "or raise --ray-timeout")
+    if "error" in box:
+        raise box["error"]
+
+
 def _call(fn, *args):
     return fn(*args)
 
@@ -64,22 +107,28 @@ def map_unordered(fn: Callable, args: Sequence[tuple], opts: RayOptions, local_c
     with ray_session(opts, local_cpus) as ray:
         remote = ray.remote(num_cpus=opts.cpus_per_scene, max_retries=opts.max_retries)(_call)
         pending = {remote.remote(fn, *a): k for k, a in enumerate(args)}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                k = pending.pop(ref)
-                try:
-                    yield k, ray.get(ref)
-                except ray.exceptions.RayError as exc:  # retries spent, or the task itself failed
-                    yield k, exc
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    k = pending.pop(ref)
+                    try:
+                        yield k, ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # retries spent, or the task itself failed
+                        yield k, exc
+        finally:  # a run stopped early: the tasks not finished are cancelled
+            for ref in pending:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref)
 
 
 def run_tasks(task, todo: list[int], opts: RayOptions, local_cpus: float, progress, name_of) -> Iterator:
     """Render scenes `todo` with a SceneTask on Ray; yield a SceneOutcome per scene as it ends."""
     for k, result in map_unordered(task, [(i, _no_progress) for i in todo], opts, local_cpus):
         if isinstance(result, Exception):
-            result = SceneOutcome(name_of(todo[k]), error=f"ray task failed after {opts.max_retries} retries: "
-                                                          f"{type(result).__name__}: {str(result).splitlines()[0]}")
+            result = SceneOutcome(name_of(todo[k]), kind="crash",
+                                  error=f"ray task failed after {opts.max_retries} retries: "
+                                        f"{type(result).__name__}: {str(result).splitlines()[0]}")
         progress(result.images)
         yield result
 

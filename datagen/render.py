@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from datagen.capture_store import rebuild_index, scene_exists, scenes_dir
+from datagen.capture_store import INDEX_NAME, rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
-from rdhcore.atomic import TEMP_MARK, clean_temp
+from rdhcore.atomic import TEMP_MARK
 from rdhcore.errors import RdhError
 from rdhcore.files import read_regular
 from rdhcore.records import changed_options, read_options, write_options
-from rdhcore.locks import LOCK_NAME, describe, live_holders, output_lock
+from rdhcore.locks import LOCK_NAME, brief_lock, describe, live_holders, output_lock
+from rdhcore.outputs import Inputs
+from rdhcore.sweep import named, sweep
 from rdhcore.progress import Progress, as_progress
-
-log = logging.getLogger("rdh.render")
-
 
 SceneTask = Callable[[int, Progress], SceneOutcome]   # picklable: render and write scene `index` in any process
 
@@ -61,6 +60,8 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    inputs = Inputs().add_folder(cfg.builtin.assets_dir, "--assets").add_file(cfg.styles_file, "--styles-file")
+    inputs.add_file(cfg.unity.build, "--unity-build").refuse([("OUT", cfg.out)])
     engine = make_engine(cfg)
     variant = engine.open()  # every option and input the engine checks, before OUT is touched
     i, n = cfg.shard
@@ -76,38 +77,63 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
             for tmp in scenes_dir(cfg.out).glob(f".{sid}{TEMP_MARK}*"):
                 shutil.rmtree(tmp, ignore_errors=True)
         if n == 1:  # alone in the store: the index's leftovers are ours too
-            clean_temp(cfg.out, recursive=False)
-        check_rerun_options(cfg)
+            sweep(cfg.out, {"": named(INDEX_NAME), ".rdh": named(render_options_path(cfg.out).name)}, lock.path)
+        with brief_lock(cfg.out, "rdh render-scenes (options)", part=OPTIONS_PART):
+            check_rerun_options(cfg, lock.path)
         try:
             return _render(cfg, engine, variant, progress)
         except BaseException:
-            if not any(scenes_dir(cfg.out).glob("*/scene.json")):  # nothing rendered: leave no record either
-                render_options_path(cfg.out).unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    render_options_path(cfg.out).parent.rmdir()
-                    scenes_dir(cfg.out).rmdir()
+            with brief_lock(cfg.out, "rdh render-scenes (options)", part=OPTIONS_PART):
+                forget_options_of_nothing(cfg.out, lock.path)
             raise
+
+
+OPTIONS_PART = "options"  # the store-wide lock under which render-options.json is created and compared
 
 
 def render_options_path(out: Path) -> Path:
     return Path(out) / ".rdh" / "render-options.json"
 
 
-def check_rerun_options(cfg: RenderConfig) -> None:
-    """Record the options that decide a scene's pixels, or refuse a rerun whose options differ."""
+def other_renders(out: Path, own: Path) -> list[tuple[Path, dict]]:
+    """The live renders into this store other than the one holding `own` (unsharded or shards)."""
+    return [(p, h) for pattern in (LOCK_NAME, f"{LOCK_NAME}-shard-*") for p, h in live_holders(out, pattern)
+            if p != own]
+
+
+def check_rerun_options(cfg: RenderConfig, own: Path) -> None:
+    """Record the options that decide a scene's pixels, or refuse a run whose options differ from
+    the store's: its scenes, or a shard that runs now. Called under the store-wide options lock,
+    so two shards started together cannot both record theirs."""
     path, wanted = render_options_path(cfg.out), render_options(cfg)
     rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
-    if path.exists() and rendered:  # options of a run that rendered nothing bind nothing
-        previous = read_options(path)
+    previous = read_options(path)
+    if previous is not None:
         changed = changed_options(previous, wanted)
-        if changed:
-            shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+        if not changed:
+            return
+        shown = ", ".join(f"{k} {previous.get(k)!r} -> {wanted.get(k)!r}" for k in changed)
+        if rendered:
             raise RdhError(f"{cfg.out} was rendered with other options ({shown}): use a new OUT folder, "
                            "or the same options to add scenes to this store")
+        running = other_renders(cfg.out, own)
+        if running:
+            raise RdhError(f"{cfg.out}: {describe(running[0][1])} renders into this store with other options "
+                           f"({shown}): give every shard the same options, or use a new OUT folder")
+        # the record of a run that rendered nothing and is gone binds nothing: ours replaces it
     elif rendered:
-        pass  # a store from an rdh that did not record options: nothing to compare with, record nothing
-    else:
-        write_options(path, wanted, sort_keys=True)
+        return  # a store from an rdh that did not record options: nothing to compare with, record nothing
+    write_options(path, wanted, sort_keys=True)
+
+
+def forget_options_of_nothing(out: Path, own: Path) -> None:
+    """After a failed run: a store with no scene and no other live render keeps no options record."""
+    if any(scenes_dir(out).glob("*/scene.json")) or other_renders(out, own):
+        return
+    render_options_path(out).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        render_options_path(out).parent.rmdir()
+        scenes_dir(out).rmdir()
 
 
 def render_options(cfg: RenderConfig) -> dict:
@@ -127,6 +153,23 @@ def render_options(cfg: RenderConfig) -> dict:
     return opts
 
 
+def collect(outcomes: Iterable[SceneOutcome], summary: RenderSummary) -> None:
+    """Count each scene's outcome into the summary; RdhError at the first environment fault (a full
+    disk fails every scene after it too), while faults of one scene let the others go on."""
+    for outcome in outcomes:
+        summary.redraws += outcome.redraws
+        if not outcome.error:
+            summary.rendered += 1
+            summary.images += outcome.images
+            continue
+        summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
+        if outcome.kind in ("crash", "bug"):
+            summary.faults.append(summary.failed[-1])
+        if outcome.kind == "environment":
+            before = f" ({summary.rendered} scene(s) of this run were written before it)" if summary.rendered else ""
+            raise RdhError(f"scene {outcome.scene_id}: {outcome.error}{before}")
+
+
 def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress | None = None) -> RenderSummary:
     progress = as_progress(progress)
     start = time.perf_counter()
@@ -137,26 +180,26 @@ def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress 
     summary.skipped = len(indices) - len(todo)
     if summary.skipped:
         progress(summary.skipped * len(cfg.styles))          # resumed scenes count, so the bar ends at 100%
-    try:
-        if not todo:
-            outcomes: Iterable[SceneOutcome] = []
-        elif cfg.executor == "ray":
-            from datagen.ray_executor import run_tasks
+    if not todo:
+        outcomes: Iterable[SceneOutcome] = []
+    elif cfg.executor == "ray":
+        from datagen.ray_executor import run_tasks
 
-            outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
-        else:
-            outcomes = engine.render(todo, progress)
-        for outcome in outcomes:
-            if outcome.error:
-                log.warning("scene %s not rendered: %s", outcome.scene_id, outcome.error)
-                summary.failed.append(f"{outcome.scene_id}: {outcome.error}")
-                summary.redraws += outcome.redraws
-                continue
-            summary.rendered += 1
-            summary.images += outcome.images
-            summary.redraws += outcome.redraws
+        outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
+    else:
+        outcomes = engine.render(todo, progress)
+    try:
+        collect(outcomes, summary)
     finally:
+        getattr(outcomes, "close", lambda: None)()  # stopped early: workers start no other scene
         if any(Path(cfg.out).joinpath("scenes").glob("*/scene.json")):
-            rebuild_index(cfg.out)
+            try:
+                rebuild_index(cfg.out)
+            except OSError:
+                if sys.exc_info()[0] is None:
+                    raise  # a run that stops already says why (a full disk fails the index too)
+    if summary.failed and not summary.rendered:
+        more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""
+        raise RdhError(f"{cfg.out}: no scene could be rendered: {summary.failed[0]}{more}")
     summary.seconds = time.perf_counter() - start
     return summary

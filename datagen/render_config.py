@@ -64,6 +64,8 @@ class RayOptions:
     address: str | None = opt(None, "Ray cluster to join (e.g. ray://head:10001 or auto); default: start a local one.")
     cpus_per_scene: float = opt(1.0, "CPUs Ray reserves for each scene task.")
     max_retries: int = opt(3, "Times a scene is retried after its worker died.")
+    timeout: float = opt(30.0, "Seconds to wait for --ray-address to answer and Ray to connect; then the run "
+                               "stops (releasing OUT) instead of retrying for minutes.")
 
 
 @dataclass
@@ -101,18 +103,24 @@ class RenderSummary:
     images: int = 0                    # style images rendered now
     redraws: int = 0                   # layouts re-drawn for fg-ratio bounds
     failed: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # the failures of kind "crash" or "bug" (also in failed)
     seconds: float = 0.0
     variant: str = ""
 
 
 @dataclass
 class SceneOutcome:
-    """What rendering one scene gave: its images, or why there are none."""
+    """What rendering one scene gave: its images, or why there are none and what kind of fault it was:
+    "input" (the scene cannot be made as asked: the run goes on), "environment" (an OSError such as
+    a full disk or a read-only store: the run stops), "crash" (its worker process died, out of memory
+    or in native code) or "bug" (an unexpected exception in one scene): after a crash or a bug the
+    run goes on, and its exit status says so."""
 
     scene_id: str
     images: int = 0
     redraws: int = 0
     error: str = ""
+    kind: str = "input"
 
 
 def scene_id(index: int) -> str:
@@ -142,6 +150,13 @@ def shard_indices(cfg: RenderConfig) -> list[int]:
     return [k for k in range(cfg.scenes) if k % n == i]
 
 
+def check_ray(opts: RayOptions) -> None:
+    if not opts.cpus_per_scene > 0 or opts.max_retries < 0:
+        raise RdhError("--ray-cpus-per-scene must be > 0 and --ray-max-retries >= 0")
+    if not 0 < opts.timeout <= 3600:
+        raise RdhError(f"--ray-timeout {opts.timeout}: use seconds in (0, 3600], e.g. 30")
+
+
 def check_config(cfg: RenderConfig) -> None:
     if cfg.engine not in ("builtin", "unity"):
         raise RdhError(f"--engine {cfg.engine!r}: use builtin or unity")
@@ -157,8 +172,7 @@ def check_config(cfg: RenderConfig) -> None:
         raise RdhError("--min-fg-ratio/--max-fg-ratio: need 0 <= min < max <= 1")
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
-    if not cfg.ray.cpus_per_scene > 0 or cfg.ray.max_retries < 0:
-        raise RdhError("--ray-cpus-per-scene must be > 0 and --ray-max-retries >= 0")
+    check_ray(cfg.ray)
     b = cfg.builtin
     if b.spp < 1:
         raise RdhError(f"--spp {b.spp}: use 1 or more")

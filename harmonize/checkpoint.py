@@ -21,8 +21,10 @@ reads it:
 """
 from __future__ import annotations
 
+import math
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -31,15 +33,28 @@ from harmonize.models import MODEL_NAMES, generator_from_config
 from harmonize.normalization import MEAN, STD
 from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.files import check_regular
 
 FORMAT = "rdh.checkpoint/1"
 
 
 def save_checkpoint(payload: dict, path: str | Path) -> Path:
-    """Write `payload` to `path` atomically (a crash leaves the previous file whole)."""
+    """Write `payload` to `path` atomically (a crash leaves the previous file whole). The written file
+    is read back and its records' CRCs checked before it replaces `path`, so a write that the disk
+    damaged never replaces a good checkpoint; a failed write is one RdhError naming the file."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            with open(tmp, "wb") as f:  # a file object: the records are named "archive/...", not after tmp
+                torch.save(payload, f)
+        except RuntimeError as exc:  # torch reports ENOSPC and EFBIG as "file write failed"
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RdhError(f"{path}: could not write the checkpoint ({reason[:120]}): the disk may be full or the file "
+                           f"too large for its filesystem; free space, then rerun (the previous {path.name} is kept)") from None
+        damaged = damaged_record(tmp)
+        if damaged is not None:
+            raise RdhError(f"{path}: the checkpoint read back damaged ({damaged}): the disk or filesystem failed; "
+                           f"check it, then rerun (the previous {path.name} is kept)")
     return path
 
 
@@ -81,18 +96,36 @@ def checkpoint_file(path: str | Path, best: bool = False) -> Path:
     return path / name
 
 
+def damaged_record(path: str | Path) -> str | None:
+    """Why a torch zip checkpoint is damaged (a record whose CRC does not match, an unreadable
+    archive), or None when every record reads back as written. One pass over the file: torch.load
+    itself checks no CRC, so 16 zeroed bytes in a tensor would load silently."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+        return f"unreadable archive: {str(exc)[:80] or type(exc).__name__}"
+    return None if bad is None else f"record {bad.rsplit('/', 1)[-1]} fails its CRC check"
+
+
 def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = None, best: bool = False) -> dict:
     """Read an rdh checkpoint with weights_only=True; `model` (optional) is the model it must hold.
 
-    `path` is a checkpoint file or a run folder (see checkpoint_file). RdhError when the file is
-    missing, not a checkpoint, corrupt, of another format version or of another model.
+    `path` is a checkpoint file or a run folder (see checkpoint_file). Every record's CRC is checked
+    first. RdhError when the file is missing, not a checkpoint, damaged, of another format version,
+    of another model, or holds settings that cannot be (check_model_fields).
     """
     path = checkpoint_file(path, best)
-    if not path.is_file():
+    if not path.exists():
         raise RdhError(f"{path}: checkpoint not found: pass a RUN/last.pt or RUN/best.pt written by `rdh train`")
+    check_regular(path, "checkpoint file")  # a FIFO would block the reader
     if not zipfile.is_zipfile(path):
         raise RdhError(f"{path}: not a torch checkpoint (truncated or another kind of file): "
                        "pass a last.pt/best.pt written by `rdh train`")
+    damaged = damaged_record(path)
+    if damaged is not None:
+        raise RdhError(f"{path}: damaged checkpoint ({damaged}): use the run's other checkpoint (last.pt/best.pt) "
+                       "or retrain")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
@@ -113,7 +146,53 @@ def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = No
     if model is not None and name != model:
         raise RdhError(f"{path}: checkpoint holds a {name} model, not {model}: "
                        f"pass a {model} checkpoint or use --model {name}")
+    check_model_fields(ckpt, path)
     return ckpt
+
+
+def check_model_fields(ckpt: dict, path: str | Path) -> None:
+    """RdhError naming the file when the settings inference needs are not what `rdh train` writes:
+    image_size a positive whole number, normalization three finite means and three positive stds,
+    model_config and generator present (a tampered file is refused like a bad option)."""
+    def refuse(what: str) -> None:
+        raise RdhError(f"{path}: {what}: the checkpoint is damaged or was edited; use one written by `rdh train`")
+
+    size = ckpt.get("image_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        refuse(f"image_size {size!r} is not a positive whole number")
+    norm = ckpt.get("normalization")
+    if norm is not None:
+        if not isinstance(norm, dict) or not all(_three_numbers(norm.get(k)) for k in ("mean", "std")):
+            refuse(f"normalization {_short(norm)} needs mean and std, three finite numbers each")
+        if min(norm["std"]) <= 0:
+            refuse(f"normalization std {norm['std']!r} holds a value <= 0")
+    config = ckpt.get("model_config")
+    spec = config.get("spec") if isinstance(config, dict) else None
+    if not isinstance(spec, dict) or not all(_whole(spec.get(k), lo, hi) for k, (lo, hi) in SPEC_RANGES.items()
+                                              if k in spec or k in ("depth", "width")):
+        refuse(f"model_config {_short(config)} is not a U-Net's settings (depth 2..16, width 1..4096)")
+    if not isinstance(ckpt.get("generator"), dict) or not ckpt["generator"]:
+        refuse("it holds no generator weights")
+    step = ckpt.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        refuse(f"step {step!r} is not a whole number >= 0")
+
+
+SPEC_RANGES = {"depth": (2, 16), "width": (1, 4096), "max_channels": (1, 8192), "norm_from": (0, 16)}
+
+
+def _whole(value, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def _three_numbers(value) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == 3
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def build_generator_from(ckpt: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
@@ -121,8 +200,12 @@ def build_generator_from(ckpt: dict, path: str | Path = "checkpoint") -> torch.n
     try:
         gen = generator_from_config(ckpt["model_name"], ckpt["model_config"])
         gen.load_state_dict(ckpt["generator"])
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RdhError(f"{path}: checkpoint's generator does not load ({reason[:160]}): "
                        "the file is damaged or from an incompatible rdh") from None
+    reason = gen.spec.check_image_size(int(ckpt["image_size"])) if hasattr(gen, "spec") else None
+    if reason:
+        raise RdhError(f"{path}: image_size {ckpt['image_size']}: {reason}: the checkpoint is damaged or was edited; "
+                       "use one written by `rdh train`")
     return gen

@@ -159,7 +159,10 @@ def _decoded(decode, path: str, what: str, pair_id: str) -> np.ndarray:
         data = read_image_bytes(path)
     except RdhError as exc:
         raise RdhError(f"{exc} (the {what} of pair {pair_id!r}): rebuild the pair dataset or drop the pair") from None
-    img = decode(data)
+    try:
+        img = decode(data, path)
+    except RdhError as exc:  # over the pixel budget, or the decoder failed
+        raise RdhError(f"{exc} (the {what} of pair {pair_id!r})") from None
     if img is None:
         raise RdhError(f"{path}: cannot read the {what} of pair {pair_id!r} (missing or corrupt image): "
                        "rebuild the pair dataset or drop the pair from the manifest")

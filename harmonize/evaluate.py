@@ -23,15 +23,18 @@ import pandas as pd
 
 from harmonize.data import apply_filter
 from harmonize.options import EvalConfig
+from harmonize.checkpoint import checkpoint_file
 from harmonize.inference import harmonize_images, load_harmonizer, run_model
 from harmonize.metrics import Protocol, check_triple, prepare, resize_image, resize_mask, roundtrip, score_prepared
-from rdhcore.atomic import clean_temp, write_bytes_atomic, write_text_atomic
+from rdhcore.atomic import write_bytes_atomic, write_text_atomic
 from rdhcore.errors import RdhError
-from rdhcore.imageio import encode, read_mask_gray, read_rgb
+from rdhcore.imageio import encode, read_mask_gray, read_rgb, within_budget
 from rdhcore.locks import output_lock
 from rdhcore.names import id_path
+from rdhcore.outputs import Inputs
+from rdhcore.sweep import sweep_beside
 from rdhcore.progress import Progress, as_progress
-from manifests.schema import SPLITS, read_manifest, resolve_paths, validate_manifest
+from manifests.schema import SPLITS, manifest_file, read_manifest, resolve_paths, validate_manifest
 
 EVAL_SCHEMA = "rdh.eval/1"
 GROUP_KEYS = ("domain", "source", "category", "novel", "fg_bin")
@@ -174,6 +177,24 @@ def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator
             yield row, pred, composite, target, mask
 
 
+def check_outputs(cfg: EvalConfig, rows: pd.DataFrame) -> None:
+    """RdhError before the first write when --save-outputs or a report would write over an input:
+    the manifest, the checkpoint, the predictions folder, or an image of a scored pair (iHarmony4-style
+    pair ids equal the composites' stems, so --save-outputs PAIRS/composite_images would replace them)."""
+    if cfg.save_outputs is None and not any(path is not None for _, path in cfg.reports):
+        return
+    inputs = Inputs().add_file(manifest_file(cfg.manifest), "--manifest").add_folder(cfg.predictions, "--predictions")
+    if cfg.checkpoint is not None:
+        inputs.add_file(cfg.checkpoint if not Path(cfg.checkpoint).is_dir()
+                        else checkpoint_file(cfg.checkpoint, cfg.best), "--checkpoint")
+    for col in ("composite_path", "target_path", "mask_path"):
+        inputs.add_files(rows[col], f"{col.split('_')[0]} image")
+    inputs.refuse(cfg.reports)
+    if cfg.save_outputs is not None:
+        inputs.refuse([("--save-outputs", cfg.save_outputs)])
+        inputs.refuse(("--save-outputs", prediction_path(cfg.save_outputs, pid)) for pid in rows["pair_id"])
+
+
 # ---- scoring and grouping ----
 
 def score_row(pred, composite, target, mask, protocol: Protocol, name: str = "prediction") -> dict:
@@ -214,6 +235,7 @@ def group_scores(per_image: pd.DataFrame, metric_cols: list[str]) -> list[dict]:
     return groups
 
 
+@within_budget  # --max-pixels, for this call only
 def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     """Score the selected rows of cfg.manifest; `progress` starts once the rows are chosen and
     counts the images scored."""
@@ -226,6 +248,7 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     manifest = read_manifest(cfg.manifest)
     validate_manifest(manifest, name=str(cfg.manifest))
     rows = select_rows(resolve_paths(manifest, cfg.manifest), cfg)
+    check_outputs(cfg, rows)
     if cfg.predictions is not None:
         if protocol.raw_output and protocol.size is None:
             raise RdhError("--raw-output with --predictions scores files at the network's size: "
@@ -254,8 +277,8 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
             for row in rows.itertuples(index=False):  # every id a safe name, every pair readable, before the first output
                 prediction_path(cfg.save_outputs, row.pair_id)
                 read_pair(row)
-            stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
-            clean_temp(cfg.save_outputs)
+            lock = stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
+            sweep_beside((prediction_path(cfg.save_outputs, pid) for pid in rows["pair_id"]), cfg.save_outputs, lock.path)
         for row, pred, composite, target, mask in stream:
             records.append({k: getattr(row, k) for k in keys}
                            | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))

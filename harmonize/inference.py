@@ -26,10 +26,12 @@ from harmonize.checkpoint import build_generator_from, checkpoint_file, load_che
 from harmonize.dist import pick_device
 from harmonize.normalization import MEAN, STD
 from harmonize.options import HarmonizeConfig
-from rdhcore.atomic import clean_temp, clean_temp_of
+from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
-from rdhcore.imageio import read_mask_gray, read_rgb, write_image
+from rdhcore.imageio import read_mask_gray, read_rgb, within_budget, write_image
 from rdhcore.locks import output_lock
+from rdhcore.outputs import Inputs
+from rdhcore.sweep import sweep_beside
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import to_square
 
@@ -208,30 +210,44 @@ def input_images(folder: Path) -> list[Path]:
             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]  # rdh temporaries start with '.'
 
 
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
+# suffixes that name an image file rdh does not write: refused rather than taken as a folder name
+OTHER_IMAGE_SUFFIXES = (".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm", ".exr", ".hdr", ".heic",
+                        ".heif", ".avif", ".jp2", ".jxl", ".ico", ".svg", ".psd")
+
+
 def plan_jobs(cfg: HarmonizeConfig) -> list[tuple[Path, Path, Path]]:
-    """(composite, mask, output) triples for a file or a folder."""
+    """(composite, mask, output) triples for a file or a folder; RdhError, before anything is
+    written, when an output would be an input or lie inside an input folder."""
     comp, mask, out = Path(cfg.composite), Path(cfg.mask), Path(cfg.out)
     if not comp.exists():
         raise RdhError(f"COMPOSITE {comp}: not found")
     if not mask.exists():
         raise RdhError(f"MASK {mask}: not found")
+    suffix = out.suffix.lower()
+    if not out.is_dir() and suffix in OTHER_IMAGE_SUFFIXES:
+        raise RdhError(f"-o {out}: rdh writes png or jpg images: name the output .png or .jpg (or give a folder)")
+    inputs = Inputs().add_file(cfg.checkpoint, "--checkpoint")
     if comp.is_file():
         if not mask.is_file():
             raise RdhError(f"MASK {mask}: COMPOSITE is one image, so MASK must be one image too")
-        target = out if out.suffix.lower() in IMAGE_SUFFIXES else out / f"{comp.stem}.{cfg.format}"
+        target = out if suffix in OUTPUT_SUFFIXES else out / f"{comp.stem}.{cfg.format}"
+        inputs.add_file(comp, "COMPOSITE").add_file(mask, "MASK").refuse([("-o", target)])
         return [(comp, mask, target)]
     if not mask.is_dir():
         raise RdhError(f"MASK {mask}: COMPOSITE is a folder, so MASK must be a folder of masks")
-    if out.suffix.lower() in IMAGE_SUFFIXES:
+    if suffix in OUTPUT_SUFFIXES:
         raise RdhError(f"-o {out}: COMPOSITE is a folder, so the output must be a folder, not an image file")
-    if out.resolve() == comp.resolve():
-        raise RdhError(f"-o {out}: is the composites folder: choose another output folder")
+    inputs.add_folder(comp, "COMPOSITE").add_folder(mask, "MASK").refuse([("-o", out)])
     images = input_images(comp)
     if not images:
         raise RdhError(f"COMPOSITE {comp}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return [(p, find_mask(mask, p), out / f"{p.stem}.{cfg.format}") for p in images]
+    jobs = [(p, find_mask(mask, p), out / f"{p.stem}.{cfg.format}") for p in images]
+    inputs.refuse(("-o", o) for _, _, o in jobs)
+    return jobs
 
 
+@within_budget  # --max-pixels, for this call only
 def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> HarmonizeSummary:
     """Harmonize a composite file (or a folder of them) with a checkpoint; outputs at full resolution.
     `progress` counts the images to write."""
@@ -246,9 +262,9 @@ def harmonize_files(cfg: HarmonizeConfig, progress: Progress | None = None) -> H
         for comp_path, mask_path, out_path in jobs:
             if cfg.overwrite or not out_path.exists():
                 check_pair(read_rgb(comp_path), read_user_mask(mask_path), str(comp_path), str(mask_path))
-    with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode):
+    with output_lock(cfg.out if folder_mode else jobs[0][2], "rdh harmonize", is_file=not folder_mode) as lock:
         if folder_mode:
-            clean_temp(cfg.out, recursive=False)
+            sweep_beside((o for _, _, o in jobs), cfg.out, lock.path)
         else:
             clean_temp_of(jobs[0][2])
         return _harmonize_jobs(cfg, jobs, start, progress)

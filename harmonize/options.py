@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmonize.metrics import Protocol
+from rdhcore.image_header import MAX_PIXELS_HELP
 from rdhcore.options import opt
 
 CHARMNET = ("model", "charmnet")  # the CLI refuses these options with --model idih
@@ -68,6 +69,7 @@ class TrainConfig:
     compile: bool = opt(False, "torch.compile the training module.")
     tensorboard: bool = opt(False, "Also write TensorBoard event files to RUN/tensorboard (pip install "
                                    "-e '.[tensorboard]' in the rdh checkout): losses, validation metrics, sample grids.")
+    max_pixels: int | None = opt(None, MAX_PIXELS_HELP)
 
 
 @dataclass
@@ -89,6 +91,8 @@ class EvalConfig:
     best: bool = opt(False, "With a run folder as --checkpoint: score best.pt (chosen on validation rows) "
                             "instead of last.pt.")
     limit: int | None = opt(None, "Score only the first N selected rows.")
+    max_pixels: int | None = opt(None, MAX_PIXELS_HELP)
+    reports: tuple[tuple[str, Path], ...] = ()  # (flag, file) the CLI writes afterwards (--json ...): checked first
 
 
 @dataclass
@@ -103,3 +107,4 @@ class HarmonizeConfig:
     device: str = opt("auto", "auto, cpu or cuda[:N].")
     format: str = opt("png", "Format of outputs written into a folder: png or jpg.")
     overwrite: bool = opt(False, "Folder mode: redo outputs that exist.")
+    max_pixels: int | None = opt(None, MAX_PIXELS_HELP)

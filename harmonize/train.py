@@ -38,12 +38,17 @@ from harmonize.runlog import RunLog
 from harmonize.steps import STEPS, Batch, StepSettings, to_batch
 from harmonize.tensorboard import TensorBoardLog
 from harmonize.train_config import (BEST_METRICS, BLEND_INITS, SCHEDULES, TrainConfig, check_config,  # noqa: F401
-                                    check_resume_options, config_from_saved, lr_factor, spec_of, weights_of)
+                                    check_resume_options, command_part, config_from_saved, lr_factor, spec_of,
+                                    weights_of)
 from harmonize.train_rows import Rows, select_rows  # noqa: F401
 from harmonize.validation import sample_grid, validate, write_png
-from rdhcore.atomic import atomic_path, clean_temp
+from rdhcore.atomic import atomic_path
 from rdhcore.errors import RdhError
+from rdhcore.imageio import within_budget
 from rdhcore.locks import output_lock
+from rdhcore.outputs import Inputs
+from rdhcore.sweep import named, sweep
+from manifests.schema import manifest_file
 from rdhcore.progress import Progress, as_progress
 
 RESUME_KEYS = ("optimizers", "streams", "rng", "config")  # what a resume needs beyond the weights
@@ -78,6 +83,7 @@ def build_step(cfg: TrainConfig, device: torch.device):
     return STEPS[cfg.model].build(gen, settings, cfg.width, lambda m: m.to(device, memory_format=fmt))
 
 
+@within_budget  # --max-pixels, for this call only
 def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collection[str] = ()) -> TrainResult:
     """Train cfg.model on cfg.manifest into cfg.out; returns where the checkpoints and log are.
 
@@ -85,7 +91,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, explicit: Collecti
     numbers ("images_per_s", the loss terms, "val_<metric>") as its stats. `explicit` names the
     settings the user gave (the CLI's command line): a --resume refuses one that differs from the run's.
     """
-    check_config(cfg)
+    check_config(command_part(cfg) if cfg.resume else cfg)  # a resume's other settings are checked once read
     info = hdist.setup(cfg.device)
     try:
         return Run(cfg, info, progress, frozenset(explicit)).execute()
@@ -114,22 +120,25 @@ class Run:
         self.saved_step: int | None = None
         self.curves_step: int | None = None
         self.tb: TensorBoardLog | None = None
-        self.steps_done = 0
 
     def execute(self) -> TrainResult:
         """The whole run, holding the run folder's lock (rank 0: the other processes write nothing)."""
         if not self.info.is_main:
             return self._execute()
-        with output_lock(self.out, "rdh train"):
-            clean_temp(self.out, recursive=False)  # what a run writes: its folder and samples/, nothing deeper
-            clean_temp(self.out / "samples", recursive=False)
+        inputs = Inputs().add_file(manifest_file(self.cfg.manifest), "--manifest").add_file(self.cfg.init_from, "--init-from")
+        inputs.refuse(("--out", p) for p in (self.out, self.last_path, self.best_path, self.log_path, self.curves_path))
+        with output_lock(self.out, "rdh train") as lock:
+            # what a run writes: these files in its folder and the sample grids, nothing deeper
+            sweep(self.out, {"": named(*(p.name for p in (self.last_path, self.best_path, self.log_path,
+                                                          self.curves_path))),
+                             "samples": lambda name: name.startswith("step_") and name.endswith(".png")}, lock.path)
             fresh = not self.cfg.resume
             before = {p for p in (self.log_path, self.curves_path, self.out / "samples") if p.exists()}
             try:
                 return self._execute()
             except BaseException:
-                if fresh and self.steps_done == 0:
-                    self.remove_outputs(before)  # a run stopped by its input before one step leaves no half run
+                if fresh and self.saved_step is None:  # stopped before its first checkpoint: no half run is left
+                    self.remove_outputs(before)
                 raise
 
     def remove_outputs(self, keep: set[Path]) -> None:
@@ -157,7 +166,6 @@ class Run:
             self.begin_loop()
             for at in range(self.start_step + 1, self.total + 1):
                 self.train_step(at)
-                self.steps_done += 1
                 self.after_step(at)
             self.finish()
         finally:
@@ -191,9 +199,13 @@ class Run:
                 raise RdhError(f"{self.last_path}: holds model weights only (no {', '.join(missing)}), so there is "
                                "no training state to resume: start a new run with --init-from "
                                f"{self.last_path} and another --out")
-            self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}))
+            self.cfg, self.changed = config_from_saved(cfg, self.resume_ckpt.get("config", {}), self.last_path)
             check_resume_options(cfg, self.cfg, [n for n in self.changed if n in self.explicit], self.out)
-            check_config(self.cfg)
+            try:
+                check_config(self.cfg)
+            except RdhError as exc:  # the command's own settings passed: a saved one is wrong
+                raise RdhError(f"{self.last_path}: the run's saved settings do not check out ({exc}): the checkpoint "
+                               "is damaged or was edited; resume from another copy or start a new run") from None
             self.saved_step = int(self.resume_ckpt["step"])
         elif self.last_path.exists():
             raise RdhError(f"{self.out}: already holds a run (last.pt): pass --resume to continue it, "
@@ -295,6 +307,8 @@ class Run:
             self.tb = TensorBoardLog(self.out / "tensorboard", self.start_step if self.resume_ckpt is not None else None)
         if self.resume_ckpt is not None:
             self.log.truncate_after(self.start_step)
+        else:  # a new run: records of one killed before its first checkpoint are not this run's
+            self.log.truncate_after(-1)
         self.log.write({"kind": "event", "event": "resume" if self.resume_ckpt is not None else "start",
                         "step": self.start_step, "total_steps": self.total, "model": cfg.model,
                         "world_size": self.info.world_size, "device": str(self.device),

@@ -3,13 +3,16 @@ resumed run takes its settings from the checkpoint it continues."""
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
+import types
+import typing
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 from harmonize import losses
 from harmonize.blocks import NORMS, UNetSpec
 from harmonize.models import MODEL_NAMES
 from harmonize.options import TrainConfig
+from manifests.schema import manifest_file
 from rdhcore.errors import RdhError
 
 BEST_METRICS = ("fmse", "mse", "psnr")
@@ -20,7 +23,7 @@ BLEND_INITS = ("official", "identity")
 # Settings a resumed run takes from the command; every other setting comes from the saved run.
 COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
                     "device", "amp", "compile", "channels_last", "log_every", "sample_every",
-                    "checkpoint_every", "val_batch_size", "tensorboard"}
+                    "checkpoint_every", "val_batch_size", "tensorboard", "max_pixels"}
 # Settings that runs saved before they existed, at the value that reproduces those runs.
 LEGACY_SETTINGS = {"val_fraction": 0.0}  # older runs trained on every split=train row
 
@@ -117,20 +120,55 @@ def config_to_dict(cfg: TrainConfig) -> dict:
     return out
 
 
-def config_from_saved(cfg: TrainConfig, saved: dict) -> tuple[TrainConfig, list[str]]:
-    """cfg with the run's saved settings (all but COMMAND_SETTINGS); returns the names that changed."""
+def config_from_saved(cfg: TrainConfig, saved: dict, path: Path | str = "checkpoint") -> tuple[TrainConfig, list[str]]:
+    """cfg with the run's saved settings (all but COMMAND_SETTINGS); returns the names that changed.
+    RdhError naming `path` when a saved value is not of its setting's type (a damaged or edited file)."""
+    if not isinstance(saved, dict):
+        raise RdhError(f"{path}: its saved settings are not a table: the checkpoint is damaged or was edited")
     saved = {**LEGACY_SETTINGS, **_legacy_sa_loss(saved)}
+    hints = typing.get_type_hints(TrainConfig)
     changes, changed = {}, []
     for f in fields(cfg):
         if f.name in COMMAND_SETTINGS or f.name not in saved:
             continue
         v = saved[f.name]
+        if not _fits_type(v, hints[f.name]):
+            raise RdhError(f"{path}: its saved setting {f.name} {v!r} is not a valid --{f.name.replace('_', '-')}: "
+                           "the checkpoint is damaged or was edited; resume from another copy or start a new run")
         if f.name in ("manifest",) and v is not None:
             v = Path(v)
         if v != getattr(cfg, f.name):
             changed.append(f.name)
         changes[f.name] = v
     return replace(cfg, **changes), changed
+
+
+def _fits_type(value, hint) -> bool:
+    """Whether a saved JSON-like value fits a TrainConfig field's type (Path saved as str, int for float)."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    for t in options:
+        if t is type(None) and value is None:
+            return True
+        if t is bool and isinstance(value, bool):
+            return True
+        if t is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if t is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if t in (str, Path) and isinstance(value, str):
+            return True
+        if t not in (type(None), bool, int, float, str, Path):
+            return True  # a type saved runs do not hold: nothing to check
+    return False
+
+
+def command_part(cfg: TrainConfig) -> TrainConfig:
+    """cfg with every setting a --resume takes from the run at its default: what can be checked
+    before the run's own settings are read (checking --image-size against the default --depth
+    would refuse a run's own value)."""
+    defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory() for f in fields(cfg)
+                if f.name not in COMMAND_SETTINGS and (f.default is not MISSING or f.default_factory is not MISSING)}
+    return replace(cfg, **defaults)
 
 
 def check_resume_options(given: TrainConfig, saved: TrainConfig, conflicts: list[str], out: Path) -> None:
@@ -145,5 +183,6 @@ def check_resume_options(given: TrainConfig, saved: TrainConfig, conflicts: list
 
 
 def _same_path(a, b) -> bool:
-    """Two paths that name one file (a manifest given as data/all.parquet or /abs/data/all.parquet)."""
-    return isinstance(a, Path) and isinstance(b, Path) and a.resolve() == b.resolve()
+    """Two paths that name one file (a manifest given as data/all.parquet or /abs/data/all.parquet, a
+    pair dataset given as its folder or as its pairs.parquet)."""
+    return isinstance(a, Path) and isinstance(b, Path) and manifest_file(a).resolve() == manifest_file(b).resolve()

@@ -25,17 +25,20 @@ from manifests.checks import (KIND_FRACTION, MASK_FRACTION, FileIndex, Problem, 
                               raise_problems)
 from rdhcore.atomic import clean_temp_of
 from rdhcore.errors import RdhError
+from rdhcore.imageio import within_budget
 from rdhcore.locks import output_lock
+from rdhcore.outputs import Inputs
 from rdhcore.progress import Progress, as_progress
 from manifests.iharmony4 import import_iharmony4
 from manifests.importers import ORIGIN, import_csv, import_pairs, onehot, soft_label
 from manifests.paths import relative_all
 from manifests.protocol import fill_splits, keep_rendered_categories, novel_flags, sample_rendered, straddling_groups
 from manifests.rdharmony import import_rdharmony
-from manifests.schema import write_manifest
+from manifests.schema import manifest_file, write_manifest
 from manifests import style_tables
 
 PATH_COLUMNS = (("composite_path", "composite"), ("target_path", "target"), ("mask_path", "mask"))
+FG_RATIO_TOLERANCE = 0.01  # of the image: a recorded fg_ratio and the mask's may differ by JPEG rims only
 
 
 @dataclass
@@ -182,8 +185,9 @@ def verify_images(df: pd.DataFrame, workers: int, progress: Progress | None = No
     unique = list(dict.fromkeys(p for col, _ in PATH_COLUMNS for p in df[col]))
     infos = image_infos(unique, workers, progress)
     problems = []
-    for row in df[[ORIGIN, "composite_path", "target_path", "mask_path", "width", "height"]].itertuples(index=False):
-        origin, comp, target, mask, width, height = row
+    for row in df[[ORIGIN, "composite_path", "target_path", "mask_path", "width", "height",
+                   "fg_ratio"]].itertuples(index=False):
+        origin, comp, target, mask, width, height, ratio = row
         paths = dict(composite=comp, target=target, mask=mask)
         got = {what: infos[p] for what, p in paths.items()}
         broken = [what for what, s in got.items() if isinstance(s, str)]
@@ -201,6 +205,9 @@ def verify_images(df: pd.DataFrame, workers: int, progress: Progress | None = No
         elif (int(height), int(width)) != sizes["target"]:
             problems.append(Problem(origin, f"recorded size {int(width)}x{int(height)} but the target is "
                                             f"{sizes['target'][1]}x{sizes['target'][0]}: rebuild the source"))
+        elif abs(float(ratio) - got["mask"].fg_ratio) > FG_RATIO_TOLERANCE:
+            problems.append(Problem(origin, f"recorded fg_ratio {float(ratio):.4g} but the mask covers "
+                                            f"{got['mask'].fg_ratio:.4g} of the image: rebuild the source"))
     return problems, len(unique)
 
 
@@ -231,11 +238,20 @@ def finish_types(df: pd.DataFrame, out: Path) -> pd.DataFrame:
     return df
 
 
+def option_inputs(cfg: BuildConfig) -> Inputs:
+    """The files the options name (manifests, lists, CSV files, the categories table)."""
+    inputs = Inputs().add_files((manifest_file(p) for p in cfg.pairs), "--pairs manifest")
+    return (inputs.add_files(cfg.csv, "--csv file").add_files(cfg.rdharmony_lists, "--rdharmony-list file")
+            .add_file(cfg.categories, "--categories file"))
+
+
+@within_budget  # --max-pixels, for this call only
 def build_manifest(cfg: BuildConfig, progress: Progress | None = None) -> BuildSummary:
     """Build and write the manifest; RdhError (nothing written) when any source has a problem."""
     start = time.perf_counter()
     check_config(cfg)
     out = Path(os.path.abspath(cfg.out))
+    option_inputs(cfg).refuse([("OUT", out)])
     with output_lock(out, "rdh build-manifest", is_file=True):
         clean_temp_of(out)
         return _build(cfg, out, start, progress)
@@ -280,6 +296,10 @@ def _build(cfg: BuildConfig, out: Path, start: float, progress: Progress | None)
         problems, summary.images_decoded = verify_images(df, workers, progress)
         raise_problems(problems)
 
+    inputs = Inputs()
+    for col, what in PATH_COLUMNS:
+        inputs.add_files(df[col], f"{what} image", links=False)
+    inputs.refuse([("OUT", out)])
     df = finish_types(df, out)
     write_manifest(df, out)
     summary.pairs = len(df)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdhcore.image_header import MAX_PIXELS_HELP
 from rdhcore.options import opt
 
 
@@ -36,3 +37,4 @@ class BuildConfig:
     sample_rendered: int | None = opt(None, "Keep N rendered training pairs, drawn from --seed (the paper: 65000).")
     verify_images: bool = opt(False, "Decode every image and check its size against its mask (slower).")
     workers: int | None = opt(None, "Threads for file checks and decoding (default: 2 x CPU cores, at most 16).")
+    max_pixels: int | None = opt(None, MAX_PIXELS_HELP)

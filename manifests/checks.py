@@ -18,7 +18,7 @@ import numpy as np
 
 from rdhcore.errors import RdhError
 from rdhcore.progress import Progress, as_progress
-from rdhcore.imageio import mask_levels, read_image_bytes, read_mask_gray
+from rdhcore.imageio import decode, mask_levels, read_image_bytes, read_mask_gray
 
 MASK_THRESHOLD = 127  # foreground = mask value > 127 (iHarmony4 masks are not strictly 0/255)
 LIST_MIN_REFS = 16    # folders referenced this often are listed once instead of stat-ed per file
@@ -155,6 +155,7 @@ class ImageInfo:
     width: int
     gray: bool       # one channel, or three equal ones
     binary: float    # the fraction of pixels close to black or white (after 0/1 is read as 0/255)
+    fg_ratio: float = 0.0  # as a mask: pixels > 127 / all pixels (whole image, one channel)
 
 
 def image_info(path: str) -> ImageInfo | str:
@@ -164,7 +165,11 @@ def image_info(path: str) -> ImageInfo | str:
     except RdhError as exc:
         text = str(exc)
         return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        img = decode(data, cv2.IMREAD_UNCHANGED, path)  # within the pixel budget, shared by the threads
+    except RdhError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
     if img is None or img.size == 0:
         return "cannot be decoded"
     if img.dtype != np.uint8:  # 16-bit: judge its 8-bit view
@@ -174,6 +179,8 @@ def image_info(path: str) -> ImageInfo | str:
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     h, w = img.shape[:2]
+    plane = mask_levels(img if img.ndim == 2 else img[..., 1])
+    fg_ratio = cv2.countNonZero((plane > MASK_THRESHOLD).astype(np.uint8)) / float(h * w)
     step = max(1, int(np.sqrt(h * w / 65536)))  # a subsample is enough to tell a photo from a mask
     sample = img[::step, ::step]
     if sample.ndim == 3:
@@ -184,7 +191,7 @@ def image_info(path: str) -> ImageInfo | str:
         gray = True
     sample = mask_levels(sample)
     binary = float(((sample <= BINARY_TOLERANCE) | (sample >= 255 - BINARY_TOLERANCE)).mean())
-    return ImageInfo(int(h), int(w), gray, binary)
+    return ImageInfo(int(h), int(w), gray, binary, fg_ratio)
 
 
 GRAY_TOLERANCE = 16      # JPEG-saved masks differ a little between channels

@@ -101,24 +101,64 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
 
     Unknown extra columns are kept (callers ignore what they do not know).
     """
-    path = Path(path)
-    if path.is_dir() and (path / "pairs.parquet").exists():
-        path = path / "pairs.parquet"
+    path = manifest_file(path)
     if not path.exists():
         raise RdhError(f"{path}: manifest not found")
     check_regular(path, "manifest (.parquet)")  # a FIFO would block the Parquet reader
     try:
         meta = pq.read_schema(path).metadata or {}
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise RdhError(f"{path}: not a Parquet file ({exc}): pass a manifest written by rdh") from None
-    version = meta.get(b"rdh.schema", b"").decode() or None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise RdhError(f"{path}: not a Parquet file ({_first_line(exc)}): pass a manifest written by rdh") from None
+    version = meta.get(b"rdh.schema", b"").decode(errors="replace") or None
     if version != SCHEMA_VERSION:
         raise RdhError(
             f"{path}: manifest schema is {version or 'unknown (no rdh.schema metadata)'}, "
             f"this rdh reads {SCHEMA_VERSION}: rebuild it with `rdh build-manifest`")
-    df = pq.read_table(path, columns=columns).to_pandas()
-    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode() or None
+    try:
+        table = pq.read_table(path, columns=columns)
+        check_column_types(table, path)
+        df = table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # a damaged page, a bad length
+        raise RdhError(f"{path}: damaged Parquet data ({_first_line(exc)}): restore the file or rebuild it with "
+                       "`rdh build-manifest` (or `rdh make-composites`)") from None
+    df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode(errors="replace") or None
     return df
+
+
+INT32_MAX = 2**31 - 1
+
+
+def check_column_types(table: pa.Table, path: str | Path) -> None:
+    """RdhError when a column of the schema holds another kind of value than the schema's: text
+    columns (ids, paths) must be text, and width/height whole numbers that fit int32."""
+    for f in FIELDS:
+        if f.name not in table.column_names:
+            continue
+        kind = table.schema.field(f.name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_string(f.type) and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                                              or pa.types.is_null(kind)):
+            raise RdhError(f"{path}: column {f.name} holds {kind} values, not text: ids and paths are strings; "
+                           "fix the column or rebuild the manifest with `rdh build-manifest`")
+        if f.name in ("width", "height") and pa.types.is_integer(kind):
+            import pyarrow.compute as pc
+
+            top = pc.max(table.column(f.name)).as_py()
+            if top is not None and top > INT32_MAX:
+                raise RdhError(f"{path}: column {f.name} holds {top}, more than the schema's int32 allows "
+                               f"({INT32_MAX}): fix the value or rebuild the manifest")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0][:120] if text else type(exc).__name__)
+
+
+def manifest_file(path: str | Path) -> Path:
+    """The manifest a path names: a pair-dataset folder names its pairs.parquet, a file itself."""
+    path = Path(path)
+    return path / "pairs.parquet" if path.is_dir() and (path / "pairs.parquet").exists() else path
 
 
 def leaves_folder(path: str) -> bool:
@@ -169,6 +209,7 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
     for col in ("pair_id", "source", "category", "group_id", "composite_path", "target_path", "mask_path"):
         if df[col].isna().any():
             raise RdhError(f"{name}: column {col} has empty values")
+        _check_text(df, col, name)
     for col in ("width", "height"):
         if not pd.api.types.is_integer_dtype(df[col]) or (df[col] <= 0).any():
             raise RdhError(f"{name}: column {col} must hold positive integers")
@@ -177,6 +218,11 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         raise RdhError(f"{name}: fg_ratio must be a number in [0, 1]")
     for col in ("fg_style", "bg_style"):
         _check_style_ids(df, col, name)
+    same = pd.to_numeric(df["fg_style"], errors="coerce") == pd.to_numeric(df["bg_style"], errors="coerce")
+    if same.any():
+        i = same[same].index[0]
+        raise RdhError(f"{name}: pair {df.loc[i, 'pair_id']!r} has fg_style == bg_style ({df.loc[i, 'fg_style']}): a "
+                       "composite of a style onto itself is its own ground truth; fix the styles or drop the pair")
     for col in ("composite_label", "target_label"):
         _check_labels(df, col, name)
     if "novel" in df.columns and not pd.api.types.is_bool_dtype(df["novel"]):
@@ -187,6 +233,30 @@ def validate_manifest(df: pd.DataFrame, name: str = "manifest") -> None:
         found = [s for s in SPLITS if s in set(straddling.iloc[0])]
         where = f"both {found[0]} and {found[1]}" if len(found) == 2 else f"{', '.join(found[:-1])} and {found[-1]}"
         raise RdhError(f"{name}: group {straddling.index[0]!r} appears in {where}: split by group")
+
+
+def _check_text(df: pd.DataFrame, col: str, name: str) -> None:
+    """Ids and paths: non-empty text that UTF-8 can hold (a file name read with a lone surrogate cannot)."""
+    values = df[col].astype(str)
+    empty = values == ""
+    if empty.any():
+        i = empty[empty].index[0]
+        raise RdhError(f"{name}: {col} is empty (row {i}): every pair needs an id, a group and three paths")
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        bad = values.map(lambda v: not _encodes(v))
+        i = bad[bad].index[0]
+        raise RdhError(f"{name}: {col} {values[i]!r} (row {i}) is not text UTF-8 can hold (a lone surrogate, e.g. "
+                       "a file name in another encoding): rename the file or fix the value") from None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:

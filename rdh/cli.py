@@ -6,7 +6,6 @@ them, so `rdh --help` stays fast.
 """
 from __future__ import annotations
 
-import errno
 import sys
 
 import typer
@@ -110,29 +109,12 @@ def _one_line(text: object) -> str:
 
 INTERRUPTED = "rdh: interrupted; finished work is kept and a rerun resumes"
 
-OS_ERROR_HINTS = {
-    errno.EACCES: "permission denied: fix the permissions or choose another path",
-    errno.EPERM: "operation not permitted: fix the permissions or choose another path",
-    errno.EROFS: "read-only filesystem: choose a writable output path",
-    errno.ENOSPC: "no space left on the device: free some space, then rerun (finished work is kept)",
-    errno.EDQUOT: "disk quota exceeded: free some space, then rerun (finished work is kept)",
-    errno.EISDIR: "is a folder where a file is needed: pass a file path",
-    errno.ENOTDIR: "a part of this path is a file where a folder is needed: choose another path",
-    errno.EEXIST: "exists already and is in the way: remove it or choose another path",
-    errno.ELOOP: "symlink loop: fix or remove the link",
-    errno.ENAMETOOLONG: "file name too long: shorten the path or the ids",
-    errno.ENOENT: "no such file or folder: check the path",
-}
-
-
 def os_error_message(exc: OSError) -> str | None:
-    """One line for an OSError a user causes (permissions, a file where a folder goes, a loop); None for others."""
-    hint = OS_ERROR_HINTS.get(exc.errno)
-    if hint is None:
-        return None
-    where = exc.filename if exc.filename is not None else "a path"
-    other = f" -> {exc.filename2}" if getattr(exc, "filename2", None) else ""
-    return f"{where}{other}: {hint}"
+    """One line for an OSError a user causes (permissions, a full disk, a loop), naming its file or
+    the output folder this process holds; None for others."""
+    from rdhcore.errors import os_error_message as message
+
+    return message(exc, getattr(exc, "rdh_output", None))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Atomic writes: write into a temporary sibling, then rename over the target.
 
 Every temporary file or folder is named `.<target name>.rdh-tmp-<random>[suffix]` (TEMP_MARK),
-so a run killed mid-write leaves names that `clean_temp` recognizes and removes on the next run
-(under the output folder's lock), and that input scanning skips (`is_temp`). Files are made
+so a run killed mid-write leaves names that the next run of the same command sweeps (rdhcore.sweep:
+only the names it writes, under the output folder's lock), and that input scanning skips (`is_temp`). Files are made
 with the permissions the umask gives (0644 / 0755 under umask 022), not mkstemp's owner-only ones.
 """
 from __future__ import annotations
@@ -51,9 +51,9 @@ def is_temp(name: str | Path) -> bool:
 
 
 def clean_temp(folder: str | Path, recursive: bool = True) -> int:
-    """Remove the temporaries a killed run left under `folder`; returns how many were removed.
-
-    Call it only while holding the folder's lock (rdhcore.locks), so no live writer loses its file.
+    """Remove every temporary under `folder`; returns how many were removed. Commands use
+    rdhcore.sweep instead, which removes only the names they write and keeps out of folders that
+    other live runs hold; this is for folders that only rdh writes (tests, throwaway folders).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -111,7 +111,11 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         raise RdhError(f"{target}: is a folder, expected a file to write: give a file path")
     make_dirs(target.parent)
     mode = file_mode()  # read once per write: the umask comes from /proc
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=suffix or target.suffix, dir=target.parent)
+    except OSError as exc:  # EMFILE, ENOSPC (no inode) ...: name the file being written
+        _name_target(exc, target, target)
+        raise
     os.close(fd)
     os.chmod(tmp, mode)  # mkstemp makes 0600; a shared dataset must be readable as the umask says
     tmp_path = Path(tmp)
@@ -122,9 +126,22 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
             if stat.S_IMODE(st.st_mode) != mode and st.st_nlink == 1:
                 os.chmod(tmp_path, mode)  # a writer that replaced the file (torch.save, pyarrow) gets the mode back
         os.replace(tmp_path, target)
+    except OSError as exc:
+        _name_target(exc, target, tmp_path)
+        raise
     finally:
         if tmp_path.exists() or tmp_path.is_symlink():
             tmp_path.unlink()
+
+
+def _name_target(exc: OSError, target: Path, tmp: Path) -> None:
+    """A write that failed without naming its file (os.write on a full disk) names the target, and
+    one that names the temporary (or a file inside it) names its place in the target instead."""
+    name = exc.filename
+    if name is None:
+        exc.filename = str(target)
+    elif isinstance(name, str) and (name == str(tmp) or name.startswith(str(tmp) + os.sep)):
+        exc.filename = str(target) + name[len(str(tmp)):]
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
@@ -151,6 +168,9 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
+    except OSError as exc:
+        _name_target(exc, target, tmp)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

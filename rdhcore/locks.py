@@ -9,6 +9,7 @@ is taken over, with a warning line on stderr. The lock is released when the bloc
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import socket
@@ -21,6 +22,10 @@ from rdhcore.atomic import TEMP_MARK, file_mode, make_dirs
 from rdhcore.errors import RdhError
 
 LOCK_NAME = ".rdh-lock"
+
+
+class LockBusy(RdhError):
+    """The lock is held by a run that still runs (here or on another host)."""
 
 
 def lock_file_for(target: str | Path, is_file: bool = False, part: str = "") -> Path:
@@ -129,15 +134,16 @@ def acquire(target: str | Path, command: str = "rdh", is_file: bool = False, par
                           "started_ticks": _start_time(os.getpid()), "token": token})
     for _ in range(5):
         if _create(path, content):
+            _remove_stale_temps(path)
             return OutputLock(path, token, created)
         holder = _read(path)
         if holder is None:
             continue  # released meanwhile: try again
         if holder.get("host", host) != host:
-            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it, or if that run is gone, "
+            raise LockBusy(f"{target}: in use by {describe(holder)}: wait for it, or if that run is gone, "
                            f"delete {path}")
         if _alive(holder):
-            raise RdhError(f"{target}: in use by {describe(holder)}: wait for it to finish, or write to another folder")
+            raise LockBusy(f"{target}: in use by {describe(holder)}: wait for it to finish, or write to another folder")
         if _take_over(path, holder):
             print(f"rdh: warning: {target}: took over the lock of {describe(holder)}, which is no longer running",
                   file=sys.stderr)
@@ -170,6 +176,18 @@ def _create(path: Path, content: str) -> bool:
             os.unlink(tmp)
 
 
+STALE_TEMP_SECONDS = 60  # a lock's temporary lives for microseconds; an older one is a killed taker's
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove the temporaries of this lock that a run killed while creating it left behind."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}{TEMP_MARK}*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.lstat().st_mtime > STALE_TEMP_SECONDS:
+                tmp.unlink()
+
+
 def _take_over(path: Path, stale: dict) -> bool:
     """Remove a stale lock, once: a side lock makes two takers agree on who removes it."""
     side = path.parent / f"{path.name}.takeover"
@@ -194,10 +212,35 @@ def _take_over(path: Path, stale: dict) -> bool:
 
 
 @contextlib.contextmanager
+def brief_lock(target: str | Path, command: str, part: str, wait: float = 60.0) -> Iterator[OutputLock]:
+    """Hold a lock that is only ever held for a moment (comparing a store's recorded options): a
+    busy lock is waited for, up to `wait` seconds, instead of refused."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lock = acquire(target, command, part=part)
+            break
+        except LockBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
 def output_lock(target: str | Path, command: str = "rdh", is_file: bool = False, part: str = "") -> Iterator[OutputLock]:
-    """Hold the lock of an output folder (or file, or a part of a folder) for the block."""
+    """Hold the lock of an output folder (or file, or a part of a folder) for the block. An OSError
+    that leaves the block without naming its file (a write() on a full disk) is tagged with this
+    output (`rdh_output`), so its one line names where the write was going."""
     lock = acquire(target, command, is_file, part)
     try:
         yield lock
+    except OSError as exc:
+        if exc.filename is None and getattr(exc, "rdh_output", None) is None:
+            exc.rdh_output = str(target)
+        raise
     finally:
         lock.release()

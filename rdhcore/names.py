@@ -43,14 +43,14 @@ def encode_id(ident: object, what: str = "id") -> str:
 
 
 def id_path(root: str | Path, ident: object, suffix: str = "", what: str = "id") -> Path:
-    """root / (encoded ident + suffix), confined to root (a symlink inside root that points out is refused)."""
-    path = Path(root) / (encode_id(ident, what) + suffix)
-    confined(path, root, what=f"{what} {ident!r}")
-    return path
+    """root / (encoded ident + suffix), confined to root (a symlink inside root that points out is refused).
+    `confined` gets the path relative to root, which it joins on root itself (root may be relative)."""
+    return confined(encode_id(ident, what) + suffix, root, what=f"{what} {ident!r}")
 
 
 def is_inside(path: str | Path, root: str | Path) -> bool:
-    """Whether `path` (relative paths taken against root) lies inside `root`, symlinks resolved."""
+    """Whether `path`, relative to root (or absolute), lies inside `root`, symlinks resolved. Give a
+    relative path relative to root, never one already joined onto a relative root."""
     root_real = os.path.realpath(root)
     full = os.path.realpath(os.path.join(root, path))
     return full == root_real or full.startswith(root_real.rstrip(os.sep) + os.sep)

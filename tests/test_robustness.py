@@ -493,4 +493,6 @@ def test_os_errors_become_one_line():
     assert os_error_message(PermissionError(errno.EACCES, "Permission denied", "/x/y")) == \
         "/x/y: permission denied: fix the permissions or choose another path"
     assert "symlink loop" in os_error_message(OSError(errno.ELOOP, "loop", "/l"))
-    assert os_error_message(OSError(errno.EIO, "I/O error", "/d")) is None   # not a user error: keeps its traceback
+    assert os_error_message(OSError(errno.EIO, "I/O error", "/d")).startswith("/d: input/output error")   # issue 21
+    assert os_error_message(OSError(errno.EMFILE, "Too many open files")).startswith("a path: too many open files")
+    assert os_error_message(OSError(errno.EBADF, "Bad file descriptor", "/d")) is None   # a bug: keeps its traceback

@@ -30,7 +30,7 @@ def write_pairs(root, n=4, size=(48, 64)):
                      "category": "human" if i < 2 else "cow", "split": "train", "group_id": f"g{i}",
                      "composite_path": f"c{i}.png", "target_path": f"t{i}.png", "mask_path": f"m{i}.png",
                      "width": w, "height": h, "fg_ratio": float(mask.mean()),
-                     "fg_style": i + 1 if i % 2 == 0 else None, "bg_style": i + 1 if i % 2 == 0 else None,
+                     "fg_style": i + 2 if i % 2 == 0 else None, "bg_style": i + 1 if i % 2 == 0 else None,
                      "composite_label": label if i % 2 == 0 else None,
                      "target_label": label if i % 2 == 0 else None, "novel": i == 3})
     return write_manifest(pd.DataFrame(rows), root / "m.parquet")

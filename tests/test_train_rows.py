@@ -31,7 +31,7 @@ def write_rows(root, groups: dict[str, tuple[str, str, int]]) -> str:
             rows.append({"pair_id": f"{group}_{k}", "domain": domain, "source": "test", "category": "box",
                          "split": split, "group_id": group, "composite_path": "img.png", "target_path": "img.png",
                          "mask_path": "img.png", "width": 8, "height": 8, "fg_ratio": 0.5,
-                         "fg_style": 1 if rendered else None, "bg_style": 1 if rendered else None,
+                         "fg_style": 2 if rendered else None, "bg_style": 1 if rendered else None,
                          "composite_label": label if rendered else None, "target_label": label if rendered else None})
     return write_manifest(pd.DataFrame(rows), root / "m.parquet")
 

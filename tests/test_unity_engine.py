@@ -302,11 +302,12 @@ def test_each_style_mask_is_checked_and_recorded(full_store):
 def test_a_foreground_that_moves_between_styles_is_refused(build, tmp_path):
     # From its first style capture on, the stand-in moves the foreground at each style change.
     cfg = config(tmp_path / "out", build, "--fault", "moving-foreground", "--fault-after", "0", scenes=1)
-    summary = render(cfg)
-    assert summary.rendered == 0 and len(summary.failed) == 1
-    assert re.fullmatch(r"scene000000: the foreground moved: its mask in style 1 differs from the first in \d+ "
+    with pytest.raises(RdhError) as refused:   # nothing could be rendered: the run fails with one line
+        render(cfg)
+    assert re.fullmatch(re.escape(f"{cfg.out}: no scene could be rendered: ") +
+                        r"scene000000: the foreground moved: its mask in style 1 differs from the first in \d+ "
                         r"pixels \(\d+\.\d% of the foreground, over --mask-tolerance 0.01\); freeze the scene's "
-                        r"animation \(docs/unity.md, Freezing\)", summary.failed[0])
+                        r"animation \(docs/unity.md, Freezing\)", str(refused.value))
     assert list_scene_ids(cfg.out) == []
     no_partial_output(cfg.out)
 

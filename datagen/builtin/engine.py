@@ -20,7 +20,7 @@ from datagen.builtin.plan import PlanOptions
 from datagen.builtin.variant import VariantChoice, activate, choose_variant
 from datagen.render_config import BuiltinOptions, RenderConfig, SceneOutcome, scene_id
 from datagen.styles import StyleConfig, load_style_config
-from rdhcore.errors import RdhError
+from rdhcore.errors import RdhError, os_error_message
 from rdhcore.progress import Progress
 
 
@@ -117,8 +117,10 @@ def render_index(job: Job, index: int, report: Progress) -> SceneOutcome:
         return SceneOutcome(sid, len(scene.images), redraws)
     except RdhError as exc:
         return SceneOutcome(sid, error=str(exc))
+    except OSError as exc:  # a full disk, a read-only store: the run stops with one line naming the file
+        return SceneOutcome(sid, error=os_error_message(exc) or f"{type(exc).__name__}: {exc}", kind="environment")
     except Exception as exc:  # a bug in one scene must not lose the others; the message names it
-        return SceneOutcome(sid, error=f"{type(exc).__name__}: {exc}")
+        return SceneOutcome(sid, error=f"{type(exc).__name__}: {exc}", kind="bug")
 
 
 def _run_in_process(job: Job, todo: list[int], progress: Progress):
@@ -154,14 +156,19 @@ def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
                              initargs=(job.variant, threads, reports)) as pool:
         index_of = {pool.submit(_worker, job, i): i for i in todo}
         pending = set(index_of)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(reports, progress)
-            for future in done:
-                try:
-                    yield future.result()
-                except Exception as exc:  # a worker that died (out of memory, a crash in native code)
-                    yield SceneOutcome(scene_id(index_of[future]), error=f"worker failed: {type(exc).__name__}: {exc}")
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(reports, progress)
+                for future in done:
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # a worker that died (out of memory, a crash in native code)
+                        yield SceneOutcome(scene_id(index_of[future]), kind="crash",
+                                           error=f"worker failed: {type(exc).__name__}: {exc}")
+        finally:  # a run stopped early (a full disk): scenes not started are not started
+            for future in pending:
+                future.cancel()
     _drain(reports, progress)
 
 

@@ -53,6 +53,8 @@ def make_composites_cmd(
     ray_address: Optional[str] = option(R, "address", "--ray-address"),
     ray_cpus: float = option(R, "cpus_per_scene", "--ray-cpus-per-scene"),
     ray_retries: int = option(R, "max_retries", "--ray-max-retries"),
+    ray_timeout: float = option(R, "timeout", "--ray-timeout"),
+    max_pixels: Optional[int] = option(C, "max_pixels"),
 ) -> None:
     from datagen.compose import make_composites
     from rdhcore.errors import RdhError
@@ -65,7 +67,8 @@ def make_composites_cmd(
         cfg = P(images=from_photos, masks=masks, out=paths[0], variants=variants,
                 format=format or "jpg", quality=quality,
                 max_side=max_side, min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio,
-                min_fg_change=min_fg_change, category=category, test_fraction=test_fraction, seed=seed)
+                min_fg_change=min_fg_change, category=category, test_fraction=test_fraction, seed=seed,
+                max_pixels=max_pixels)
         with console.status("making photo pairs"):
             summary = make_photo_pairs(cfg)
         _print_summary(summary, "photo pairs")
@@ -75,8 +78,8 @@ def make_composites_cmd(
     cfg = C(captures=paths[0], out=paths[1], format=format or "png", quality=quality, max_side=max_side,
             min_fg_ratio=min_fg_ratio, max_fg_ratio=max_fg_ratio, per_target=per_target,
             seed=seed, min_fg_change=min_fg_change, test_fraction=test_fraction,
-            workers=workers, charmnet_list=charmnet_list, executor=executor,
-            ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries))
+            workers=workers, charmnet_list=charmnet_list, executor=executor, max_pixels=max_pixels,
+            ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries, timeout=ray_timeout))
     with ProgressBar("composites", "pairs") as progress:
         summary = make_composites(cfg, progress)
     _print_summary(summary, "pairs")

@@ -57,6 +57,7 @@ def evaluate_cmd(
     batch_size: int = option(E, "batch_size"),
     device: str = option(E, "device"),
     limit: Optional[int] = option(E, "limit"),
+    max_pixels: Optional[int] = option(E, "max_pixels"),
     protocol: str = typer.Option("rdh", "--protocol", rich_help_panel=PROTOCOL,
                                  help="Evaluation preset: rdh, charmnet, iharm or dovenet (above)."),
     eval_size: Optional[int] = option(P, "size", "--eval-size", PROTOCOL, default=None),
@@ -90,7 +91,8 @@ def evaluate_cmd(
         given["size"] = eval_size or None  # 0: the target's own size
     cfg = E(manifest=manifest, checkpoint=checkpoint, predictions=predictions, protocol=protocol_from(protocol, given),
             split=split, filter=filter, batch_size=batch_size, device=device, save_outputs=save_outputs,
-            best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit)
+            best=best, novel=tuple(c.strip() for c in (novel or "").split(",") if c.strip()), limit=limit,
+            reports=(("--json", json_path), ("--csv", csv_path), ("--per-image", per_image)), max_pixels=max_pixels)
     with ProgressBar("evaluate", "images") as progress:
         result = evaluate(cfg, progress)
     print_result(result)

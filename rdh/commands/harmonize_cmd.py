@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -38,11 +39,12 @@ def harmonize_cmd(
     device: str = option(H, "device"),
     format: str = option(H, "format"),
     overwrite: bool = option(H, "overwrite"),
+    max_pixels: Optional[int] = option(H, "max_pixels"),
 ) -> None:
     from harmonize.inference import harmonize_files
 
     cfg = H(checkpoint=checkpoint, composite=composite, mask=mask, out=output,
-            batch_size=batch_size, device=device, format=format, overwrite=overwrite)
+            batch_size=batch_size, device=device, format=format, overwrite=overwrite, max_pixels=max_pixels)
     with ProgressBar("harmonize", "images") as progress:
         summary = harmonize_files(cfg, progress)
     if len(summary.written) == 1 and not summary.skipped:

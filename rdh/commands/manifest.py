@@ -58,6 +58,7 @@ def build_manifest_cmd(
     sample_rendered: Optional[int] = option(B, "sample_rendered"),
     verify_images: bool = option(B, "verify_images"),
     workers: Optional[int] = option(B, "workers", "--workers|-j"),
+    max_pixels: Optional[int] = option(B, "max_pixels"),
 ) -> None:
     from manifests.build import build_manifest
     from rich.markup import escape
@@ -71,7 +72,7 @@ def build_manifest_cmd(
         rdharmony_style_map=rdharmony_style_map,
         csv=list(csv or []), categories=categories, novel_categories=_split_names(novel_category) or [],
         rendered_categories=_split_names(rendered_categories), test_fraction=test_fraction, seed=seed,
-        sample_rendered=sample_rendered, verify_images=verify_images, workers=workers,
+        sample_rendered=sample_rendered, verify_images=verify_images, workers=workers, max_pixels=max_pixels,
     )
     with ProgressBar("build-manifest", "files") as progress:
         summary = build_manifest(cfg, progress)

@@ -4,6 +4,7 @@ Every option's default and help come from the config dataclasses of datagen.rend
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,6 +63,7 @@ def render_scenes_cmd(
     ray_address: Optional[str] = option(R, "address", "--ray-address", RUN),
     ray_cpus: float = option(R, "cpus_per_scene", "--ray-cpus-per-scene", RUN),
     ray_retries: int = option(R, "max_retries", "--ray-max-retries", RUN),
+    ray_timeout: float = option(R, "timeout", "--ray-timeout", RUN),
     spp: int = option(B, "spp", panel=BUILTIN),
     sampler: str = option(B, "sampler", panel=BUILTIN),
     denoise: bool = option(B, "denoise", "--denoise/--no-denoise", BUILTIN),
@@ -96,11 +98,16 @@ def render_scenes_cmd(
                 base_port=base_port, bind_address=bind_address, connect_timeout=connect_timeout,
                 reply_timeout=reply_timeout, max_restarts=max_restarts, settle_frames=settle_frames,
                 settle_seconds=settle_seconds, mask_tolerance=mask_tolerance),
-        ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries),
+        ray=R(address=ray_address, cpus_per_scene=ray_cpus, max_retries=ray_retries, timeout=ray_timeout),
     )
     with ProgressBar(f"render ({engine})", "images") as progress:
         summary = render(cfg, progress)
     print_summary(cfg, summary)
+    if summary.faults:  # the other scenes are written; the status tells scripts that some are not
+        print(f"rdh: error: {len(summary.faults)} scene(s) not rendered (first: {summary.faults[0]}); the other "
+              "scenes are kept: rerun to retry them, and report an error that is not a crash of the machine",
+              file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def print_summary(cfg, summary) -> None:

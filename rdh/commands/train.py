@@ -93,6 +93,7 @@ def train_cmd(
     checkpoint_every: Optional[int] = option(C, "checkpoint_every", panel=RUN),
     best_metric: str = option(C, "best_metric", panel=RUN),
     tensorboard: bool = option(C, "tensorboard", panel=RUN),
+    max_pixels: Optional[int] = option(C, "max_pixels", panel=RUN),
     device: str = option(C, "device", panel=PERF),
     amp: bool = option(C, "amp", panel=PERF),
     workers: int = option(C, "workers", "--workers|-j", PERF),
