@@ -132,31 +132,55 @@ class SceneGeometry:
     cache: TextureCache = field(default_factory=TextureCache)
 
 
-def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bool = True) -> SceneGeometry:
-    """Build every object of the plan (or the foreground alone) as Mitsuba meshes; without
-    materials (plain diffuse, no textures) for passes that only need the geometry."""
+def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bool = True,
+                   parts: dict[str, list[Part]] | None = None, objects: set[str] | None = None) -> SceneGeometry:
+    """Build every object of the plan as Mitsuba meshes; without materials (plain diffuse, no
+    textures) for passes that only need the geometry.
+
+    parts: the plan's placed parts (`plan_parts`), when already built; objects: only these
+    object names ("ground" included), as the mask pass needs; only_foreground: the foreground alone."""
     cache = TextureCache()
+    parts = parts if parts is not None else plan_parts(plan)
+    if only_foreground:
+        objects = {plan.foreground}
     shapes: dict[str, object] = {}
     fg_ids: set[str] = set()
-    lamps, night = [], []
-    if not only_foreground:
-        g = plan.ground
-        half = GROUND_HALF
-        ground = Part("ground", np.array([[-half, -half, 0], [half, -half, 0], [half, half, 0], [-half, half, 0]], float),
-                      np.array([[0, 1, 2], [0, 2, 3]]), {"type": "diffuse", "texture": dict(g, tile=g["tile"])}, smooth=False,
-                      uv=np.array([[-half, -half], [half, -half], [half, half], [-half, half]], float))
-        shapes["ground"] = make_mesh("ground", ground, cache, materials=materials)
+    if objects is None or "ground" in objects:
+        shapes["ground"] = make_mesh("ground", ground_part(plan), cache, materials=materials)
     for obj in plan.objects:
-        if only_foreground and obj.name != plan.foreground:
+        if objects is not None and obj.name not in objects:
             continue
         slots: dict[str, list[Part]] = {}
-        for p in placed_parts(obj):
+        for p in parts[obj.name]:
             slots.setdefault(p.slot, []).append(p)
-        for slot, parts in slots.items():
+        for slot, group in slots.items():
             sid = f"{obj.name}__{slot}"
-            shapes[sid] = make_mesh(sid, _merge_parts(parts), cache, materials=materials)
+            shapes[sid] = make_mesh(sid, _merge_parts(group), cache, materials=materials)
             if obj.name == plan.foreground:
                 fg_ids.add(sid)
+    if not fg_ids:
+        raise RdhError(f"scene {plan.scene_id}: the plan's foreground {plan.foreground!r} has no shapes: re-plan the scene")
+    lamps, night = night_lights(plan) if objects is None else ([], [])
+    return SceneGeometry(plan, shapes, frozenset(fg_ids), lamps, night, cache)
+
+
+def plan_parts(plan: ScenePlan) -> dict[str, list[Part]]:
+    """Object name -> its parts in world coordinates (built once per layout, shared by passes)."""
+    return {obj.name: placed_parts(obj) for obj in plan.objects}
+
+
+def ground_part(plan: ScenePlan) -> Part:
+    """The ground: one textured quad of 2 x GROUND_HALF a side."""
+    g, half = plan.ground, GROUND_HALF
+    return Part("ground", np.array([[-half, -half, 0], [half, -half, 0], [half, half, 0], [-half, half, 0]], float),
+                np.array([[0, 1, 2], [0, 2, 3]]), {"type": "diffuse", "texture": dict(g, tile=g["tile"])}, smooth=False,
+                uv=np.array([[-half, -half], [half, -half], [half, half], [-half, half]], float))
+
+
+def night_lights(plan: ScenePlan) -> tuple[list[tuple[np.ndarray, float]], list[tuple[str, Part]]]:
+    """(street lamps as (world position, warmth), lit windows as (shape id, part)) of a plan."""
+    lamps, night = [], []
+    for obj in plan.objects:
         if obj.kind == "lamp_post":
             r = np.radians(obj.yaw)
             local = lamp_light(obj.params) * obj.scale
@@ -165,9 +189,7 @@ def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bo
         if obj.kind == "building":
             for k, p in enumerate(to_world(night_windows(obj.params), obj.position, obj.yaw, obj.scale)):
                 night.append((f"{obj.name}__windows{k}", p))
-    if not fg_ids:
-        raise RdhError(f"scene {plan.scene_id}: the plan's foreground {plan.foreground!r} has no shapes: re-plan the scene")
-    return SceneGeometry(plan, shapes, frozenset(fg_ids), lamps, night, cache)
+    return lamps, night
 
 
 def _merge_parts(parts: list[Part]) -> Part:
