@@ -409,24 +409,28 @@ def _load_scene(geo: SceneGeometry, entries: dict, resolution: int, spp: int, sa
 class StyleRenderer:
     """Renders the styles of one scene.
 
-    Scalar loads a Mitsuba scene per style (loading is cheap there and nothing compiles). LLVM
-    loads the day scene once, sun included, and each day style only updates its emitters (sky
-    texels, sun irradiance and direction), so Dr.Jit traces and compiles the render kernel once
-    per scene instead of once per style; night, with its lamps and windows, loads its own."""
+    The day scene (geometry, sky, sun) is loaded once and each day style only updates its
+    emitters (sky texels, sun irradiance and direction): in llvm Dr.Jit then traces and compiles
+    the render kernel once per scene instead of once per style, and in scalar the scene is not
+    rebuilt per style. Night, with its lamps and windows, loads its own. Scalar gives a sunless
+    day style (a sky alone) its own scene too, so every image is the one a scene per style gives
+    (one emitter fewer changes how light samples are shared); llvm gives it a black sun instead."""
 
     def __init__(self, geo: SceneGeometry, resolution: int, spp: int, sampler: str = "independent",
                  guides: bool = False) -> None:
         self.geo, self.resolution, self.spp, self.sampler, self.guides = geo, resolution, spp, sampler, guides
-        self.day = None                                    # llvm: (scene, its parameters)
-        self.baked = None                                  # llvm: the plan's skies, baked at once
+        self.day = None                                    # (scene, its parameters)
+        self.baked = None                                  # the plan's skies, baked at once
 
     def scene(self, light: StyleLight):
         mi = _mi()
-        if mi.variant().startswith("scalar") or light.model != "sunsky":
+        if light.model != "sunsky":
             return beauty_scene(self.geo, light, self.resolution, self.spp, self.sampler, self.guides)
         if self.baked is None:
             self.baked = bake_sunsky(self.geo.plan.styles)
         entries, values = emitters(self.geo, light, self.baked.get(light.id))
+        if "sun" not in entries and mi.variant().startswith("scalar"):
+            return _load_scene(self.geo, entries, self.resolution, self.spp, self.sampler, self.guides), values
         sun = entries.get("sun") or {"type": "directional", "direction": [0.0, 0.0, -1.0], "irradiance": _rgb([0, 0, 0])}
         if self.day is None:
             scene = _load_scene(self.geo, {"sky": entries["sky"], "sun": sun}, self.resolution, self.spp,
@@ -437,8 +441,7 @@ class StyleRenderer:
         sky = np.asarray(entries["sky"]["bitmap"], np.float32)
         params["sky.data"] = mi.TensorXf(np.concatenate([sky[:, -1:], sky, sky[:, :1]], 1))   # envmap wraps a column each side
         params["sun.irradiance.value"] = mi.Color3f(*sun["irradiance"]["value"])
-        params["sun.to_world"] = mi.Transform4f().look_at(origin=[0, 0, 0], target=sun["direction"],
-                                                          up=[0, 1, 0] if abs(sun["direction"][2]) > 0.99 else [0, 0, 1])
+        params["sun.to_world"] = sun_to_world(sun["direction"])
         params.update()
         return scene, values
 
@@ -452,6 +455,14 @@ class StyleRenderer:
         if self.guides:                                    # the AOVs come last, in GUIDE_AOVS order
             out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
         return out
+
+
+def sun_to_world(direction) -> object:
+    """The to_world of a `directional` emitter built from `direction`, read back from Mitsuba
+    (recomputing it in Python differs in the last bit)."""
+    mi = _mi()
+
+    return mi.traverse(mi.load_dict({"type": "directional", "direction": list(direction)}))["to_world"]
 
 
 def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",
