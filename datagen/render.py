@@ -12,6 +12,7 @@ import hashlib
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
@@ -61,6 +62,7 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    cfg = replace(cfg, builtin=cfg.builtin.for_size(cfg.resolution))   # sampling by image size, where unset
     engine = make_engine(cfg)
     variant = engine.open()  # every option and input the engine checks, before OUT is touched
     i, n = cfg.shard

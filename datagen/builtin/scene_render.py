@@ -59,6 +59,7 @@ def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None
     from datagen.builtin.masks import render_mask
     from datagen.builtin.mitsuba_scene import StyleRenderer, build_geometry
 
+    opts = opts.for_size(resolution)
     geo = geo if geo is not None else build_geometry(plan)
     mask = mask if mask is not None else render_mask(geo, resolution)
     out = RenderedScene(plan, {}, mask.mask)
