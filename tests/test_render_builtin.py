@@ -185,6 +185,25 @@ def test_same_seed_gives_identical_images_and_shards_add_up(store, tmp_path):
         assert json.loads((a / "scene.json").read_text())["plan"] == json.loads((b / "scene.json").read_text())["plan"]
 
 
+def test_worker_processes_serve_the_next_run_of_the_process(tmp_path):
+    from datagen.builtin import engine
+
+    def run(out):
+        return render(RenderConfig(out=out, scenes=2, seed=SEED, resolution=32, styles=(2,),
+                                   builtin=BuiltinOptions(spp=1, denoise=False, variant="scalar"), workers=2))
+
+    engine.close_workers()
+    assert run(tmp_path / "a").images == 2
+    pool = engine._POOL["pool"][1]
+    pids = {p.pid for p in pool._processes.values()}
+    assert run(tmp_path / "b").images == 2
+    assert engine._POOL["pool"][1] is pool and {p.pid for p in pool._processes.values()} == pids   # no new spawn
+    for sid in list_scene_ids(tmp_path / "a"):
+        assert (scenes_dir(tmp_path / "a") / sid / "02.png").read_bytes() == (scenes_dir(tmp_path / "b") / sid / "02.png").read_bytes()
+    engine.close_workers()
+    assert "pool" not in engine._POOL
+
+
 def test_rendering_the_stored_plan_again_gives_the_same_scene(store):
     out = store[0]
     scalar()
