@@ -66,7 +66,8 @@ class BuiltinEngine:
     def open(self) -> str:
         cfg = self.cfg
         opts = plan_options(cfg)
-        if cfg.builtin.denoise:
+        sampling = cfg.builtin.for_size(cfg.resolution)      # unset sampling options: the size's defaults
+        if sampling.denoise:
             from datagen.builtin.denoise import check_denoiser
 
             check_denoiser()
@@ -75,7 +76,7 @@ class BuiltinEngine:
             _NOTES_SHOWN.add(choice.note)
             print(f"rdh: {choice.note}", file=sys.stderr)
         self.job = Job(str(cfg.out), int(cfg.seed), int(cfg.resolution), float(cfg.min_fg_ratio),
-                       float(cfg.max_fg_ratio), opts, cfg.builtin, choice)
+                       float(cfg.max_fg_ratio), opts, sampling, choice)
         return choice.variant
 
     def render(self, todo: list[int], progress: Progress):
