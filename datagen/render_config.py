@@ -22,8 +22,10 @@ EXECUTORS = ("local", "ray")
 
 
 # The built-in engine's sampling per image size, from bench/render.py --resolutions (docs/scale.md):
-# (largest size it applies to, spp, sampler, denoise, denoiser guides).
-SIZE_DEFAULTS = ((4096, 12, "multijitter", True, False),)
+# (largest size it applies to, spp, sampler, denoise, denoiser guides). At 64 px 24 spp is the least
+# that beats 64 spp independent without a denoiser by 1 dB (worst image and night no worse); from
+# 128 px 12 spp does, at 3.9x (128) and 5x (256) its speed.
+SIZE_DEFAULTS = ((96, 24, "multijitter", True, False), (4096, 12, "multijitter", True, False))
 
 
 @dataclass
@@ -37,7 +39,8 @@ class BuiltinOptions:
     denoise: bool | None = opt(None, "Denoise each style with Intel Open Image Denoise (pyoidn) (default: by image size).")
     guides: bool | None = opt(None, "Give the denoiser albedo and normal guides from the same pass (default: by "
                                     "image size; ~10x slower in scalar with Mitsuba 3.9).")
-    variant: str = opt("auto", "Mitsuba variant: auto (llvm if libLLVM >= 16, else scalar), scalar or llvm.")
+    variant: str = opt("auto", "Mitsuba variant: auto (llvm from 192 px if libLLVM >= 16 loads, else scalar), "
+                               "scalar or llvm.")
     assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
 
     def for_size(self, resolution: int) -> "BuiltinOptions":

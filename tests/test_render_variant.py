@@ -110,3 +110,11 @@ def test_a_library_that_does_not_load_is_passed_over(tmp_path):
     assert variant.find_llvm(environ={}, globs=globs) is None
     assert variant.choose_variant("auto", environ={}, globs=globs).variant == SCALAR
     assert not variant.loads(str(tmp_path / "libLLVM.so.19.1"))
+
+
+def test_auto_renders_small_images_in_scalar_even_with_llvm(tmp_path):
+    touch(tmp_path / "libLLVM.so.19.1")
+    globs = (str(tmp_path / "libLLVM*.so*"),)
+    assert choose_variant("auto", environ={}, globs=globs, resolution=64).variant == SCALAR
+    assert choose_variant("auto", environ={}, globs=globs, resolution=variant.LLVM_FROM_SIZE).variant == LLVM
+    assert choose_variant("llvm", environ={}, globs=globs, resolution=64).variant == LLVM    # asked for: given

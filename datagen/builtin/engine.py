@@ -71,7 +71,7 @@ class BuiltinEngine:
             from datagen.builtin.denoise import check_denoiser
 
             check_denoiser()
-        choice = choose_variant(cfg.builtin.variant)
+        choice = choose_variant(cfg.builtin.variant, resolution=cfg.resolution)
         if choice.note and choice.note not in _NOTES_SHOWN:  # once a process: the demo renders three stores
             _NOTES_SHOWN.add(choice.note)
             print(f"rdh: {choice.note}", file=sys.stderr)

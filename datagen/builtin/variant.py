@@ -24,6 +24,7 @@ from pathlib import Path
 from rdhcore.errors import RdhError
 
 MIN_LLVM = 16
+LLVM_FROM_SIZE = 192   # --variant auto renders smaller images in scalar: llvm's kernel compiles cost more there
 SCALAR = "scalar_rgb"
 LLVM = "llvm_ad_rgb"
 ENV_VAR = "DRJIT_LIBLLVM_PATH"
@@ -162,10 +163,11 @@ def find_llvm(environ: dict | None = None, globs: tuple[str, ...] | None = None,
     return next((c for c in sorted(good, key=lambda c: -c.version) if loadable(c.path)), None)
 
 
-def choose_variant(requested: str, environ: dict | None = None,
-                   globs: tuple[str, ...] | None = None, loadable=loads) -> VariantChoice:
-    """Resolve --variant auto|scalar|llvm; RdhError when llvm is asked for and is not safe."""
-    if requested == "scalar":
+def choose_variant(requested: str, environ: dict | None = None, globs: tuple[str, ...] | None = None,
+                   loadable=loads, resolution: int | None = None) -> VariantChoice:
+    """Resolve --variant auto|scalar|llvm (auto: scalar below LLVM_FROM_SIZE px, where compiling
+    llvm's kernels costs more than it saves); RdhError when llvm is asked for and is not safe."""
+    if requested == "scalar" or (requested == "auto" and resolution is not None and resolution < LLVM_FROM_SIZE):
         return VariantChoice(SCALAR)
     if requested not in ("auto", "llvm"):
         raise RdhError(f"--variant {requested!r}: use auto, scalar or llvm")
