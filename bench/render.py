@@ -1,17 +1,20 @@
 """Benchmark of the built-in engine: seconds per image and quality of each sampling configuration,
-in one run, against a high-spp reference of the same scenes (night included).
+per image size, in one run, against a high-spp reference of the same scenes (night included).
 
     .venv/bin/python bench/render.py                                   # 3 scenes x styles 1,2,5,10 at 256x256
-    .venv/bin/python bench/render.py --configs today,default,8:multijitter:oidn --ref-spp 512 --ref-cache /tmp/rdh-ref
+    .venv/bin/python bench/render.py --resolutions 64,128,256 --styles 1,2,5,8,10 --ref-spp 1024 --ref-variant llvm
+    .venv/bin/python bench/render.py --configs old,default,8:multijitter:oidn --ref-cache /tmp/rdh-ref
 
-A configuration is `spp:sampler:denoiser` with denoiser none, oidn or oidn+guides; `today` is
-64:independent:none (the images before issue 12) and `default` is BuiltinOptions()'s. For each
-image it times what a run does per style (bake the sky, build the scene, render, denoise, tone
-map) and scores PSNR (dB, 8-bit, after the engine's tone map, exposure included) against the
-reference (--ref-spp, independent sampler, no denoiser). It prints s/image and PSNR mean and
-worst per configuration, the mask pass per scene, and checks issue 12's targets: default >= 3x
-faster than today, PSNR mean >= today's + 1.5 dB and worst >= today's worst, mask < 0.3 s,
-and with --ray-scenes N, scenes/min on a local Ray with 2 workers >= 1.7x that with 1.
+A configuration is `spp:sampler:denoiser` with denoiser none, oidn or oidn+guides; `old` (alias
+`today`) is 64:independent:none (the images before issue 12) and `default` is what
+BuiltinOptions() renders at that size. For each image it times what a run does per style (bake
+the sky, update or build the scene, render, denoise, tone map) and scores PSNR (dB, 8-bit, after
+the engine's tone map, exposure included) against the reference (--ref-spp, independent
+sampler, no denoiser; --ref-variant llvm makes it much faster where libLLVM >= 16 is found). It
+prints, per size and configuration, s/image and PSNR mean, worst and night, and checks issue
+22's targets for the default against the old setting: mean >= +1 dB, worst and night no worse,
+and at 128 px and above >= 3x faster; then the mask pass per scene, and with --ray-scenes N,
+scenes/min on a local Ray with 2 workers against 1 (>= 1.7x).
 """
 from __future__ import annotations
 
@@ -28,14 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from datagen.render_config import BuiltinOptions, RenderConfig  # noqa: E402
 from datagen.styles import parse_styles  # noqa: E402
 
-TODAY = BuiltinOptions(spp=64, sampler="independent", denoise=False)
+OLD = BuiltinOptions(spp=64, sampler="independent", denoise=False)
 
 
-def parse_config(text: str) -> tuple[str, BuiltinOptions]:
-    if text == "today":
-        return text, TODAY
+def parse_config(text: str, resolution: int) -> tuple[str, BuiltinOptions]:
+    if text in ("old", "today"):
+        return "old", OLD
     if text == "default":
-        return text, BuiltinOptions()
+        return text, BuiltinOptions().for_size(resolution)
     spp, sampler, denoiser = text.split(":")
     if denoiser not in ("none", "oidn", "oidn+guides"):
         raise SystemExit(f"--configs {text!r}: the denoiser is none, oidn or oidn+guides")
@@ -63,7 +66,7 @@ def renderer_for(geo, resolution: int, opts: BuiltinOptions):
     return StyleRenderer(geo, resolution, opts.spp, opts.sampler, opts.guides)
 
 
-def layouts(args, opts, variant: str):
+def layouts(args, opts, variant: str, res: int):
     """(index, plan, geometry) of each benchmark scene, in `variant`."""
     from datagen.builtin.scene_render import find_layout
     from datagen.builtin.variant import activate, choose_variant
@@ -73,14 +76,13 @@ def layouts(args, opts, variant: str):
 
     mi.set_log_level(mi.LogLevel.Error)
     for index in range(args.scenes):
-        plan, geo, _, _ = find_layout(index, args.seed, opts, args.resolution, 0.01, 0.6)
+        plan, geo, _, _ = find_layout(index, args.seed, opts, res, 0.01, 0.6)
         yield index, plan, geo
 
 
-def references(args, styles, opts) -> dict:
+def references(args, styles, opts, res: int) -> dict:
     """The reference image of each (scene, style): --ref-spp independent samples, not denoised;
     kept in --ref-cache between runs (they cost the most)."""
-    res = args.resolution
     reference = {}
     ref_opts = BuiltinOptions(spp=args.ref_spp, sampler="independent", denoise=False)
     ref_dir = Path(args.ref_cache) if args.ref_cache else None
@@ -91,7 +93,7 @@ def references(args, styles, opts) -> dict:
 
     missing = [(i, s) for i in range(args.scenes) for s in styles if ref_path(i, s) is None or not ref_path(i, s).exists()]
     if missing:
-        for index, plan, geo in layouts(args, opts, ref_variant):
+        for index, plan, geo in layouts(args, opts, ref_variant, res):
             renderer = renderer_for(geo, res, ref_opts)
             for light in plan.styles:
                 if (index, light.id) in missing:
@@ -107,61 +109,43 @@ def references(args, styles, opts) -> dict:
     return reference
 
 
-def report(configs, times, scores, keys, mask_s) -> None:
-    """Speed and PSNR against the reference of each configuration, and the mask pass."""
-    print(f"\n{'configuration':28s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s}  (night)")
-    for name, _ in configs:
-        night = [s for s, (_, style) in zip(scores[name], keys) if style == 10]
-        print(f"{name:28s} {np.mean(times[name]):8.2f} {np.mean(scores[name]):10.2f} {np.min(scores[name]):7.2f}  "
-              + (f"({np.mean(night):.2f})" if night else ""))
-    print(f"mask pass: {np.mean(mask_s):.3f} s/scene mean, {np.max(mask_s):.3f} max (target < 0.3)")
-    if "today" in times and "default" in times:
-        speed = np.mean(times["today"]) / np.mean(times["default"])
-        gain = np.mean(scores["default"]) - np.mean(scores["today"])
-        worst = np.min(scores["default"]) - np.min(scores["today"])
-        better = sum(d > t for d, t in zip(scores["default"], scores["today"]))
-        print(f"default vs today: {speed:.2f}x faster (target >= 3), PSNR mean {gain:+.2f} dB (target >= +1.5), "
-              f"worst {worst:+.2f} dB (target >= 0), better on {better}/{len(scores['today'])} images")
+def summary(times: list[float], scores: list[float], keys: list[tuple[int, int]]) -> dict:
+    night = [v for v, (_, style) in zip(scores, keys) if style == 10]
+    return {"s_image": float(np.mean(times)), "mean": float(np.mean(scores)), "worst": float(np.min(scores)),
+            "night": float(np.mean(night)) if night else float("nan")}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenes", type=int, default=3)
-    ap.add_argument("--styles", default="1,2,5,10")
-    ap.add_argument("--resolution", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--configs", default="today,default", help="comma-separated configurations, or none")
-    ap.add_argument("--ref-spp", type=int, default=512)
-    ap.add_argument("--variant", default="scalar", help="scalar or llvm, for the configurations")
-    ap.add_argument("--ref-variant", default=None, help="variant of the reference (default: --variant)")
-    ap.add_argument("--ray-scenes", type=int, default=0, help="also time N scenes on a local Ray, 1 vs 2 workers")
-    ap.add_argument("--ref-cache", default=None, help="folder keeping reference images between runs (they cost the most)")
-    args = ap.parse_args()
+def report(results: dict) -> None:
+    """The table of every size and configuration, and issue 22's targets for the default."""
+    print(f"\n{'size':>5s}  {'configuration':24s} {'spp':>4s} {'s/image':>8s} {'PSNR mean':>10s} {'worst':>7s} {'night':>7s}")
+    for res, rows in results.items():
+        for name, r in rows.items():
+            print(f"{res:5d}  {name:24s} {r['spp']:4d} {r['s_image']:8.3f} {r['mean']:10.2f} {r['worst']:7.2f} {r['night']:7.2f}")
+    for res, rows in results.items():
+        if "old" not in rows or "default" not in rows:
+            continue
+        d, o = rows["default"], rows["old"]
+        speed = o["s_image"] / d["s_image"]
+        need = 3.0 if res >= 128 else None
+        ok = (d["mean"] - o["mean"] >= 1.0 and d["worst"] >= o["worst"] and not d["night"] < o["night"]
+              and (need is None or speed >= need))
+        print(f"{res} px: default ({d['config']}) vs old: {speed:.2f}x faster" + (f" (target >= {need:g})" if need else "")
+              + f", mean {d['mean'] - o['mean']:+.2f} dB (>= +1), worst {d['worst'] - o['worst']:+.2f} dB (>= 0), "
+              f"night {d['night'] - o['night']:+.2f} dB (>= 0): {'MET' if ok else 'NOT MET'}")
 
-    from datagen.builtin.engine import plan_options
+
+def bench_size(args, styles, opts, res: int) -> dict:
+    """Every configuration at one size: {name: summary + config}."""
     from datagen.builtin.masks import render_mask
     from datagen.builtin.mitsuba_scene import build_geometry
     from datagen.builtin.plan import draw_plan
-    styles = tuple(parse_styles(args.styles))
-    if args.configs == "none":                          # only the Ray scaling
-        ray_scaling(args, styles)
-        return
-    configs = [parse_config(c) for c in args.configs.split(",")]
-    opts = plan_options(RenderConfig(out=Path("unused"), styles=styles))
-    res = args.resolution
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"bench/render.py: {args.scenes} scenes x styles {args.styles} at {res}x{res}, {args.variant}; reference "
-          f"{args.ref_spp} spp ({args.ref_variant or args.variant}); {os.cpu_count()} CPUs, load {load:.1f} at start",
-          flush=True)
 
-    from datagen.builtin.denoise import denoise
-
-    denoise(np.ones((8, 8, 3), np.float32))               # OIDN's first call sets up its device: not a render cost
-    reference = references(args, styles, opts)
+    configs = [parse_config(c, res) for c in args.configs.split(",")]
+    reference = references(args, styles, opts, res)
     times = {name: [] for name, _ in configs}
     scores = {name: [] for name, _ in configs}
     mask_s, keys = [], []
-    for index, plan, geo in layouts(args, opts, args.variant):
+    for index, plan, geo in layouts(args, opts, args.variant, res):
         bare = build_geometry(draw_plan(index, args.seed, plan.attempt, opts), materials=False)
         t = time.perf_counter()
         render_mask(bare, res)
@@ -175,12 +159,47 @@ def main() -> None:
                 times[name].append(time.perf_counter() - t)
                 scores[name].append(psnr(img, reference[index, light.id]))
             line = "  ".join(f"{n} {scores[n][-1]:5.1f} dB {times[n][-1]:5.2f} s" for n, _ in configs)
-            print(f"  scene {index} style {light.id:2d}: {line}", flush=True)
+            print(f"  {res} px scene {index} style {light.id:2d}: {line}", flush=True)
+    print(f"  {res} px mask pass: {np.mean(mask_s):.3f} s/scene mean, {np.max(mask_s):.3f} max", flush=True)
+    return {name: {**summary(times[name], scores[name], keys), "spp": cfg.spp,
+                   "config": f"{cfg.spp}:{cfg.sampler}:{'oidn+guides' if cfg.denoise and cfg.guides else 'oidn' if cfg.denoise else 'none'}"}
+            for name, cfg in configs}
 
-    report(configs, times, scores, keys, mask_s)
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenes", type=int, default=3)
+    ap.add_argument("--styles", default="1,2,5,10")
+    ap.add_argument("--resolutions", "--resolution", default="256", help="image sizes, e.g. 64,128,256")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--configs", default="old,default", help="comma-separated configurations, or none")
+    ap.add_argument("--ref-spp", type=int, default=512)
+    ap.add_argument("--variant", default="scalar", help="scalar or llvm, for the configurations")
+    ap.add_argument("--ref-variant", default=None, help="variant of the reference (default: --variant)")
+    ap.add_argument("--ray-scenes", type=int, default=0, help="also time N scenes on a local Ray, 1 vs 2 workers")
+    ap.add_argument("--ref-cache", default=None, help="folder keeping reference images between runs (they cost the most)")
+    args = ap.parse_args()
+    args.resolution = int(args.resolutions.split(",")[0])           # ray_scaling's size
+
+    from datagen.builtin.engine import plan_options
+    styles = tuple(parse_styles(args.styles))
+    if args.configs == "none":                          # only the Ray scaling
+        ray_scaling(args, styles)
+        return
+    opts = plan_options(RenderConfig(out=Path("unused"), styles=styles))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"bench/render.py: {args.scenes} scenes x styles {args.styles} at {args.resolutions} px, {args.variant}; "
+          f"reference {args.ref_spp} spp ({args.ref_variant or args.variant}); {os.cpu_count()} CPUs, load {load:.1f} "
+          "at start", flush=True)
+    from datagen.builtin.denoise import denoise
+
+    denoise(np.ones((8, 8, 3), np.float32))               # OIDN's first call sets up its device: not a render cost
+    results = {res: bench_size(args, styles, opts, res) for res in map(int, args.resolutions.split(","))}
+    report(results)
     if args.ray_scenes:
         ray_scaling(args, styles)
-    print("(timings on a shared machine; compare configurations within one run)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"(timings on a shared machine, load {load:.1f} at the end; compare configurations within one size)")
 
 
 def ray_scaling(args, styles: tuple[int, ...]) -> None:

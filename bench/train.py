@@ -11,6 +11,12 @@ collate) with --workers processes, which must exceed the training rate.
     python bench/train.py                      # CPU, or CUDA when present (bf16 + channels-last there)
     python bench/train.py --steps 20 --device cuda --compile
     python bench/train.py --no-amp --no-channels-last --workers 8
+    python bench/train.py --busy --size 64 --depth 5 --width 32   # steps/s alone and beside a busy process
+
+--busy measures iDIH training steps/s on the CPU alone and with one core taken by another
+process (a Python busy loop), for torch's default threads, one thread, two threads with a
+passive OpenMP wait, and what `rdh train` picks (--threads auto: the cores free at its start);
+each busy figure as a fraction of the same setting alone (target >= 0.4).
 """
 from __future__ import annotations
 
@@ -69,7 +75,12 @@ def bench_model(args) -> dict:
 
     device = torch.device(args.device)
     cfg = TrainConfig(model=args.only, manifest=Path(args.manifest), out=Path("."), max_steps=1,
-                      batch_size=args.batch, image_size=args.size, amp=args.amp, channels_last=args.channels_last)
+                      batch_size=args.batch, image_size=args.size, amp=args.amp, channels_last=args.channels_last,
+                      depth=args.depth, width=args.width, unshared=min(4, args.depth - 1))
+    if args.threads != "default":
+        from harmonize.dist import set_cpu_threads
+
+        set_cpu_threads(None if args.threads == "auto" else int(args.threads))
     torch.manual_seed(0)
     step = build_step(cfg, device)
     if args.compile:
@@ -99,6 +110,7 @@ def bench_model(args) -> dict:
     peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"model": args.only, "ms_per_step": seconds * 1000, "images_per_s": images / seconds,
+            "threads": torch.get_num_threads(),
             "peak_mb": peak / 2 ** 20, "peak_kind": "cuda max allocated" if device.type == "cuda" else "process peak RSS"}
 
 
@@ -118,6 +130,47 @@ def bench_loader(manifest: Path, size: int, batch: int, workers: int, batches: i
     return batches * batch / (time.perf_counter() - start)
 
 
+SHARE_SETTINGS = (("torch default", "default", None), ("1 thread", "1", None), ("2 threads, passive wait", "2", "PASSIVE"),
+                  ("rdh train (auto)", "auto", None))
+
+
+def model_cmd(args, model: str, manifest: Path, threads: str = "default") -> list[str]:
+    return [sys.executable, __file__, "--only", model, "--manifest", str(manifest), "--device", args.device,
+            "--size", str(args.size), "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
+            "--depth", str(args.depth), "--width", str(args.width), "--threads", threads,
+            "--amp" if args.amp else "--no-amp", "--channels-last" if args.channels_last else "--no-channels-last"] + (
+        ["--compile"] if args.compile else [])
+
+
+def run_model(cmd: list[str], env: dict | None = None) -> dict:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"benchmark failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def share_table(args, manifest: Path) -> None:
+    """iDIH steps/s alone and beside one busy process, per thread setting (CPU)."""
+    import os
+
+    print(f"training beside a busy process: iDIH {args.size}x{args.size}, depth {args.depth}, width {args.width}, "
+          f"batch {args.batch}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start")
+    print(f"  {'setting':26s} {'threads':>7s} {'alone':>9s} {'busy':>9s} {'busy/alone':>10s}")
+    for label, threads, wait_policy in SHARE_SETTINGS:
+        env = dict(os.environ, **({"OMP_WAIT_POLICY": wait_policy} if wait_policy else {}))
+        alone = run_model(model_cmd(args, "idih", manifest, threads), env)
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            busy = run_model(model_cmd(args, "idih", manifest, threads), env)
+        finally:
+            hog.kill()
+            hog.wait()
+        a, b = 1000 / alone["ms_per_step"], 1000 / busy["ms_per_step"]
+        print(f"  {label:26s} {alone['threads']:>3d}/{busy['threads']:<3d} {a:7.2f}/s {b:7.2f}/s {b / a:10.2f}", flush=True)
+    print("  (steps/s; threads alone/busy; the machine may be shared: compare within a row)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto")
@@ -131,6 +184,10 @@ def main() -> None:
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="(default: on CUDA)")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--dir", default=None)
+    ap.add_argument("--depth", type=int, default=7)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--threads", default="default", help="CPU threads: default (torch's), N, or auto (rdh train's)")
+    ap.add_argument("--busy", action="store_true", help="steps/s alone and beside a busy process (CPU)")
     ap.add_argument("--only", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--manifest", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -155,16 +212,12 @@ def main() -> None:
     where = torch.cuda.get_device_name(args.device) if cuda else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device {where}; {args.size}x{args.size}, batch {args.batch} per domain, amp={'bf16' if args.amp and cuda else 'off'}, "
           f"channels_last={args.channels_last}, compile={args.compile}, {args.steps} timed steps after {args.warmup}")
+    if args.busy:
+        share_table(args, manifest)
+        return
     results = {}
     for model in ("idih", "charmnet"):
-        cmd = [sys.executable, __file__, "--only", model, "--manifest", str(manifest), "--device", args.device,
-               "--size", str(args.size), "--batch", str(args.batch), "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--amp" if args.amp else "--no-amp",
-               "--channels-last" if args.channels_last else "--no-channels-last"] + (["--compile"] if args.compile else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"{model} benchmark failed:\n{proc.stderr[-3000:]}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r = run_model(model_cmd(args, model, manifest, args.threads))
         results[model] = r
         print(f"  {model:9s} train {r['images_per_s']:8.1f} images/s  {r['ms_per_step']:9.1f} ms/step  "
               f"peak {r['peak_mb']:8.0f} MiB ({r['peak_kind']})")

@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
@@ -60,6 +61,7 @@ def render(cfg: RenderConfig, progress: Progress | None = None) -> RenderSummary
     The shard's lock is held throughout (shards of one store may run side by side); the store's
     recorded options must match cfg's (a rerun with another --resolution would mix scenes)."""
     check_config(cfg)
+    cfg = replace(cfg, builtin=cfg.builtin.for_size(cfg.resolution))   # sampling by image size, where unset
     inputs = Inputs().add_folder(cfg.builtin.assets_dir, "--assets").add_file(cfg.styles_file, "--styles-file")
     inputs.add_file(cfg.unity.build, "--unity-build").refuse([("OUT", cfg.out)])
     engine = make_engine(cfg)

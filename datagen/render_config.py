@@ -10,7 +10,7 @@ this module and `SceneOutcome` from here, never `datagen.render`.
 from __future__ import annotations
 
 import re
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 
 from rdhcore.errors import RdhError
@@ -21,19 +21,35 @@ SAMPLERS = ("independent", "stratified", "multijitter", "orthogonal", "ldsampler
 EXECUTORS = ("local", "ray")
 
 
+# The built-in engine's sampling per image size, from bench/render.py --resolutions (docs/scale.md):
+# (largest size it applies to, spp, sampler, denoise, denoiser guides). At 64 px 24 spp is the least
+# that beats 64 spp independent without a denoiser by 1 dB (worst image and night no worse); from
+# 128 px 12 spp does, at 3.9x (128) and 5x (256) its speed.
+SIZE_DEFAULTS = ((96, 24, "multijitter", True, False), (4096, 12, "multijitter", True, False))
+
+
 @dataclass
 class BuiltinOptions:
-    """The built-in engine (Mitsuba 3). The defaults beat --spp 64 --sampler independent
-    --no-denoise on every benchmark image at about a quarter of its time; 12 is the lowest spp
-    that does (8 and 9 fall short on some images; multijitter takes 12 for 10 and 11): bench/render.py."""
+    """The built-in engine (Mitsuba 3). spp, sampler, denoise and guides left at None take the
+    defaults of the image size (SIZE_DEFAULTS, chosen from bench/render.py's table): `for_size`."""
 
     APPLIES = ("engine", "builtin")    # the CLI refuses these options with another engine
-    spp: int = opt(12, "Samples per pixel of the beauty pass.")
-    sampler: str = opt("multijitter", f"Mitsuba sampler: {', '.join(SAMPLERS)}.")
-    denoise: bool = opt(True, "Denoise each style with Intel Open Image Denoise (pyoidn).")
-    guides: bool = opt(False, "Give the denoiser albedo and normal guides: ~2 dB better at equal spp, ~35x slower in scalar.")
-    variant: str = opt("auto", "Mitsuba variant: auto (llvm if libLLVM >= 16, else scalar), scalar or llvm.")
+    spp: int | None = opt(None, "Samples per pixel of the beauty pass (default: by image size, see docs/scale.md).")
+    sampler: str | None = opt(None, f"Mitsuba sampler: {', '.join(SAMPLERS)} (default: by image size).")
+    denoise: bool | None = opt(None, "Denoise each style with Intel Open Image Denoise (pyoidn) (default: by image size).")
+    guides: bool | None = opt(None, "Give the denoiser albedo and normal guides from the same pass (default: by "
+                                    "image size; ~10x slower in scalar with Mitsuba 3.9).")
+    variant: str = opt("auto", "Mitsuba variant: auto (llvm from 192 px if libLLVM >= 16 loads, else scalar), "
+                               "scalar or llvm.")
     assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
+
+    def for_size(self, resolution: int) -> "BuiltinOptions":
+        """A copy with every unset sampling option at the default of this image size."""
+        _, spp, sampler, denoise, guides = next((row for row in SIZE_DEFAULTS if resolution <= row[0]), SIZE_DEFAULTS[-1])
+        return replace(self, spp=spp if self.spp is None else self.spp,
+                       sampler=sampler if self.sampler is None else self.sampler,
+                       denoise=denoise if self.denoise is None else self.denoise,
+                       guides=guides if self.guides is None else self.guides)
 
 
 @dataclass
@@ -173,7 +189,7 @@ def check_config(cfg: RenderConfig) -> None:
     if cfg.executor not in EXECUTORS:
         raise RdhError(f"--executor {cfg.executor!r}: use {' or '.join(EXECUTORS)}")
     check_ray(cfg.ray)
-    b = cfg.builtin
+    b = cfg.builtin.for_size(cfg.resolution)
     if b.spp < 1:
         raise RdhError(f"--spp {b.spp}: use 1 or more")
     if b.sampler not in SAMPLERS:

@@ -59,6 +59,16 @@ def setup(device_choice: str) -> DistInfo:
     return DistInfo(rank, world, local, device)
 
 
+def set_cpu_threads(requested: int | None, processes: int = 1) -> int:
+    """Set torch's CPU threads: `requested`, else this process's share of the cores that other
+    programs leave free now (a team larger than that waits on its slowest thread every op)."""
+    from rdhcore.cpus import free_cores
+
+    n = requested if requested else max(1, free_cores() // max(1, processes))
+    torch.set_num_threads(n)
+    return n
+
+
 def teardown(info: DistInfo) -> None:
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -26,6 +26,8 @@ class TrainConfig:
     device: str = opt("auto", "auto, cpu or cuda.")
     amp: bool = opt(False, "bf16 autocast on CUDA.")
     workers: int = opt(2, "Data-loader worker processes per training process.")
+    threads: int | None = opt(None, "CPU threads per training process (default: the cores that other programs "
+                                    "leave free when the run starts).")
     seed: int = opt(0, "Seed for weights, sampling and augmentation.")
     resume: bool = opt(False, "Continue the run in --out from last.pt.")
     init_from: Path | None = opt(None, "Start from this checkpoint's weights (same model), e.g. two-stage training.")

@@ -210,6 +210,8 @@ class Run:
         elif self.last_path.exists():
             raise RdhError(f"{self.out}: already holds a run (last.pt): pass --resume to continue it, "
                            "or choose a new --out")
+        if self.device.type == "cpu":
+            hdist.set_cpu_threads(self.cfg.threads, self.info.world_size)
         if self.cfg.amp and self.device.type != "cuda" and self.info.is_main:
             print("rdh train: --amp is bf16 autocast on CUDA; running in float32 on CPU", file=sys.stderr)
 
@@ -312,6 +314,7 @@ class Run:
         self.log.write({"kind": "event", "event": "resume" if self.resume_ckpt is not None else "start",
                         "step": self.start_step, "total_steps": self.total, "model": cfg.model,
                         "world_size": self.info.world_size, "device": str(self.device),
+                        "cpu_threads": torch.get_num_threads() if self.device.type == "cpu" else None,
                         "train_rows": {d: len(r) for d, r in rows.train.items()}, "val_rows": len(rows.val),
                         "val_source": rows.val_source, "val_groups": rows.val_groups, "val_domain": rows.val_domain,
                         "val_note": rows.note,

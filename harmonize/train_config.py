@@ -21,7 +21,7 @@ BLEND_INITS = ("official", "identity")
 
 
 # Settings a resumed run takes from the command; every other setting comes from the saved run.
-COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers",
+COMMAND_SETTINGS = {"out", "resume", "init_from", "epochs", "max_steps", "val_every", "val_max", "workers", "threads",
                     "device", "amp", "compile", "channels_last", "log_every", "sample_every",
                     "checkpoint_every", "val_batch_size", "tensorboard", "max_pixels"}
 # Settings that runs saved before they existed, at the value that reproduces those runs.
@@ -68,6 +68,8 @@ def check_config(cfg: TrainConfig) -> None:
                        "(its deepest features are 1x1): use --batch-size 2 or more, or --norm instance")
     if cfg.workers < 0:
         raise RdhError("--workers must be 0 or more")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise RdhError(f"--threads {cfg.threads}: use 1 or more (or leave it out: the cores free at the start)")
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
         raise RdhError(f"--lr {cfg.lr}: use a positive finite number, e.g. 1e-4")
     for name in ("lambda_rec", "lambda_adv", "lambda_sty_rd", "lambda_sty_rl", "margin"):

@@ -71,7 +71,8 @@ def test_render_options_of_another_engine_are_refused(tmp_path, rdh_main, args, 
 def test_render_defaults_come_from_the_dataclasses(rdh_main):
     code, out, _ = rdh_main("render-scenes", "--help")
     text = " ".join(out.split())
-    assert f"[default: {BuiltinOptions().spp}]" in text and f"[default: {UnityOptions().base_port}]" in text
+    assert f"[default: {BuiltinOptions().variant}]" in text and f"[default: {UnityOptions().base_port}]" in text
+    assert "by image size" in text                       # sampling defaults: BuiltinOptions.for_size
 
 
 def test_version(rdh_main):

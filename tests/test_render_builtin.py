@@ -108,6 +108,10 @@ def test_an_occluder_removes_exactly_the_pixels_it_covers(store):
                                [float(spot[0]), float(spot[1]), 0.0], 0.0))
     geo = build_geometry(plan)
     full = render_mask(geo, res)
+    from datagen.builtin.masks import mask_objects
+    from datagen.builtin.mitsuba_scene import plan_parts
+
+    assert "blocker0" in mask_objects(plan, plan_parts(plan))  # the layout search traces it
     ys, xs = np.mgrid[0:res, 0:res]
     hits = shapes_at(mask_scene(geo, res), xs.ravel(), ys.ravel(), res, res)
     blocker = np.array([bool(h) and h.startswith("blocker0__") for h in hits]).reshape(res, res)
@@ -115,6 +119,27 @@ def test_an_occluder_removes_exactly_the_pixels_it_covers(store):
     assert removed.any() and full.mask.any()             # partly hidden, partly visible
     assert not np.any(full.mask & ~alone.mask)
     assert np.array_equal(removed, alone.mask & blocker)
+
+
+def test_the_layout_search_traces_only_what_can_cover_the_foreground():
+    from datagen.builtin.engine import plan_options
+    from datagen.builtin.masks import mask_objects
+    from datagen.builtin.mitsuba_scene import plan_parts
+    from datagen.builtin.plan import draw_plan
+
+    scalar()
+    opts = plan_options(RenderConfig(out=Path("unused"), styles=(2,)))
+    kept = total = 0
+    for index in range(8):
+        plan = draw_plan(index, SEED, 0, opts)
+        parts = plan_parts(plan)
+        objects = mask_objects(plan, parts)
+        whole = render_mask(build_geometry(plan, materials=False, parts=parts), RES).mask
+        culled = render_mask(build_geometry(plan, materials=False, parts=parts, objects=objects), RES).mask
+        assert np.array_equal(whole, culled), plan.scene_id
+        assert plan.foreground in objects
+        kept, total = kept + len(objects), total + len(parts) + 1
+    assert kept < 0.5 * total                              # most of a scene cannot hide the foreground
 
 
 def test_the_ten_styles_differ_inside_the_mask(store):
@@ -158,6 +183,25 @@ def test_same_seed_gives_identical_images_and_shards_add_up(store, tmp_path):
         for f in a.glob("*.png"):
             assert f.read_bytes() == (b / f.name).read_bytes(), (sid, f.name)
         assert json.loads((a / "scene.json").read_text())["plan"] == json.loads((b / "scene.json").read_text())["plan"]
+
+
+def test_worker_processes_serve_the_next_run_of_the_process(tmp_path):
+    from datagen.builtin import engine
+
+    def run(out):
+        return render(RenderConfig(out=out, scenes=2, seed=SEED, resolution=32, styles=(2,),
+                                   builtin=BuiltinOptions(spp=1, denoise=False, variant="scalar"), workers=2))
+
+    engine.close_workers()
+    assert run(tmp_path / "a").images == 2
+    pool = engine._POOL["pool"][1]
+    pids = {p.pid for p in pool._processes.values()}
+    assert run(tmp_path / "b").images == 2
+    assert engine._POOL["pool"][1] is pool and {p.pid for p in pool._processes.values()} == pids   # no new spawn
+    for sid in list_scene_ids(tmp_path / "a"):
+        assert (scenes_dir(tmp_path / "a") / sid / "02.png").read_bytes() == (scenes_dir(tmp_path / "b") / sid / "02.png").read_bytes()
+    engine.close_workers()
+    assert "pool" not in engine._POOL
 
 
 def test_rendering_the_stored_plan_again_gives_the_same_scene(store):

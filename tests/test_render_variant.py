@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 from datagen.builtin import variant
-from datagen.builtin.variant import LLVM, SCALAR, choose_variant, elf_soname, find_llvm, llvm_version, version_from_name
+from datagen.builtin.variant import LLVM, SCALAR, elf_soname, llvm_version, version_from_name
 from rdhcore.errors import RdhError
+
+
+def find_llvm(*args, **kw):
+    return variant.find_llvm(*args, loadable=lambda path: True, **kw)     # stand-in files "load"
+
+
+def choose_variant(*args, **kw):
+    return variant.choose_variant(*args, loadable=lambda path: True, **kw)
 
 
 def touch(path: Path) -> Path:
@@ -67,7 +75,7 @@ def test_auto_never_picks_15_and_says_how_to_get_the_fast_path(tmp_path):
     assert find_llvm(environ={}, globs=globs) is None
     choice = choose_variant("auto", environ={}, globs=globs)
     assert choice.variant == SCALAR and choice.llvm_path is None
-    assert "libllvm19" in choice.note and "DRJIT_LIBLLVM_PATH" in choice.note and "\n" not in choice.note
+    assert "libllvm19" in choice.note and "karellen-llvm-core" in choice.note and "DRJIT_LIBLLVM_PATH" in choice.note and "\n" not in choice.note
     with pytest.raises(RdhError, match="libLLVM 16 or newer"):
         choose_variant("llvm", environ={}, globs=globs)
 
@@ -94,3 +102,19 @@ def test_scalar_is_always_available_and_unknown_names_are_refused():
     assert choose_variant("scalar", environ={}, globs=()).variant == SCALAR
     with pytest.raises(RdhError, match="--variant"):
         choose_variant("cuda", environ={}, globs=())
+
+
+def test_a_library_that_does_not_load_is_passed_over(tmp_path):
+    touch(tmp_path / "libLLVM.so.19.1")                        # named 19, but not a library: dlopen fails
+    globs = (str(tmp_path / "libLLVM*.so*"),)
+    assert variant.find_llvm(environ={}, globs=globs) is None
+    assert variant.choose_variant("auto", environ={}, globs=globs).variant == SCALAR
+    assert not variant.loads(str(tmp_path / "libLLVM.so.19.1"))
+
+
+def test_auto_renders_small_images_in_scalar_even_with_llvm(tmp_path):
+    touch(tmp_path / "libLLVM.so.19.1")
+    globs = (str(tmp_path / "libLLVM*.so*"),)
+    assert choose_variant("auto", environ={}, globs=globs, resolution=64).variant == SCALAR
+    assert choose_variant("auto", environ={}, globs=globs, resolution=variant.LLVM_FROM_SIZE).variant == LLVM
+    assert choose_variant("llvm", environ={}, globs=globs, resolution=64).variant == LLVM    # asked for: given

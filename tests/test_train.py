@@ -67,10 +67,12 @@ def state(ckpt):
 
 
 def test_ten_steps_equal_five_plus_resume_plus_five(manifest, tmp_path):
-    common = dict(model="charmnet", manifest=manifest, val_every=4, log_every=1, **TINY)
+    # one thread each: the default follows the machine's load, and the bits follow the thread count
+    common = dict(model="charmnet", manifest=manifest, val_every=4, log_every=1, threads=1, **TINY)
     a = train(TrainConfig(out=tmp_path / "a", max_steps=10, **{**common, "workers": 2}))
     train(TrainConfig(out=tmp_path / "b", max_steps=5, **common))
     b = train(TrainConfig(out=tmp_path / "b", max_steps=10, resume=True, **common))
+    assert [r["cpu_threads"] for r in records(b.log_path, "event") if r["event"] in ("start", "resume")] == [1, 1]
     ca = torch.load(a.last_path, weights_only=True)
     cb = torch.load(b.last_path, weights_only=True)
     sa, sb = state(ca), state(cb)
@@ -193,6 +195,8 @@ def test_run_folder_rules_and_settings_checks(manifest, tmp_path):
     with pytest.raises(RdhError, match="nothing to resume"):
         train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "empty", max_steps=1, resume=True, **TINY))
     done = train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "run", max_steps=1, **TINY))
+    start = next(r for r in records(done.log_path, "event") if r["event"] == "start")
+    assert 1 <= start["cpu_threads"] <= (os.cpu_count() or 1)           # the cores free at the start
     with pytest.raises(RdhError, match="already holds a run"):
         train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "run", max_steps=1, **TINY))
     with pytest.raises(RdhError, match="holds a idih model, not charmnet"):
@@ -201,3 +205,5 @@ def test_run_folder_rules_and_settings_checks(manifest, tmp_path):
         train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "x", max_steps=1, **{**TINY, "image_size": 40}))
     with pytest.raises(RdhError, match="--epochs N or --max-steps N"):
         train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "x", **TINY))
+    with pytest.raises(RdhError, match="--threads 0"):
+        train(TrainConfig(model="idih", manifest=manifest, out=tmp_path / "x", max_steps=1, threads=0, **TINY))

@@ -8,6 +8,7 @@ function for executors that place scenes themselves (Ray).
 """
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
 import queue
@@ -65,16 +66,17 @@ class BuiltinEngine:
     def open(self) -> str:
         cfg = self.cfg
         opts = plan_options(cfg)
-        if cfg.builtin.denoise:
+        sampling = cfg.builtin.for_size(cfg.resolution)      # unset sampling options: the size's defaults
+        if sampling.denoise:
             from datagen.builtin.denoise import check_denoiser
 
             check_denoiser()
-        choice = choose_variant(cfg.builtin.variant)
+        choice = choose_variant(cfg.builtin.variant, resolution=cfg.resolution)
         if choice.note and choice.note not in _NOTES_SHOWN:  # once a process: the demo renders three stores
             _NOTES_SHOWN.add(choice.note)
             print(f"rdh: {choice.note}", file=sys.stderr)
         self.job = Job(str(cfg.out), int(cfg.seed), int(cfg.resolution), float(cfg.min_fg_ratio),
-                       float(cfg.max_fg_ratio), opts, cfg.builtin, choice)
+                       float(cfg.max_fg_ratio), opts, sampling, choice)
         return choice.variant
 
     def render(self, todo: list[int], progress: Progress):
@@ -133,7 +135,7 @@ def _run_in_process(job: Job, todo: list[int], progress: Progress):
 _REPORT = None
 
 
-def _init_worker(choice: VariantChoice, threads: int, report_queue) -> None:
+def _init_worker(choice: VariantChoice, threads: int, report_queue, denoise: bool) -> None:
     global _REPORT
     activate(choice)
     _quiet_mitsuba()
@@ -141,34 +143,68 @@ def _init_worker(choice: VariantChoice, threads: int, report_queue) -> None:
 
     dr.set_thread_count(threads)
     _REPORT = report_queue
+    import datagen.builtin.scene_render  # noqa: F401  (what every scene needs, imported once per worker)
+    import datagen.capture_store  # noqa: F401
+    if denoise:
+        from datagen.builtin.denoise import check_denoiser
+
+        check_denoiser()
 
 
 def _worker(job: Job, index: int) -> SceneOutcome:
     return render_index(job, index, lambda n: _REPORT.put(n))
 
 
-def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
+_POOL: dict = {}    # "pool": (key, executor, report queue): kept for the next run of this process
+
+
+def _worker_pool(job: Job, workers: int, threads: int):
+    """Worker processes for `workers` x `threads`, reused by later runs of this process (the
+    demo renders three stores): spawning a worker and its imports costs seconds."""
+    key = (job.variant, workers, threads, job.render.denoise)
+    held = _POOL.get("pool")
+    if held is not None and held[0] == key and not getattr(held[1], "_broken", False):
+        return held[1], held[2]
+    close_workers()
     ctx = mp.get_context("spawn")                          # Mitsuba's threads do not survive fork
     reports = ctx.Queue()
-    workers = min(workers, len(todo))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(job.variant, threads, reports, job.render.denoise))
+    _POOL["pool"] = (key, pool, reports)
+    return pool, reports
+
+
+def close_workers() -> None:
+    """Stop the worker processes kept for later runs (at exit, or to free their memory)."""
+    held = _POOL.pop("pool", None)
+    if held is not None:
+        held[1].shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(close_workers)
+
+
+def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(job.variant, threads, reports)) as pool:
-        index_of = {pool.submit(_worker, job, i): i for i in todo}
-        pending = set(index_of)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(reports, progress)
-                for future in done:
-                    try:
-                        yield future.result()
-                    except Exception as exc:  # a worker that died (out of memory, a crash in native code)
-                        yield SceneOutcome(scene_id(index_of[future]), kind="crash",
-                                           error=f"worker failed: {type(exc).__name__}: {exc}")
-        finally:  # a run stopped early (a full disk): scenes not started are not started
-            for future in pending:
-                future.cancel()
+    pool, reports = _worker_pool(job, workers, threads)
+    index_of = {pool.submit(_worker, job, i): i for i in todo}
+    pending = set(index_of)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(reports, progress)
+            for future in done:
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker that died (out of memory, a crash in native code)
+                    yield SceneOutcome(scene_id(index_of[future]), kind="crash",
+                                       error=f"worker failed: {type(exc).__name__}: {exc}")
+    except BaseException:                                  # interrupted: no scene may be written after the run
+        close_workers()
+        raise
+    finally:  # a run stopped early (a full disk): scenes not started are not started
+        for future in pending:
+            future.cancel()
     _drain(reports, progress)
 
 

@@ -244,11 +244,13 @@ def composite_clouds(sky: np.ndarray, light: StyleLight, radiance: np.ndarray, s
     h, w = sky.shape[:2]
     ss = CLOUD_SUPERSAMPLE
     dirs = sky_directions(w, h, ss)
+    up = int(np.count_nonzero(dirs[:, 0, 2] > 0))         # rows above the horizon: the layer is only there
+    dirs = dirs[:up]
     a = cloud_alpha(light, dirs)[..., None]
     near_sun = np.exp((dirs @ np.asarray(sun_dir, np.float32) - 1.0) / 0.03)[..., None]
     cloud = np.asarray(radiance, np.float32) * (1.15 - 0.3 * a) * (1.0 + SILVER_LINING * (1.0 - a) * near_sun)
-    fine = np.repeat(np.repeat(sky, ss, 0), ss, 1)
-    out = a * cloud + (1.0 - a) * fine
+    out = np.repeat(np.repeat(sky, ss, 0), ss, 1)
+    out[:up] = a * cloud + (1.0 - a) * out[:up]
     return out.reshape(h, ss, w, ss, 3).mean((1, 3)).astype(np.float32)
 
 

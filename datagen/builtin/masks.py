@@ -9,6 +9,10 @@ Area emitters are one-sided (they emit toward their shading normal), so the fore
 rendered twice, as is and with faces and normals flipped; the mask is the union. Mitsuba's
 `aov` shape-index pass gave the same masks, 20-50x slower in scalar (3.9 copies the shape list
 into a hash map on every sample).
+
+Only shapes that can stand between the camera and the foreground decide its mask, so the layout
+search traces the foreground with those alone (`mask_objects`): the same mask as the whole
+scene's, without building every mesh of a layout that may be rejected.
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.builtin.mitsuba_scene import SceneGeometry, sensor_dict
+from datagen.builtin.assets import bounds
+from datagen.builtin.meshes import Part
+from datagen.builtin.mitsuba_scene import GROUND_HALF, SceneGeometry, sensor_dict
+from datagen.builtin.plan import ScenePlan
 from rdhcore.errors import RdhError
 
 
@@ -41,6 +48,43 @@ def render_mask(geo: SceneGeometry, resolution: int) -> MaskResult:
                            "at each pixel center (report this as a bug)")
         mask |= raw > 0.5
     return MaskResult(mask)
+
+
+def mask_objects(plan: ScenePlan, parts: dict[str, list[Part]]) -> set[str]:
+    """The objects (and "ground") that may cover part of the foreground: the foreground, and
+    every object whose bounding box reaches in front of the foreground's far side and overlaps
+    its bounding box on screen. Conservative: a box that reaches behind the camera is kept."""
+    cam = plan.camera
+    origin = np.asarray(cam.origin, float)
+    forward = np.asarray(cam.target, float) - origin
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(cam.up, float))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+
+    def screen_box(lo: np.ndarray, hi: np.ndarray):
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]) - origin
+        depth = corners @ forward
+        if depth.min() <= 1e-6:
+            return depth, None                        # reaches the camera plane: no finite screen box
+        sx, sy = corners @ right / depth, corners @ up / depth
+        return depth, (sx.min(), sx.max(), sy.min(), sy.max())
+
+    boxes = {name: bounds(p) for name, p in parts.items()}
+    boxes["ground"] = (np.array([-GROUND_HALF, -GROUND_HALF, 0.0]), np.array([GROUND_HALF, GROUND_HALF, 0.0]))
+    fg_depth, fg_box = screen_box(*boxes[plan.foreground])
+    if fg_box is None:
+        return set(boxes)
+    eps = 1e-3
+    keep = {plan.foreground}
+    for name, box in boxes.items():
+        depth, sb = screen_box(*box)
+        if depth.max() <= 0:
+            continue                                  # wholly behind the camera
+        if sb is None or (depth.min() < fg_depth.max() * (1 + eps) and sb[0] <= fg_box[1] + eps
+                          and sb[1] >= fg_box[0] - eps and sb[2] <= fg_box[3] + eps and sb[3] >= fg_box[2] - eps):
+            keep.add(name)
+    return keep
 
 
 def mask_scene(geo: SceneGeometry, resolution: int, flipped: bool = False):

@@ -38,7 +38,10 @@ def _mi():
 # --- materials and textures --------------------------------------------------------------------
 
 class TextureCache:
-    """Bitmaps built once per plan, keyed by their texture description."""
+    """Bitmaps and BSDFs built once per plan, keyed by their description; BSDFs without a
+    texture once per process (`roughplastic` tabulates its reflectance: 19 ms a material)."""
+
+    shared: dict[str, object] = {}                   # untextured BSDFs, for every plan of the process
 
     def __init__(self):
         self._cache: dict[str, object] = {}
@@ -48,6 +51,16 @@ class TextureCache:
         if key not in self._cache:
             self._cache[key] = _mi().Bitmap(_texture_array(tex))
         return self._cache[key]
+
+    def bsdf(self, material: dict):
+        """The loaded BSDF of a plan's material dict (one instance per distinct material)."""
+        key = json.dumps(material, sort_keys=True)
+        store = self._cache if "texture" in material else TextureCache.shared
+        if key not in store:
+            if len(TextureCache.shared) > 4096:
+                TextureCache.shared.clear()
+            store[key] = _mi().load_dict(bsdf_dict(material, self))
+        return store[key]
 
 
 def _texture_array(tex: dict) -> np.ndarray:
@@ -100,7 +113,7 @@ def make_mesh(name: str, p: Part, cache: TextureCache, emitter: dict | None = No
     else:
         v, f, n, corner = corner_normals(p.vertices, p.faces, p.smooth)
     props = mi.Properties()
-    props["bsdf"] = mi.load_dict(bsdf_dict(p.material, cache) if materials else {"type": "diffuse"})
+    props["bsdf"] = cache.bsdf(p.material if materials else {"type": "diffuse"})
     if emitter is not None:
         props["emitter"] = mi.load_dict(emitter)
     has_uv = p.uv is not None
@@ -132,31 +145,55 @@ class SceneGeometry:
     cache: TextureCache = field(default_factory=TextureCache)
 
 
-def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bool = True) -> SceneGeometry:
-    """Build every object of the plan (or the foreground alone) as Mitsuba meshes; without
-    materials (plain diffuse, no textures) for passes that only need the geometry."""
+def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bool = True,
+                   parts: dict[str, list[Part]] | None = None, objects: set[str] | None = None) -> SceneGeometry:
+    """Build every object of the plan as Mitsuba meshes; without materials (plain diffuse, no
+    textures) for passes that only need the geometry.
+
+    parts: the plan's placed parts (`plan_parts`), when already built; objects: only these
+    object names ("ground" included), as the mask pass needs; only_foreground: the foreground alone."""
     cache = TextureCache()
+    parts = parts if parts is not None else plan_parts(plan)
+    if only_foreground:
+        objects = {plan.foreground}
     shapes: dict[str, object] = {}
     fg_ids: set[str] = set()
-    lamps, night = [], []
-    if not only_foreground:
-        g = plan.ground
-        half = GROUND_HALF
-        ground = Part("ground", np.array([[-half, -half, 0], [half, -half, 0], [half, half, 0], [-half, half, 0]], float),
-                      np.array([[0, 1, 2], [0, 2, 3]]), {"type": "diffuse", "texture": dict(g, tile=g["tile"])}, smooth=False,
-                      uv=np.array([[-half, -half], [half, -half], [half, half], [-half, half]], float))
-        shapes["ground"] = make_mesh("ground", ground, cache, materials=materials)
+    if objects is None or "ground" in objects:
+        shapes["ground"] = make_mesh("ground", ground_part(plan), cache, materials=materials)
     for obj in plan.objects:
-        if only_foreground and obj.name != plan.foreground:
+        if objects is not None and obj.name not in objects:
             continue
         slots: dict[str, list[Part]] = {}
-        for p in placed_parts(obj):
+        for p in parts[obj.name]:
             slots.setdefault(p.slot, []).append(p)
-        for slot, parts in slots.items():
+        for slot, group in slots.items():
             sid = f"{obj.name}__{slot}"
-            shapes[sid] = make_mesh(sid, _merge_parts(parts), cache, materials=materials)
+            shapes[sid] = make_mesh(sid, _merge_parts(group), cache, materials=materials)
             if obj.name == plan.foreground:
                 fg_ids.add(sid)
+    if not fg_ids:
+        raise RdhError(f"scene {plan.scene_id}: the plan's foreground {plan.foreground!r} has no shapes: re-plan the scene")
+    lamps, night = night_lights(plan) if objects is None else ([], [])
+    return SceneGeometry(plan, shapes, frozenset(fg_ids), lamps, night, cache)
+
+
+def plan_parts(plan: ScenePlan) -> dict[str, list[Part]]:
+    """Object name -> its parts in world coordinates (built once per layout, shared by passes)."""
+    return {obj.name: placed_parts(obj) for obj in plan.objects}
+
+
+def ground_part(plan: ScenePlan) -> Part:
+    """The ground: one textured quad of 2 x GROUND_HALF a side."""
+    g, half = plan.ground, GROUND_HALF
+    return Part("ground", np.array([[-half, -half, 0], [half, -half, 0], [half, half, 0], [-half, half, 0]], float),
+                np.array([[0, 1, 2], [0, 2, 3]]), {"type": "diffuse", "texture": dict(g, tile=g["tile"])}, smooth=False,
+                uv=np.array([[-half, -half], [half, -half], [half, half], [-half, half]], float))
+
+
+def night_lights(plan: ScenePlan) -> tuple[list[tuple[np.ndarray, float]], list[tuple[str, Part]]]:
+    """(street lamps as (world position, warmth), lit windows as (shape id, part)) of a plan."""
+    lamps, night = [], []
+    for obj in plan.objects:
         if obj.kind == "lamp_post":
             r = np.radians(obj.yaw)
             local = lamp_light(obj.params) * obj.scale
@@ -165,9 +202,7 @@ def build_geometry(plan: ScenePlan, only_foreground: bool = False, materials: bo
         if obj.kind == "building":
             for k, p in enumerate(to_world(night_windows(obj.params), obj.position, obj.yaw, obj.scale)):
                 night.append((f"{obj.name}__windows{k}", p))
-    if not fg_ids:
-        raise RdhError(f"scene {plan.scene_id}: the plan's foreground {plan.foreground!r} has no shapes: re-plan the scene")
-    return SceneGeometry(plan, shapes, frozenset(fg_ids), lamps, night, cache)
+    return lamps, night
 
 
 def _merge_parts(parts: list[Part]) -> Part:
@@ -387,24 +422,28 @@ def _load_scene(geo: SceneGeometry, entries: dict, resolution: int, spp: int, sa
 class StyleRenderer:
     """Renders the styles of one scene.
 
-    Scalar loads a Mitsuba scene per style (loading is cheap there and nothing compiles). LLVM
-    loads the day scene once, sun included, and each day style only updates its emitters (sky
-    texels, sun irradiance and direction), so Dr.Jit traces and compiles the render kernel once
-    per scene instead of once per style; night, with its lamps and windows, loads its own."""
+    The day scene (geometry, sky, sun) is loaded once and each day style only updates its
+    emitters (sky texels, sun irradiance and direction): in llvm Dr.Jit then traces and compiles
+    the render kernel once per scene instead of once per style, and in scalar the scene is not
+    rebuilt per style. Night, with its lamps and windows, loads its own. Scalar gives a sunless
+    day style (a sky alone) its own scene too, so every image is the one a scene per style gives
+    (one emitter fewer changes how light samples are shared); llvm gives it a black sun instead."""
 
     def __init__(self, geo: SceneGeometry, resolution: int, spp: int, sampler: str = "independent",
                  guides: bool = False) -> None:
         self.geo, self.resolution, self.spp, self.sampler, self.guides = geo, resolution, spp, sampler, guides
-        self.day = None                                    # llvm: (scene, its parameters)
-        self.baked = None                                  # llvm: the plan's skies, baked at once
+        self.day = None                                    # (scene, its parameters)
+        self.baked = None                                  # the plan's skies, baked at once
 
     def scene(self, light: StyleLight):
         mi = _mi()
-        if mi.variant().startswith("scalar") or light.model != "sunsky":
+        if light.model != "sunsky":
             return beauty_scene(self.geo, light, self.resolution, self.spp, self.sampler, self.guides)
         if self.baked is None:
             self.baked = bake_sunsky(self.geo.plan.styles)
         entries, values = emitters(self.geo, light, self.baked.get(light.id))
+        if "sun" not in entries and mi.variant().startswith("scalar"):
+            return _load_scene(self.geo, entries, self.resolution, self.spp, self.sampler, self.guides), values
         sun = entries.get("sun") or {"type": "directional", "direction": [0.0, 0.0, -1.0], "irradiance": _rgb([0, 0, 0])}
         if self.day is None:
             scene = _load_scene(self.geo, {"sky": entries["sky"], "sun": sun}, self.resolution, self.spp,
@@ -415,8 +454,7 @@ class StyleRenderer:
         sky = np.asarray(entries["sky"]["bitmap"], np.float32)
         params["sky.data"] = mi.TensorXf(np.concatenate([sky[:, -1:], sky, sky[:, :1]], 1))   # envmap wraps a column each side
         params["sun.irradiance.value"] = mi.Color3f(*sun["irradiance"]["value"])
-        params["sun.to_world"] = mi.Transform4f().look_at(origin=[0, 0, 0], target=sun["direction"],
-                                                          up=[0, 1, 0] if abs(sun["direction"][2]) > 0.99 else [0, 0, 1])
+        params["sun.to_world"] = sun_to_world(sun["direction"])
         params.update()
         return scene, values
 
@@ -430,6 +468,14 @@ class StyleRenderer:
         if self.guides:                                    # the AOVs come last, in GUIDE_AOVS order
             out.albedo, out.normal = img[..., -6:-3], img[..., -3:]
         return out
+
+
+def sun_to_world(direction) -> object:
+    """The to_world of a `directional` emitter built from `direction`, read back from Mitsuba
+    (recomputing it in Python differs in the last bit)."""
+    mi = _mi()
+
+    return mi.traverse(mi.load_dict({"type": "directional", "direction": list(direction)}))["to_world"]
 
 
 def render_style(geo: SceneGeometry, light: StyleLight, resolution: int, spp: int, sampler: str = "independent",

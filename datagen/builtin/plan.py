@@ -9,6 +9,7 @@ gives the same images.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -102,9 +103,18 @@ class ScenePlan:
             raise RdhError(f"scene plan is incomplete ({exc}): re-plan the scene") from None
 
 
+_PARTS: dict[str, list[Part]] = {}     # recent placed parts: drawing a plan needs them, and so does its render
+
+
 def placed_parts(obj: Placed) -> list[Part]:
-    """The parts of a placed object in world coordinates."""
-    return assets.to_world(assets.build(obj.kind, obj.params), obj.position, obj.yaw, obj.scale)
+    """The parts of a placed object in world coordinates (shared: read them, do not change them)."""
+    key = json.dumps([obj.kind, obj.params, obj.position, obj.yaw, obj.scale], sort_keys=True, default=str)
+    parts = _PARTS.get(key)
+    if parts is None:
+        if len(_PARTS) > 1024:
+            _PARTS.clear()
+        parts = _PARTS[key] = assets.to_world(assets.build(obj.kind, obj.params), obj.position, obj.yaw, obj.scale)
+    return parts
 
 
 def attempt_rng(base_seed: int, index: int, attempt: int) -> np.random.Generator:

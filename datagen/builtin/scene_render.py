@@ -35,15 +35,17 @@ def find_layout(index: int, base_seed: int, opts: PlanOptions, resolution: int, 
     """Draw layouts of scene `index` until the foreground covers [min_ratio, max_ratio] of the image.
 
     Returns (plan, geometry, mask result, redraws)."""
-    from datagen.builtin.masks import render_mask
-    from datagen.builtin.mitsuba_scene import build_geometry
+    from datagen.builtin.masks import mask_objects, render_mask
+    from datagen.builtin.mitsuba_scene import build_geometry, plan_parts
 
     seen = []
     for attempt in range(max_attempts):
         plan = draw_plan(index, base_seed, attempt, opts)
-        mask = render_mask(build_geometry(plan, materials=False), resolution)    # geometry only: cheap to reject
+        parts = plan_parts(plan)
+        # only what can cover the foreground, without materials: cheap to reject
+        mask = render_mask(build_geometry(plan, materials=False, parts=parts, objects=mask_objects(plan, parts)), resolution)
         if min_ratio <= mask.area_ratio <= max_ratio and mask.mask.any():
-            return plan, build_geometry(plan), mask, attempt
+            return plan, build_geometry(plan, parts=parts), mask, attempt
         seen.append(round(mask.area_ratio, 4))
     raise RdhError(f"scene {index}: no layout in {max_attempts} attempts puts the foreground's area ratio in "
                    f"[{min_ratio}, {max_ratio}] (got {seen}): widen --min-fg-ratio/--max-fg-ratio")
@@ -57,6 +59,7 @@ def render_plan(plan: ScenePlan, resolution: int, opts: BuiltinOptions, geo=None
     from datagen.builtin.masks import render_mask
     from datagen.builtin.mitsuba_scene import StyleRenderer, build_geometry
 
+    opts = opts.for_size(resolution)
     geo = geo if geo is not None else build_geometry(plan)
     mask = mask if mask is not None else render_mask(geo, resolution)
     out = RenderedScene(plan, {}, mask.mask)

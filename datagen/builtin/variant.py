@@ -4,24 +4,32 @@ Dr.Jit's LLVM backend needs libLLVM 16 or newer; loading libLLVM 15 aborts the w
 and Dr.Jit on its own globs /usr/lib/<arch>/libLLVM*.so.* and may pick 14 or 15. So the LLVM
 variant is only ever activated after this module found a library of a known version >= 16 and
 pinned it in DRJIT_LIBLLVM_PATH. Nothing here imports Mitsuba or Dr.Jit except `activate`.
+
+Besides the system folders, the Python environment's own lib/ is searched: `pip install
+karellen-llvm-core` (or `rdh[llvm]`) puts a libLLVM 23 there, with its libc++ beside it, and
+Dr.Jit runs on it. A library is only chosen once it loads (its version read from its name first:
+a library named 15 is never loaded).
 """
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import re
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from rdhcore.errors import RdhError
 
 MIN_LLVM = 16
+LLVM_FROM_SIZE = 192   # --variant auto renders smaller images in scalar: llvm's kernel compiles cost more there
 SCALAR = "scalar_rgb"
 LLVM = "llvm_ad_rgb"
 ENV_VAR = "DRJIT_LIBLLVM_PATH"
-FAST_PATH_HINT = (f"for ~3x faster renders apt-get install libllvm19 (or set {ENV_VAR} to a libLLVM "
-                  f"{MIN_LLVM}+ file); --variant auto then uses it")
+FAST_PATH_HINT = (f"for faster renders at 256 px and above pip install karellen-llvm-core or apt-get install "
+                  f"libllvm19 (or set {ENV_VAR} to a libLLVM {MIN_LLVM}+ file); --variant auto then uses it")
 
 # Where distributions put libLLVM (Debian/Ubuntu multiarch, llvm-N trees, Fedora, Homebrew).
 SEARCH_GLOBS = (
@@ -33,6 +41,7 @@ SEARCH_GLOBS = (
     "/usr/local/lib/libLLVM*.so*",
     "/opt/homebrew/opt/llvm/lib/libLLVM*.dylib",
     "/usr/local/opt/llvm/lib/libLLVM*.dylib",
+    os.path.join(sys.prefix, "lib", "libLLVM*.so*"),        # a wheel's (karellen-llvm-core)
 )
 
 
@@ -135,21 +144,34 @@ def candidates(environ: dict | None = None, globs: tuple[str, ...] | None = None
     return out
 
 
-def find_llvm(environ: dict | None = None, globs: tuple[str, ...] | None = None) -> LlvmLib | None:
-    """The newest libLLVM of known version >= 16, or None. A library of unknown version is never
-    picked: it could be 15."""
+def loads(path: str) -> bool:
+    """Whether a libLLVM of version >= 16 (by its name) loads here and says it is >= 16 itself.
+    A wheel's library needs the libc++ beside it, linked in at its first Python start."""
+    try:
+        lib = ctypes.CDLL(path)
+        major, minor, patch = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+        lib.LLVMGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))   # LLVM 16+ only
+    except (OSError, AttributeError):
+        return False
+    return major.value >= MIN_LLVM
+
+
+def find_llvm(environ: dict | None = None, globs: tuple[str, ...] | None = None, loadable=loads) -> LlvmLib | None:
+    """The newest libLLVM of known version >= 16 that loads, or None. A library of unknown version
+    is never picked (nor loaded): it could be 15."""
     good = [c for c in candidates(environ, globs) if c.version is not None and c.version >= MIN_LLVM]
-    return max(good, key=lambda c: c.version) if good else None
+    return next((c for c in sorted(good, key=lambda c: -c.version) if loadable(c.path)), None)
 
 
-def choose_variant(requested: str, environ: dict | None = None,
-                   globs: tuple[str, ...] | None = None) -> VariantChoice:
-    """Resolve --variant auto|scalar|llvm; RdhError when llvm is asked for and is not safe."""
-    if requested == "scalar":
+def choose_variant(requested: str, environ: dict | None = None, globs: tuple[str, ...] | None = None,
+                   loadable=loads, resolution: int | None = None) -> VariantChoice:
+    """Resolve --variant auto|scalar|llvm (auto: scalar below LLVM_FROM_SIZE px, where compiling
+    llvm's kernels costs more than it saves); RdhError when llvm is asked for and is not safe."""
+    if requested == "scalar" or (requested == "auto" and resolution is not None and resolution < LLVM_FROM_SIZE):
         return VariantChoice(SCALAR)
     if requested not in ("auto", "llvm"):
         raise RdhError(f"--variant {requested!r}: use auto, scalar or llvm")
-    lib = find_llvm(environ, globs)
+    lib = find_llvm(environ, globs, loadable)
     if lib is not None:
         return VariantChoice(LLVM, lib.path)
     found = candidates(environ, globs)

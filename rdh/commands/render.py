@@ -64,10 +64,10 @@ def render_scenes_cmd(
     ray_cpus: float = option(R, "cpus_per_scene", "--ray-cpus-per-scene", RUN),
     ray_retries: int = option(R, "max_retries", "--ray-max-retries", RUN),
     ray_timeout: float = option(R, "timeout", "--ray-timeout", RUN),
-    spp: int = option(B, "spp", panel=BUILTIN),
-    sampler: str = option(B, "sampler", panel=BUILTIN),
-    denoise: bool = option(B, "denoise", "--denoise/--no-denoise", BUILTIN),
-    guides: bool = option(B, "guides", "--denoise-guides/--no-denoise-guides", BUILTIN),
+    spp: Optional[int] = option(B, "spp", panel=BUILTIN),
+    sampler: Optional[str] = option(B, "sampler", panel=BUILTIN),
+    denoise: Optional[bool] = option(B, "denoise", "--denoise/--no-denoise", BUILTIN),
+    guides: Optional[bool] = option(B, "guides", "--denoise-guides/--no-denoise-guides", BUILTIN),
     variant: str = option(B, "variant", panel=BUILTIN),
     assets: Optional[Path] = option(B, "assets_dir", "--assets", BUILTIN),
     unity_build: Optional[Path] = option(U, "build", "--unity-build", UNITY),
@@ -127,7 +127,7 @@ def print_summary(cfg, summary) -> None:
     if summary.variant:
         table.add_row("variant", summary.variant)
     if cfg.engine == "builtin":
-        b = cfg.builtin
+        b = cfg.builtin.for_size(cfg.resolution)
         table.add_row("sampling", f"{b.spp} spp {b.sampler}, {'denoised (oidn)' if b.denoise else 'not denoised'}")
     table.add_row("time", f"{summary.seconds:.1f} s")
     if summary.images and summary.seconds:

@@ -97,6 +97,7 @@ def train_cmd(
     device: str = option(C, "device", panel=PERF),
     amp: bool = option(C, "amp", panel=PERF),
     workers: int = option(C, "workers", "--workers|-j", PERF),
+    threads: Optional[int] = option(C, "threads", panel=PERF),
     channels_last: bool = option(C, "channels_last", panel=PERF),
     compile: bool = option(C, "compile", panel=PERF),
     as_json: bool = typer.Option(False, "--json", rich_help_panel=RUN,
