@@ -147,7 +147,7 @@ def render_options(cfg: RenderConfig) -> dict:
             "categories": list(cfg.categories), "styles": list(cfg.styles), "styles_file_sha256": styles_text,
             "min_fg_ratio": cfg.min_fg_ratio, "max_fg_ratio": cfg.max_fg_ratio}
     if cfg.engine == "builtin":
-        b = cfg.builtin
+        b = cfg.builtin.for_size(cfg.resolution)   # what the sampling resolves to at this size
         opts.update(spp=b.spp, sampler=b.sampler, denoise=b.denoise, guides=b.guides,
                     assets_dir=None if b.assets_dir is None else str(b.assets_dir))
     else:

@@ -126,7 +126,7 @@ def make_standin_pairs(cfg: StandInConfig, progress: Progress | None = None) -> 
     """Write the stand-in real pair dataset (iHarmony4 layout, pairs.parquet); returns the counts."""
     start = time.perf_counter()
     shares = check_config(cfg)
-    check_out_not_inside(cfg.captures, cfg.out, "CAPTURES")
+    check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     cfg.out = Path(cfg.out)
     scenes = select_scenes(cfg)
     write_text_atomic(cfg.out / "STAND_IN.txt", NOTICE)

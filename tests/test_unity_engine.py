@@ -370,11 +370,13 @@ def test_a_scene_whose_id_passes_disagree_is_refused_with_the_count(build, tmp_p
     # From the first capture on (the layout's mask), the stand-in reports that 1/20 of the mask's pixels changed
     # id between the two passes (something draws into them): far more than --mask-tolerance of the foreground allows.
     cfg = config(tmp_path / "out", build, "--fault", "noisy-mask", "--fault-after", "0", scenes=1)
-    summary = render(cfg)
-    assert summary.rendered == 0 and len(summary.failed) == 1
-    assert re.fullmatch(r"scene000000: the two id passes of its layout mask disagree on 115 pixels, over "
-                        r"--mask-tolerance 0.01 of the foreground's \d+ pixels: something other than the foreground "
-                        r"draws into the id pass \(.*\); docs/unity.md, The mask", summary.failed[0]), summary.failed[0]
+    with pytest.raises(RdhError) as caught:   # nothing could be rendered: the run fails (issue 21), naming why
+        render(cfg)
+    message = str(caught.value)
+    assert "no scene could be rendered" in message
+    assert re.search(r"scene000000: the two id passes of its layout mask disagree on 115 pixels, over "
+                     r"--mask-tolerance 0.01 of the foreground's \d+ pixels: something other than the foreground "
+                     r"draws into the id pass \(.*\); docs/unity.md, The mask", message), message
     assert list_scene_ids(cfg.out) == []
     no_partial_output(cfg.out)
 
