@@ -44,6 +44,15 @@ def dir_mode() -> int:
     return 0o777 & ~umask()
 
 
+def remove_entry(entry: os.DirEntry) -> None:
+    """Remove a temporary found by os.scandir: a folder with its contents, or a file (gone already is fine)."""
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+
+
 def is_temp(name: str | Path) -> bool:
     """Whether a file or folder name is an rdh temporary (never an input, never a result)."""
     name = Path(name).name
@@ -68,11 +77,7 @@ def clean_temp(folder: str | Path, recursive: bool = True) -> int:
             continue
         for e in entries:
             if is_temp(e.name):
-                if e.is_dir(follow_symlinks=False):
-                    shutil.rmtree(e.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(e.path)
+                remove_entry(e)
                 removed += 1
             elif recursive and e.is_dir(follow_symlinks=False):
                 stack.append(Path(e.path))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from rdhcore.atomic import TEMP_MARK, is_temp
+from rdhcore.atomic import TEMP_MARK, is_temp, remove_entry
 from rdhcore.locks import LOCK_NAME, live_holders
 
 Names = Callable[[str], bool]   # whether the command writes a file or folder of this name
@@ -45,11 +44,7 @@ def sweep(root: str | Path, writes: Mapping[str, Names], own: Path | None = None
                 target = target_of(entry.name)
                 if target is None or not names(target):
                     continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
+                remove_entry(entry)
                 removed += 1
     return removed
 

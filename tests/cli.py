@@ -20,6 +20,16 @@ def rdh_process(*args, check: bool = False, timeout: float = 600) -> subprocess.
 NOTE = re.compile(r"^rdh( [a-z-]+)?: note: ")   # what a run says of itself when it starts, before any error
 
 
+def assert_refused(code: int, stdout: str, err: str, needle: str) -> None:
+    """An in-process run (the rdh_main fixture's result) refused with exit 2 and exactly one
+    `rdh: error:` line holding `needle`, without a traceback."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (code, stdout, err)
+    assert "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("rdh: error: "), err
+    assert needle in lines[0], lines[0]
+
+
 def error_line(proc: subprocess.CompletedProcess) -> str:
     """The single error line a user sees; fails if there is a traceback or several lines (a run's
     start-up notes aside)."""

@@ -25,6 +25,7 @@ import pytest
 import torch
 
 from tests import test_bad_inputs as corpus
+from tests.cli import assert_refused
 from tests.synth import make_store
 from tests.test_bad_inputs import World, snapshot, train_args
 
@@ -605,12 +606,7 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(name, world, tmp_path, rd
     work.mkdir()
     argv, needle = CASES[name](world, work)
     before_world, before_run, before = snapshot(world.root), snapshot(CTX["run"]), snapshot(tmp_path)
-    code, stdout, err = rdh_main(*argv)
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, (code, stdout, err)
-    assert "Traceback" not in err, err
-    assert len(lines) == 1 and lines[0].startswith("rdh: error: "), err
-    assert needle in lines[0], lines[0]
+    assert_refused(*rdh_main(*argv), needle)
     assert snapshot(tmp_path) == before, "files were written or changed"
     assert snapshot(world.root) == before_world
     assert snapshot(CTX["run"]) == before_run
