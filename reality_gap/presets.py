@@ -38,7 +38,8 @@ class DemoSize:
 
 
 # The demo's recipe, not the paper's: a short budget on a CPU needs a warm-up + cosine schedule,
-# a higher peak rate and a blending head that starts at the identity (docs/training.md).
+# a higher peak rate and a blending head that starts at the identity (docs/training.md). 8 spp, not
+# the 24 of render-scenes at 64 px: the demo's time budget, and its benchmarks (docs/scale.md).
 FULL = DemoSize(resolution=64, spp=8, styles=(1, 2, 6, 8, 10), novel_train_scenes=40, novel_test_scenes=16,
                 novel_upper_scenes=40, base_scenes=80, base_test_fraction=0.25, base_val_fraction=0.1, steps=1000, depth=5, width=32,
                 unshared=2, batch_size=8, lr=5e-4, warmup_steps=50)
