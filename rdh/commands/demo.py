@@ -19,7 +19,7 @@ It renders scenes (the novel category as renders only), builds a STAND-IN real d
 
 --gap picks the stand-in: 0 (the default) = relit composites with a photographic look (the renders' own task: little reality gap to bridge); 1 = composites made the way iHarmony4's were (colour transfer toward another instance of the category, expert retouches), before noise and JPEG; 2 = 1 plus a camera pipeline developed per photo (auto exposure and white balance, highlight clipping, demosaicing, chroma noise). At the demo's budget no level meets the reality-gap target and levels 1-2 are barely learned; docs/training.md has the calibration.
 
-About 8 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, about 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
+About 6 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, about 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
 
 [bold]Examples[/bold]
 
