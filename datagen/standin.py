@@ -132,18 +132,22 @@ def make_standin_pairs(cfg: StandInConfig, progress: Progress | None = None) -> 
     write_text_atomic(cfg.out / "STAND_IN.txt", NOTICE)
     summary = ComposeSummary(scenes=len(scenes), out=cfg.out)
     photos = develop_photos(cfg, scenes)
-    masks = {(s.scene_id, fg["id"]): (str(fg["category"]), read_mask(s.mask_path(fg)), s.mask_path(fg))
-             for s in scenes for fg in s.foregrounds if cfg.categories is None or str(fg["category"]) in cfg.categories}
+    masks: dict[str, list] = {}   # scene id -> [(fg id, category, mask, mask path)]
+    for scene in scenes:
+        masks[scene.scene_id] = [(fg["id"], str(fg["category"]), read_mask(scene.mask_path(fg)), scene.mask_path(fg))
+                                 for fg in scene.foregrounds
+                                 if cfg.categories is None or str(fg["category"]) in cfg.categories]
     by_category: dict[str, list[tuple[Photo, np.ndarray]]] = {}
     for photo in photos:
-        for (scene_id, _), (category, mask, _) in masks.items():
-            if scene_id == photo.scene.scene_id:
-                by_category.setdefault(category, []).append((photo, mask))
+        for _, category, mask, _ in masks[photo.scene.scene_id]:
+            by_category.setdefault(category, []).append((photo, mask))
+    by_scene: dict[str, list[Photo]] = {}
+    for photo in photos:
+        by_scene.setdefault(photo.scene.scene_id, []).append(photo)
     rows = []
     for photo in photos:
-        for (scene_id, fg_id), (category, mask, mask_path) in masks.items():
-            if scene_id != photo.scene.scene_id:
-                continue
+        scene_id = photo.scene.scene_id
+        for fg_id, category, mask, mask_path in masks[scene_id]:
             if not mask.any() or mask.shape != photo.clean.shape[:2]:
                 raise RdhError(f"{mask_path}: mask is empty or not the render's size: re-render the scene")
             mask_rel = f"masks/{scene_id}_{fg_id}.png"
@@ -151,7 +155,7 @@ def make_standin_pairs(cfg: StandInConfig, progress: Progress | None = None) -> 
                 write_mask(cfg.out / mask_rel, mask)
             pool = [item for item in by_category[category] if item[0].scene.scene_id != scene_id] \
                 or [item for items in by_category.values() for item in items if item[0].scene.scene_id != scene_id]
-            siblings = [p for p in photos if p.scene.scene_id == scene_id and p.style != photo.style]
+            siblings = [p for p in by_scene[scene_id] if p.style != photo.style]
             rng = np.random.default_rng(derive_seed(cfg.seed, f"standin-pairs/{photo.name}/{fg_id}"))
             for variant in range(1, cfg.variants + 1):
                 row = make_pair(cfg, photo, fg_id, category, mask, mask_rel, variant, shares, pool, siblings, rng, summary)
