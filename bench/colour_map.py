@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reality_gap.colour_map import removed_share  # noqa: E402
+from reality_gap.layout import bench_folder  # noqa: E402
 from reality_gap.presets import CATEGORIES, DemoConfig  # noqa: E402
 from reality_gap.stages import prepare_data, share_renders  # noqa: E402
 
@@ -36,7 +37,7 @@ def main() -> None:
 
     done = None
     for gap in [int(g) for g in args.gaps.split(",")]:
-        cfg = DemoConfig(out=args.out / f"{args.novel_category}_gap{gap}_seed{args.seed}", seed=args.seed,
+        cfg = DemoConfig(out=bench_folder(args.out, args.novel_category, gap, args.seed), seed=args.seed,
                          novel_category=args.novel_category, gap=gap, quick=args.quick)
         if done is not None:
             share_renders(done, cfg)

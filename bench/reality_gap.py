@@ -29,6 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reality_gap.presets import CATEGORIES, DEFAULT_GAP, DemoConfig  # noqa: E402
+from reality_gap.layout import bench_folder  # noqa: E402
 from reality_gap.stages import Layout, run_demo, share_renders  # noqa: E402
 
 PAIRS = (("charmnet", "idih_fusion"), ("idih_fusion", "idih_base"), ("idih_fusion", "idih_upper"),
@@ -57,7 +58,7 @@ def paired(frames: list[tuple[pd.DataFrame, pd.DataFrame]], novel: bool, draws: 
 
 def reuse_renders(out: Path, cfg: DemoConfig) -> None:
     """The renders of this seed, hard-linked from another gap level's folder with finished data (the same renders)."""
-    for other in sorted(out.glob(f"{cfg.novel_category}_gap*_seed{cfg.seed}")):
+    for other in sorted(out.glob(bench_folder(out, cfg.novel_category, "*", cfg.seed).name)):
         if other != cfg.out and (other / "manifest.parquet").exists() and share_renders(other, cfg):
             return
 
@@ -65,7 +66,7 @@ def reuse_renders(out: Path, cfg: DemoConfig) -> None:
 def run_seeds(args, gap: int) -> tuple[dict, dict, dict, list]:
     summaries, frames, seconds = {}, {}, {}
     for seed in args.seeds:
-        cfg = DemoConfig(out=args.out / f"{args.novel_category}_gap{gap}_seed{seed}", quick=args.quick, seed=seed,
+        cfg = DemoConfig(out=bench_folder(args.out, args.novel_category, gap, seed), quick=args.quick, seed=seed,
                          novel_category=args.novel_category, device=args.device, steps=args.steps, gap=gap,
                          extra_methods=() if args.no_sa_ablation else ("charmnet_fixed_input",),
                          only=IDIH_ROWS if args.idih_only else None)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from datagen.photo_look import (Look, linear_to_srgb, saturate, srgb_to_linear, tone_curve, vignette,
+from datagen.photo_look import (Look, linear_to_srgb, srgb_to_linear, through_lens, to_display, vignette,
                                 white_balance_and_exposure)
 
 LUMA_LINEAR = np.array([0.2126, 0.7152, 0.0722])
@@ -79,16 +79,14 @@ def mosaic_demosaic(linear: np.ndarray) -> np.ndarray:
 
 def develop(render: np.ndarray, look: Look, camera: Camera | None) -> tuple[np.ndarray, float]:
     """A render (HxWx3 uint8) -> (clean display image, float32 in [0, 1]; the exposure gain applied)."""
-    x = cv2.GaussianBlur(render.astype(np.float64) / 255.0, (0, 0), look.blur_sigma)
-    linear = srgb_to_linear(x)
+    linear = through_lens(render, look)
     if camera is None:
         linear, gain = white_balance_and_exposure(linear, look), 2.0 ** look.exposure_stops
     else:
         linear = auto_white_balance(linear, camera.awb_strength) * np.array([look.gain_r, 1.0, look.gain_b])
         linear, gain = auto_exposure(linear, camera.exposure_error)
         linear = mosaic_demosaic(np.clip(linear, 0, 1))          # highlights clip at the sensor
-    linear = vignette(linear, look.vignette)
-    y = saturate(tone_curve(linear_to_srgb(linear), look), look.saturation)
+    y = to_display(vignette(linear, look.vignette), look)
     return np.clip(y, 0, 1).astype(np.float32), gain
 
 

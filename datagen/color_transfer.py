@@ -9,7 +9,7 @@ import numpy as np
 
 def to_lab(img: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 RGB -> float32 Lab (L in 0-100)."""
-    return cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return lab_of(img.astype(np.float32) / 255.0)
 
 
 def lab_stats(lab: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

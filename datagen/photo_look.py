@@ -152,13 +152,21 @@ def saturate(x: np.ndarray, amount: float) -> np.ndarray:
     return gray[..., None] + amount * (x - gray[..., None])
 
 
+def through_lens(render: np.ndarray, look: Look) -> np.ndarray:
+    """A render (HxWx3 uint8 RGB) softened by the lens, as linear light (float64)."""
+    return srgb_to_linear(cv2.GaussianBlur(render.astype(np.float64) / 255.0, (0, 0), look.blur_sigma))
+
+
+def to_display(linear: np.ndarray, look: Look) -> np.ndarray:
+    """Linear light -> display values: the sRGB transfer, the look's tone curve and saturation."""
+    return saturate(tone_curve(linear_to_srgb(linear), look), look.saturation)
+
+
 def apply_look(render: np.ndarray, look: Look, rng: np.random.Generator) -> bytes:
     """A render (HxWx3 uint8 RGB) as the JPEG bytes of its stand-in photo."""
-    x = render.astype(np.float64) / 255.0
-    x = cv2.GaussianBlur(x, (0, 0), look.blur_sigma)
-    linear = vignette(white_balance_and_exposure(srgb_to_linear(x), look), look.vignette)
+    linear = vignette(white_balance_and_exposure(through_lens(render, look), look), look.vignette)
     linear = sensor_noise(linear, look, rng)
-    x = saturate(tone_curve(linear_to_srgb(linear), look), look.saturation)
+    x = to_display(linear, look)
     photo = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
     return encode(photo, "jpg", look.jpeg_quality)
 

@@ -79,12 +79,11 @@ class Photo:
     gain: float
     noise: object
     name: str
-
-    def finished(self, clean: np.ndarray) -> np.ndarray:
-        return finish(clean, self.look, self.noise, self.gain)
+    decoded: np.ndarray | None = None   # the photo as its JPEG decodes (the target of most pairs), read once
 
     def jpeg(self, clean: np.ndarray) -> bytes:
-        return encode(self.finished(clean), "jpg", self.look.jpeg_quality)
+        """`clean` (this photo, or a composite or retouch of it) finished with the photo's noise, as JPEG."""
+        return encode(finish(clean, self.look, self.noise, self.gain), "jpg", self.look.jpeg_quality)
 
 
 def check_config(cfg: StandInConfig) -> dict[str, float]:
@@ -116,8 +115,12 @@ def develop_photos(cfg: StandInConfig, scenes: list[Scene]) -> list[Photo]:
             noise = draw_noise(rng, clean.shape[:2], chroma=cfg.gap >= 2)
             photo = Photo(scene, style, clean, look, camera, gain, noise, photo_name(scene.scene_id, style))
             path = cfg.out / "real_images" / f"{photo.name}.jpg"
-            if not path.exists():
-                write_bytes_atomic(path, photo.jpeg(clean))
+            if path.exists():
+                photo.decoded = read_rgb(path)
+            else:
+                data = photo.jpeg(clean)
+                write_bytes_atomic(path, data)
+                photo.decoded = decode_rgb(data, path)
             photos.append(photo)
     return photos
 
@@ -203,7 +206,7 @@ def make_pair(cfg: StandInConfig, photo: Photo, fg_id, category: str, mask: np.n
         target_rel = f"real_images/{photo.name}.jpg" if target_edit is None or target_edit.is_identity \
             else f"real_images/{key}_target.jpg"
         target_bytes = photo.jpeg(target_clean) if target_rel.endswith("_target.jpg") else None
-        target = decode_rgb(target_bytes) if target_bytes is not None else read_rgb(cfg.out / target_rel)
+        target = decode_rgb(target_bytes) if target_bytes is not None else photo.decoded
         fg = decode_rgb(photo.jpeg(comp_clean))
         composite = np.where(mask[..., None], fg, target)
         delta = float(np.abs(composite[mask].astype(np.int16) - target[mask]).mean())

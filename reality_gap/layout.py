@@ -4,6 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def bench_folder(root: Path, category: str, gap: int | str, seed: int) -> Path:
+    """The demo folder of one (novel category, gap level, seed) under a benchmark's root: the one name
+    bench/reality_gap.py and bench/colour_map.py share, so each reuses the other's data (gap "*": a glob)."""
+    return Path(root) / f"{category}_gap{gap}_seed{seed}"
+
+
 class Layout:
     """Where each stage writes, under OUT."""
 
