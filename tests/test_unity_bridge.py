@@ -32,8 +32,10 @@ from unity_bridge.testing.player import pack_side_channel, unpack_side_channel, 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # slow: Unity players
 
 
-def spec_for(tmp_path: Path, *player_args: str, connect_timeout: float = 30.0, reply_timeout: float = 15.0,
+def spec_for(tmp_path: Path, *player_args: str, connect_timeout: float = 60.0, reply_timeout: float = 60.0,
              build: Path | None = None) -> PlayerSpec:
+    # generous limits: a stand-in player starting in a new venv on 2 busy cores once took over 15 s to answer;
+    # the tests of the timeouts themselves set short ones
     build = build or write_launcher(tmp_path / "player.sh")
     return PlayerSpec(build=build, args=list(player_args), log_dir=tmp_path / "logs",
                       base_port=find_free_base_port(1), connect_timeout=connect_timeout, reply_timeout=reply_timeout)

@@ -45,7 +45,7 @@ def build(tmp_path_factory):
 
 def config(out: Path, build: Path, *player_args: str, **changes) -> RenderConfig:
     unity = UnityOptions(build=build, player_args=list(player_args), base_port=find_free_base_port(2),
-                         connect_timeout=30.0, reply_timeout=20.0, settle_frames=2, settle_seconds=0.0)
+                         connect_timeout=60.0, reply_timeout=60.0, settle_frames=2, settle_seconds=0.0)
     unity = replace(unity, **{k: changes.pop(k) for k in list(changes) if hasattr(unity, k)})
     options = dict(scenes=N, seed=SEED, resolution=RES) | changes
     return RenderConfig(out=out, engine="unity", unity=unity, **options)
@@ -86,7 +86,7 @@ def full_store(build, tmp_path_factory):
     out = tmp_path_factory.mktemp("unity") / "captures"
     proc = rdh_process("render-scenes", out, "--engine", "unity", "--unity-build", build, "--scenes", N, "--seed", SEED,
                        "--resolution", RES, "--base-port", find_free_base_port(1), "--settle-frames", 2,
-                       "--settle-seconds", 0, "--connect-timeout", 30, "--reply-timeout", 20, check=True, timeout=120)
+                       "--settle-seconds", 0, "--connect-timeout", 60, "--reply-timeout", 60, check=True, timeout=120)
     assert "scenes rendered now" in proc.stdout
     return out
 
@@ -277,7 +277,7 @@ def test_editor_attach_waits_on_port_5004(tmp_path):
                               stderr=subprocess.DEVNULL)
     try:
         cfg = RenderConfig(out=tmp_path / "out", engine="unity", scenes=1, seed=SEED, resolution=RES, styles=(5,),
-                           unity=UnityOptions(editor=True, connect_timeout=30.0, reply_timeout=20.0,
+                           unity=UnityOptions(editor=True, connect_timeout=60.0, reply_timeout=60.0,
                                               settle_seconds=0.0))
         assert render(cfg).rendered == 1
         check_scene_content(cfg.out, "scene000000")
