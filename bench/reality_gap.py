@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reality_gap.presets import CATEGORIES, DEFAULT_GAP, DemoConfig  # noqa: E402
 from reality_gap.layout import bench_folder  # noqa: E402
-from reality_gap.stages import Layout, run_demo, share_renders  # noqa: E402
+from reality_gap.layout import Layout  # noqa: E402
+from reality_gap.stages import layout_of, run_demo, share_renders  # noqa: E402
 
 PAIRS = (("charmnet", "idih_fusion"), ("idih_fusion", "idih_base"), ("idih_fusion", "idih_upper"),
          ("charmnet", "charmnet_fixed_input"))
@@ -71,7 +72,7 @@ def run_seeds(args, gap: int) -> tuple[dict, dict, dict, list]:
                          extra_methods=() if args.no_sa_ablation else ("charmnet_fixed_input",),
                          only=IDIH_ROWS if args.idih_only else None)
         reuse_renders(args.out, cfg)
-        paths = Layout(cfg.out, cfg.novel_category)
+        paths = layout_of(cfg)
         start = time.perf_counter()
         run_demo(cfg)
         seconds[seed] = time.perf_counter() - start

@@ -150,6 +150,8 @@ def render_options(cfg: RenderConfig) -> dict:
         b = cfg.builtin.for_size(cfg.resolution)   # what the sampling resolves to at this size
         opts.update(spp=b.spp, sampler=b.sampler, denoise=b.denoise, guides=b.guides,
                     assets_dir=None if b.assets_dir is None else str(b.assets_dir))
+        if b.generator != "main":    # stores of the main generator keep the options they recorded
+            opts["generator"] = b.generator
     else:
         opts.update(settle_frames=cfg.unity.settle_frames)
     return opts

@@ -42,6 +42,8 @@ class BuiltinOptions:
     variant: str = opt("auto", "Mitsuba variant: auto (llvm from 192 px if libLLVM >= 16 loads, else scalar), "
                                "scalar or llvm.")
     assets_dir: Path | None = opt(None, "Folder of your meshes: <category>/*.obj|*.ply.")
+    generator: str = opt("main", "Scene generator: main, or second: warped meshes, patterned materials, more clutter and "
+                                 "a continuous sun and sky (the demo's stand-in photos at --gap 3; datagen/builtin/second.py).")
 
     def for_size(self, resolution: int) -> "BuiltinOptions":
         """A copy with every unset sampling option at the default of this image size."""

@@ -1,4 +1,4 @@
-"""The demo's STAND-IN real domain, with composites made the way iHarmony4's were (gap levels 1-2).
+"""The demo's STAND-IN real domain, with composites made the way iHarmony4's were (gap levels 1-3).
 
 Each rendered style of a scene becomes one stand-in photo: `datagen.camera.develop` gives its
 clean developed image, composites are made on clean images, and `datagen.camera.finish` adds the
@@ -16,7 +16,10 @@ were made (`mix` sets their shares; by default iHarmony4's proportions):
 
 Gap level 2 develops each photo through a camera pipeline (auto exposure and white balance,
 highlight clipping, demosaicing, chroma noise): the real domain's images differ from the renders
-in how they were developed too, not only in how their composites were made.
+in how they were developed too, not only in how their composites were made. Gap level 3 is
+level 2 on captures of the second scene generator (`rdh render-scenes --generator second`,
+datagen.builtin.second): other meshes, patterned materials, cluttered backgrounds and a continuous
+sun and sky, which the rendered domain never sees; this module treats it as level 2.
 
 This is NOT real data (STAND_IN.txt in the folder; rows have stand_in = True).
 """
@@ -45,7 +48,9 @@ from rdhcore.seeds import derive_seed
 
 PROCESSES = ("HCOCO_like", "HAdobe5k_like", "HFlickr_like", "Hday2night_like")
 IHARMONY4_MIX = (("HCOCO_like", 0.59), ("HAdobe5k_like", 0.30), ("HFlickr_like", 0.11), ("Hday2night_like", 0.0))
-GAP_LEVELS = {1: "iHarmony4-like composites", 2: "iHarmony4-like composites + a camera pipeline per photo"}
+GAP_LEVELS = {1: "iHarmony4-like composites", 2: "iHarmony4-like composites + a camera pipeline per photo",
+              3: "iHarmony4-like composites + a camera pipeline per photo + scenes of a second generator"}
+SECOND_GENERATOR_GAP = 3     # from this level the stand-in's scenes come from datagen.builtin.second (the caller renders them)
 
 
 @dataclass
@@ -54,7 +59,7 @@ class StandInConfig:
 
     captures: Path
     out: Path
-    gap: int = 1                                  # 1: iHarmony4-like composites; 2: + a camera pipeline per photo
+    gap: int = 1                                  # 1: iHarmony4-like composites; 2 and 3: + a camera pipeline per photo
     mix: tuple[tuple[str, float], ...] = IHARMONY4_MIX
     variants: int = 4                             # composites per (photo, foreground)
     min_fg_change: float = 2.0                    # mean |composite - target| in the mask (0-255) to keep a pair

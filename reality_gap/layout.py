@@ -13,12 +13,14 @@ def bench_folder(root: Path, category: str, gap: int | str, seed: int) -> Path:
 class Layout:
     """Where each stage writes, under OUT."""
 
-    def __init__(self, root: Path, novel: str = "human"):
+    def __init__(self, root: Path, novel: str = "human", second_generator: bool = False):
         self.root = Path(root)
         self.captures_novel_train = self.root / "captures" / f"{novel}_rendered"
-        self.captures_novel_test = self.root / "captures" / f"{novel}_test"
-        self.captures_novel_upper = self.root / "captures" / f"{novel}_upper"   # the upper bound's own scenes
-        self.captures_base = self.root / "captures" / "base"
+        # the stand-in's scenes; from gap 3 on rendered by the second generator, into folders of their own
+        standin = self.root / "captures" / "second" if second_generator else self.root / "captures"
+        self.captures_novel_test = standin / f"{novel}_test"
+        self.captures_novel_upper = standin / f"{novel}_upper"   # the upper bound's own scenes
+        self.captures_base = standin / "base"
         self.pairs_rendered = self.root / "pairs" / f"rendered_{novel}"
         self.pairs_real_base = self.root / "pairs" / "standin_real_base"
         self.pairs_real_novel_test = self.root / "pairs" / f"standin_real_{novel}_test"

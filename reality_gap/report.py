@@ -172,7 +172,9 @@ def stand_in_text(cfg: DemoConfig) -> str:
                 "process): the renders' own task with a photographic look (gap level 0)")
     camera = (" developed per photo through a camera pipeline (auto exposure and white balance, highlight clipping, "
               "demosaicing, chroma noise) and") if cfg.gap >= 2 else ""
-    return ("rendered images" + camera + " passed through a photographic look (white balance and exposure error, tone "
+    scenes = ("rendered images of scenes from a second generator that the rendered domain never uses (warped meshes, "
+              "patterned materials, cluttered backgrounds, a continuous sun and sky),") if cfg.gap >= 3 else "rendered images"
+    return (scenes + camera + " passed through a photographic look (white balance and exposure error, tone "
             "curve, saturation, lens softness, vignetting, sensor noise, JPEG). Its composites are made the way "
             "iHarmony4's were, in its proportions: colour transfer toward another instance of the same category "
             "(HCOCO-like, HFlickr-like) and the foreground of one expert retouch on another (HAdobe5k-like), on the "

@@ -69,10 +69,17 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
         write_options(paths.options, wanted)
 
 
+def layout_of(cfg: DemoConfig) -> Layout:
+    """Where the demo of `cfg` writes (from gap 3 on, the stand-in's scenes have folders of their own)."""
+    from datagen.standin import SECOND_GENERATOR_GAP
+
+    return Layout(cfg.out, cfg.novel_category, second_generator=cfg.gap >= SECOND_GENERATOR_GAP)
+
+
 def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
     """Run (or resume) every stage; returns the path of report.md."""
     reporter = reporter or Silent()
-    paths = Layout(cfg.out, cfg.novel_category)
+    paths = layout_of(cfg)
     with output_lock(cfg.out, "rdh demo"):  # each stage also locks its own folder inside
         check_options(cfg, paths)
         return _run_stages(cfg, paths, reporter, write_report)
@@ -80,7 +87,7 @@ def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
 
 def prepare_data(cfg: DemoConfig, reporter: Reporter | None = None) -> Layout:
     """Only the data stages (render, composites, stand-in, manifest): what bench/colour_map.py measures."""
-    paths = Layout(cfg.out, cfg.novel_category)
+    paths = layout_of(cfg)
     with output_lock(cfg.out, "rdh demo"):
         check_options(cfg, paths)
         for _, stage in DATA_STAGES:
@@ -90,16 +97,20 @@ def prepare_data(cfg: DemoConfig, reporter: Reporter | None = None) -> Layout:
 
 def share_renders(source: Path, cfg: DemoConfig) -> bool:
     """Hard-link the captures of demo folder `source` into the demo folder of `cfg` (same seed, size and
-    category: the same renders, whatever the stand-in's gap level); False when there is nothing to share."""
+    category: the same renders, whatever the stand-in's gap level, except the second generator's stand-in
+    scenes from gap 3 on); False when there is nothing to share."""
     import os
     import shutil
 
-    target = Layout(cfg.out, cfg.novel_category)
-    if (target.root / "captures").exists() or not (source / "captures").is_dir():
+    target = layout_of(cfg)
+    folders = [f for f in (target.captures_novel_train, target.captures_novel_test, target.captures_novel_upper,
+                           target.captures_base) if (source / f.relative_to(target.root)).is_dir()]
+    if (target.root / "captures").exists() or not folders:
         return False
     with output_lock(cfg.out, "rdh demo"):
         check_options(cfg, target)   # the folder becomes cfg's demo folder first
-        shutil.copytree(source / "captures", target.root / "captures", copy_function=os.link)
+        for folder in folders:       # only the stores this gap level uses (gap 3 renders its stand-in's own)
+            shutil.copytree(source / folder.relative_to(target.root), folder, copy_function=os.link)
     return True
 
 
@@ -119,16 +130,20 @@ def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     from datagen.render import render
     from datagen.render_config import RenderConfig
 
+    from datagen.render_config import BuiltinOptions
+    from datagen.standin import SECOND_GENERATOR_GAP
+
     s = cfg.size
     novel = (cfg.novel_category,)
-    jobs = ((paths.captures_novel_train, s.novel_train_scenes, novel, 1, f"{cfg.novel_category} (rendered domain)"),
-            (paths.captures_novel_test, s.novel_test_scenes, novel, 2, f"{cfg.novel_category} (stand-in test)"),
-            (paths.captures_novel_upper, s.novel_upper_scenes, novel, 4, f"{cfg.novel_category} (upper bound's own)"),
-            (paths.captures_base, s.base_scenes, cfg.base_categories, 3, "base categories (stand-in)"))
-    for folder, scenes, categories, salt, what in jobs:
+    standin = "second" if cfg.gap >= SECOND_GENERATOR_GAP else "main"   # the stand-in's scene generator
+    jobs = ((paths.captures_novel_train, s.novel_train_scenes, novel, 1, "main", f"{cfg.novel_category} (rendered domain)"),
+            (paths.captures_novel_test, s.novel_test_scenes, novel, 2, standin, f"{cfg.novel_category} (stand-in test)"),
+            (paths.captures_novel_upper, s.novel_upper_scenes, novel, 4, standin, f"{cfg.novel_category} (upper bound's own)"),
+            (paths.captures_base, s.base_scenes, cfg.base_categories, 3, standin, "base categories (stand-in)"))
+    for folder, scenes, categories, salt, generator, what in jobs:
         rcfg = RenderConfig(out=folder, engine="builtin", scenes=scenes, seed=cfg.seed * 1000 + salt,
-                            resolution=s.resolution, spp=s.spp, categories=categories, styles=s.styles,
-                            workers=cfg.workers)
+                            resolution=s.resolution, categories=categories, styles=s.styles,
+                            workers=cfg.workers, builtin=BuiltinOptions(spp=s.spp, generator=generator))
         with reporter.task(f"render {what}", scenes * len(s.styles)) as progress:
             summary = render(rcfg, progress)
         if summary.failed:

@@ -17,6 +17,7 @@ import numpy as np
 from datagen.builtin.foregrounds import FOREGROUNDS, TYPICAL_HEIGHT, ground_parts, random_color
 from datagen.builtin.meshes import Part, rot_x, rot_z
 from datagen.builtin.props import PROPS
+from datagen.builtin.second import apply_restyle
 from rdhcore.errors import RdhError
 
 USER_MESH = "user_mesh"
@@ -35,11 +36,16 @@ def draw_params(kind: str, rng: np.random.Generator) -> dict:
 def build(kind: str, params: dict) -> list[Part]:
     """The parts of one object in its own frame (z-up, on z = 0)."""
     if kind == USER_MESH:
-        return build_user_mesh(params)
-    try:
-        return KINDS[kind][1](params)
-    except KeyError:
-        raise RdhError(f"unknown asset kind {kind!r} in the scene plan: use one of {sorted(KINDS)} or {USER_MESH}") from None
+        parts = build_user_mesh(params)
+    else:
+        try:
+            builder = KINDS[kind][1]
+        except KeyError:
+            raise RdhError(f"unknown asset kind {kind!r} in the scene plan: use one of {sorted(KINDS)} or {USER_MESH}") from None
+        parts = builder(params)
+    if "restyle" in params:             # the second generator's warp and pattern (datagen.builtin.second)
+        parts = apply_restyle(parts, params["restyle"])
+    return parts
 
 
 def to_world(parts: list[Part], position, yaw: float, scale: float = 1.0) -> list[Part]:

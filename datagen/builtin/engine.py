@@ -41,6 +41,10 @@ class Job:
 
 def plan_options(cfg: RenderConfig) -> PlanOptions:
     """Check the categories, styles file and user meshes of a run; RdhError naming the fault."""
+    from datagen.builtin.second import GENERATORS
+
+    if cfg.builtin.generator not in GENERATORS:
+        raise RdhError(f"--generator {cfg.builtin.generator!r}: use one of {', '.join(GENERATORS)}")
     style_config = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
     users = assets.scan_user_meshes(cfg.builtin.assets_dir)
     for path in (p for files in users.by_category.values() for p in files):
@@ -50,7 +54,7 @@ def plan_options(cfg: RenderConfig) -> PlanOptions:
             where = f" or add meshes under {users.root}/{cat}/" if users.root else " or pass --assets with <category>/ meshes"
             raise RdhError(f"--categories: {cat!r} has no built-in asset: use {', '.join(assets.FOREGROUNDS)}{where}")
     return PlanOptions(categories=tuple(cfg.categories), styles=tuple(cfg.styles), style_config=style_config,
-                       user_meshes=users)
+                       user_meshes=users, generator=cfg.builtin.generator)
 
 
 _NOTES_SHOWN: set[str] = set()

@@ -19,6 +19,7 @@ from datagen.builtin.foregrounds import SMALL, pick, srgb
 from datagen.builtin.lighting import StyleLight, SunPath, draw_style_light
 from datagen.builtin.meshes import Part
 from datagen.builtin.props import OCCLUDERS, STREET_PROPS
+from datagen.builtin.second import draw_continuous_light, draw_restyle
 from datagen.render_config import scene_id
 from datagen.styles import StyleConfig, style_by_id
 from rdhcore.errors import RdhError
@@ -71,6 +72,7 @@ class ScenePlan:
     sun: SunPath
     styles: list[StyleLight]
     schema: str = PLAN_SCHEMA
+    generator: str = "main"     # datagen.builtin.second.GENERATORS
 
     def object(self, name: str) -> Placed:
         for o in self.objects:
@@ -87,6 +89,8 @@ class ScenePlan:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["styles"] = [s.to_dict() for s in self.styles]
+        if self.generator == "main":
+            del d["generator"]    # the main generator's scene.json reads as it always has
         return d
 
     @staticmethod
@@ -98,7 +102,8 @@ class ScenePlan:
                 scene_id=d["scene_id"], index=int(d["index"]), base_seed=int(d["base_seed"]), attempt=int(d["attempt"]),
                 category=d["category"], environment=d["environment"], ground=dict(d["ground"]),
                 objects=[Placed(**o) for o in d["objects"]], foreground=d["foreground"], camera=Camera(**d["camera"]),
-                sun=SunPath(**d["sun"]), styles=[StyleLight.from_dict(s) for s in d["styles"]], schema=d["schema"])
+                sun=SunPath(**d["sun"]), styles=[StyleLight.from_dict(s) for s in d["styles"]], schema=d["schema"],
+                generator=str(d.get("generator", "main")))
         except (KeyError, TypeError) as exc:
             raise RdhError(f"scene plan is incomplete ({exc}): re-plan the scene") from None
 
@@ -132,6 +137,7 @@ class PlanOptions:
     style_config: StyleConfig = field(default_factory=StyleConfig)
     user_meshes: assets.UserMeshes = field(default_factory=lambda: assets.UserMeshes(None, {}))
     user_mesh_share: float = 0.5       # chance to use a user mesh for a built-in category that has some
+    generator: str = "main"            # main | second (datagen.builtin.second: the stand-in's appearance gap)
 
 
 def draw_plan(index: int, base_seed: int, attempt: int, opts: PlanOptions) -> ScenePlan:
@@ -140,6 +146,9 @@ def draw_plan(index: int, base_seed: int, attempt: int, opts: PlanOptions) -> Sc
     category = opts.categories[index % len(opts.categories)]
     layout = _Layout(rng)
     fg_kind, fg_params = _foreground(category, rng, opts)
+    second = opts.generator == "second"
+    if second:
+        fg_params = {**fg_params, "restyle": draw_restyle(rng)}
     env = pick(rng, ENVIRONMENTS)
     kind, colors, tile = pick(rng, GROUNDS[env])
     ground = {"kind": kind, "seed": int(rng.integers(1 << 30)), "color": pick(rng, colors), "tile": tile}
@@ -158,18 +167,33 @@ def draw_plan(index: int, base_seed: int, attempt: int, opts: PlanOptions) -> Sc
 
     if small:
         _table_items(layout, rng, lo, hi, forward, right)
-    _environment(layout, rng, env, forward, right)
+    _environment(layout, rng, env, forward, right, clutter=2.0 if second else 1.0)
     if rng.random() < (0.4 if small else 0.35):
         _occluder(layout, rng, camera, lo, hi, right, small)
 
     sun = SunPath.draw(rng)
     times = {sid: opts.style_config.draw_time(sid, rng) for sid in sorted(opts.styles)}
-    _face_low_sun(sun, times, camera, (lo + hi) / 2, rng, spread=12.0 if env == "avenue" else 45.0)
-    styles = [draw_style_light(style_by_id(sid), minutes, sun, rng, opts.style_config.weathers)
-              for sid, minutes in times.items()]
+    if second:    # textured clutter, another ground colour, and a continuous sun and sky per photo
+        _restyle_background(layout, rng)
+        ground["color"] = [float(c) * float(rng.uniform(0.6, 1.5)) for c in ground["color"]]
+        styles = [draw_continuous_light(style_by_id(sid), minutes, rng) for sid, minutes in times.items()]
+    else:
+        _face_low_sun(sun, times, camera, (lo + hi) / 2, rng, spread=12.0 if env == "avenue" else 45.0)
+        styles = [draw_style_light(style_by_id(sid), minutes, sun, rng, opts.style_config.weathers)
+                  for sid, minutes in times.items()]
     return ScenePlan(scene_id=scene_id(index), index=index, base_seed=int(base_seed), attempt=attempt, category=category,
                      environment=env, ground=ground, objects=layout.objects, foreground=fg.name, camera=camera,
-                     sun=sun, styles=styles)
+                     sun=sun, styles=styles, generator=opts.generator)
+
+
+RESTYLED_ROLES = ("prop", "occluder")      # not the table under a small foreground: its height holds it
+
+
+def _restyle_background(layout: _Layout, rng: np.random.Generator) -> None:
+    """The second generator's props: mildly warped, with patterned materials."""
+    for obj in layout.objects:
+        if obj.role in RESTYLED_ROLES and obj.kind != assets.USER_MESH:
+            obj.params = {**obj.params, "restyle": draw_restyle(rng, warp=0.4)}
 
 
 def _face_low_sun(sun: SunPath, times: dict[int, int], camera: Camera, center: np.ndarray,
@@ -292,7 +316,8 @@ def _yaw_facing(direction_xy: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(direction_xy[0], -direction_xy[1])))
 
 
-def _environment(layout: _Layout, rng: np.random.Generator, env: str, forward: np.ndarray, right: np.ndarray) -> None:
+def _environment(layout: _Layout, rng: np.random.Generator, env: str, forward: np.ndarray, right: np.ndarray,
+                 clutter: float = 1.0) -> None:
     center = np.zeros(2)
     back_yaw = _yaw_facing(-forward)
     if env == "street":          # looking across the street at a row of facades
@@ -319,12 +344,16 @@ def _environment(layout: _Layout, rng: np.random.Generator, env: str, forward: n
         n_trees, n_props = int(rng.integers(5, 14)), int(rng.integers(2, 6))
         for _ in range(int(rng.integers(0, 3))):
             layout.scatter("hedge", "hedge", center, forward, right, (2, 20), (-15, 15), approx_radius=1.5)
-    for _ in range(n_trees):
+    for _ in range(int(round(n_trees * (1 + (clutter - 1) / 2)))):
         layout.scatter("tree", "tree", center, forward, right, (2, 40), (-25, 25), approx_radius=1.5)
     for _ in range(int(rng.integers(1, 4))):
         layout.scatter("lamp", "lamp_post", center, forward, right, (-4, 12), (-8, 8), approx_radius=0.4)
-    for _ in range(n_props):
+    for _ in range(int(round(n_props * clutter))):
         layout.scatter("prop", pick(rng, STREET_PROPS), center, forward, right, (-3, 18), (-12, 12), approx_radius=1.2)
+    if clutter > 1:              # clutter near the foreground, behind it and beside it
+        for _ in range(int(rng.integers(2, 6))):
+            layout.scatter("prop", pick(rng, STREET_PROPS), center, forward, right, (1.0, 6.0), (-4, 4),
+                           approx_radius=0.8)
 
 
 def _table_items(layout: _Layout, rng: np.random.Generator, lo, hi, forward, right) -> None:

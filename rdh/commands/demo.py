@@ -17,7 +17,7 @@ HELP = f"""Run the paper's Table 2 in miniature on the built-in renderer and wri
 
 It renders scenes (the novel category as renders only), builds a STAND-IN real domain from other renders (not real photos: see --gap), trains every row for the same budget and evaluates on the stand-in's novel and base test sets. Rows: input composite, iDIH on base real pairs only, iDIH dataset fusion, iDIH two-stage, CharmNet, the upper bound (iDIH with real novel pairs of its own scenes added) and iDIH on rendered novel pairs only (Table 1).
 
---gap picks the stand-in: 0 (the default) = relit composites with a photographic look (the renders' own task: little reality gap to bridge); 1 = composites made the way iHarmony4's were (colour transfer toward another instance of the category, expert retouches), before noise and JPEG; 2 = 1 plus a camera pipeline developed per photo (auto exposure and white balance, highlight clipping, demosaicing, chroma noise). At the demo's budget no level meets the reality-gap target and levels 1-2 are barely learned; docs/training.md has the calibration.
+--gap picks the stand-in: 0 (the default) = relit composites with a photographic look (the renders' own task: little reality gap to bridge); 1 = composites made the way iHarmony4's were (colour transfer toward another instance of the category, expert retouches), before noise and JPEG; 2 = 1 plus a camera pipeline developed per photo (auto exposure and white balance, highlight clipping, demosaicing, chroma noise); 3 = 2 on scenes of a second generator that the renders never use (warped meshes, patterned materials, more clutter, a continuous sun and sky: render-scenes --generator second). At the demo's budget no level meets the reality-gap target and levels 1-3 are barely learned; docs/training.md has the calibration.
 
 About 6 minutes on 2 idle CPU cores ({FULL.steps} steps a model); --quick keeps the composite, base-only, fusion and CharmNet rows at a toy size ({QUICK.steps} steps, about 2 minutes). A rerun skips finished stages. For several seeds and paired statistics run python bench/reality_gap.py; for the paper's protocol on iHarmony4 and RdHarmony see docs/reproduce.md.
 
@@ -72,11 +72,11 @@ def demo_cmd(
     steps: Optional[int] = option(D, "steps"),
     gap: int = option(D, "gap"),
 ) -> None:
-    from reality_gap.stages import Layout, check_options, run_demo
+    from reality_gap.stages import check_options, layout_of, run_demo
 
     cfg = D(out=out_dir, quick=quick, seed=seed, novel_category=novel_category, device=device,
              workers=workers, steps=steps, gap=gap)
-    paths = Layout(cfg.out, cfg.novel_category)
+    paths = layout_of(cfg)
     check_options(cfg, paths)  # a wrong option fails before anything is printed or made
     console.print("[bold yellow]Note:[/bold yellow] ", end="")
     say(stand_in_line(cfg.gap), err=True)
