@@ -11,7 +11,7 @@ of the mean fMSE difference, resampling images within each seed. A benchmark, no
 reports what it finds.
 
     python bench/reality_gap.py                           # the demo's gap, 3 seeds (~6 min a seed on 2 idle cores)
-    python bench/reality_gap.py --gaps 0,1,2 --idih-only  # calibrate the gap with the iDIH rows only
+    python bench/reality_gap.py --gaps 0,1,2,3 --idih-only  # calibrate the gap with the iDIH rows only
     python bench/reality_gap.py --seeds 0 1 2 3 4 --novel-category cow
     python bench/reality_gap.py --quick --seeds 0 1       # a toy run of the machinery
 """

@@ -34,6 +34,9 @@ Writes the capture store OUT/scenes/<scene_id>/ (scene.json, 01.png..10.png, fg_
   rdh render-scenes captures/ --scenes 1500 --executor ray \\
       --ray-address auto
 
+  [dim]# the second scene generator (the demo's stand-in at --gap 3)[/dim]
+  rdh render-scenes captures_second/ --scenes 20 --generator second
+
   rdh render-scenes captures/ --engine unity \\
       --unity-build ~/builds/city.x86_64 --scenes 100 --workers 2
 """
