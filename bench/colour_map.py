@@ -7,7 +7,7 @@ global map removes nearly all of their error (over 99%). Relit renders keep a la
 global map removes (shading that moved). A stand-in close to iHarmony4 scores near 1; the
 rendered domain stays far from it.
 
-    python bench/colour_map.py                     # gap levels 0, 1, 2 of the full demo, seed 0
+    python bench/colour_map.py                     # gap levels 0-3 of the full demo, seed 0
     python bench/colour_map.py --gaps 1 --seed 3 --limit 1000
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from reality_gap.stages import prepare_data, share_renders  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gaps", default="0,1,2", help="stand-in gap levels, comma-separated (rdh demo --gap)")
+    ap.add_argument("--gaps", default="0,1,2,3", help="stand-in gap levels, comma-separated (rdh demo --gap)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--novel-category", default="human", choices=CATEGORIES)
     ap.add_argument("--out", type=Path, default=Path("bench_runs/reality_gap"),
