@@ -108,6 +108,16 @@ def check_config(cfg: StandInConfig) -> dict[str, float]:
     return {p: mix.get(p, 0.0) / total for p in PROCESSES}
 
 
+def check_generator(cfg: StandInConfig, scenes: list[Scene]) -> None:
+    """From gap 3 on, every scene must come from the second generator (its plan says so); RdhError naming one that does not."""
+    if cfg.gap < SECOND_GENERATOR_GAP:
+        return
+    for scene in scenes:
+        if (scene.meta.get("plan") or {}).get("generator", "main") != "second":
+            raise RdhError(f"{scene.path}: stand-in gap level {cfg.gap} needs scenes of the second generator: render "
+                           "CAPTURES with rdh render-scenes --generator second, or use gap 2")
+
+
 def develop_photos(cfg: StandInConfig, scenes: list[Scene]) -> list[Photo]:
     """Every rendered style of every scene, developed (each from its own seed) and written as JPEG."""
     photos = []
@@ -137,6 +147,7 @@ def make_standin_pairs(cfg: StandInConfig, progress: Progress | None = None) -> 
     check_out_not_inside(cfg.out, (cfg.captures, "CAPTURES"))
     cfg.out = Path(cfg.out)
     scenes = select_scenes(cfg)
+    check_generator(cfg, scenes)
     write_text_atomic(cfg.out / "STAND_IN.txt", NOTICE)
     summary = ComposeSummary(scenes=len(scenes), out=cfg.out)
     photos = develop_photos(cfg, scenes)

@@ -156,7 +156,7 @@ def test_a_rerun_gives_the_same_files(captures, tmp_path):
     assert first == {p.name: p.read_bytes() for p in (tmp_path / "s").rglob("*.png")}
 
 
-@pytest.mark.parametrize("bad", [dict(gap=3), dict(mix=(("HCOCO_like", -1.0),)), dict(mix=(("COCO", 1.0),)),
+@pytest.mark.parametrize("bad", [dict(gap=3), dict(gap=4), dict(mix=(("HCOCO_like", -1.0),)), dict(mix=(("COCO", 1.0),)),
                                  dict(variants=0)])
 def test_wrong_options_are_refused_before_writing(captures, tmp_path, bad):
     with pytest.raises(RdhError):
