@@ -29,8 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reality_gap.presets import CATEGORIES, DEFAULT_GAP, DemoConfig  # noqa: E402
-from reality_gap.layout import bench_folder  # noqa: E402
-from reality_gap.layout import Layout  # noqa: E402
+from reality_gap.layout import Layout, bench_folder  # noqa: E402
 from reality_gap.stages import layout_of, run_demo, share_renders  # noqa: E402
 
 PAIRS = (("charmnet", "idih_fusion"), ("idih_fusion", "idih_base"), ("idih_fusion", "idih_upper"),

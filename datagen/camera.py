@@ -85,7 +85,7 @@ def develop(render: np.ndarray, look: Look, camera: Camera | None) -> tuple[np.n
     else:
         linear = auto_white_balance(linear, camera.awb_strength) * np.array([look.gain_r, 1.0, look.gain_b])
         linear, gain = auto_exposure(linear, camera.exposure_error)
-        linear = mosaic_demosaic(np.clip(linear, 0, 1))          # highlights clip at the sensor
+        linear = mosaic_demosaic(linear)                         # highlights clip at the sensor (in mosaic_demosaic)
     y = to_display(vignette(linear, look.vignette), look)
     return np.clip(y, 0, 1).astype(np.float32), gain
 

@@ -25,7 +25,7 @@ import pandas as pd
 from rdhcore.imageio import read_mask, read_rgb, write_image, write_mask
 from datagen.styles import K, style_by_id
 from rdhcore.atomic import atomic_dir, atomic_path
-from rdhcore.errors import RdhError
+from rdhcore.errors import RdhError, is_utf8, short_repr
 from rdhcore.files import read_regular
 from rdhcore.names import confined
 
@@ -103,6 +103,11 @@ def scene_exists(root: str | Path, scene_id: str) -> bool:
     return (scenes_dir(root) / scene_id / "scene.json").is_file()
 
 
+def has_scenes(root: str | Path) -> bool:
+    """Whether the store holds at least one scene."""
+    return any(scenes_dir(root).glob("*/scene.json"))
+
+
 def read_scene(root_or_dir: str | Path, scene_id: str | None = None) -> Scene:
     """Read and check one scene.json (not the images: see validate_scene)."""
     path = Path(root_or_dir) if scene_id is None else scenes_dir(root_or_dir) / scene_id
@@ -148,7 +153,7 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
     if not isinstance(meta["scene_id"], str) or not SCENE_ID_RE.fullmatch(meta["scene_id"]):
         fail(f"scene_id {meta['scene_id']!r} must match [a-z0-9]+")
     if not isinstance(meta["engine"], str) or not ENGINE_RE.fullmatch(meta["engine"]):
-        fail(f"engine {_short(meta['engine'])} must be a name like builtin or unity ([a-z0-9_.-]+)")
+        fail(f"engine {short_repr(meta['engine'])} must be a name like builtin or unity ([a-z0-9_.-]+)")
     for key in ("width", "height"):
         if not _is_int(meta[key]) or meta[key] <= 0:
             fail(f"{key} must be a positive integer")
@@ -182,7 +187,7 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
         fg_seen.add(str(fg["id"]))
         if not isinstance(fg["category"], str) or not fg["category"]:
             fail(f"foreground {fg['id']} category {fg['category']!r} must be a non-empty string")
-        if not _utf8(fg["category"]):
+        if not is_utf8(fg["category"]):
             fail(f"foreground {fg['id']} category {fg['category']!r} holds a lone surrogate (not text): "
                  "write the category as UTF-8 text")
         ratio = fg.get("area_ratio", 0.0)
@@ -192,20 +197,6 @@ def check_scene_meta(meta: dict, where: str | Path = "scene.json") -> None:
 
 
 ENGINE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-
-
-def _utf8(text: str) -> bool:
-    """Whether text can be written as UTF-8 (JSON's \\udc80 escapes give lone surrogates that cannot)."""
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_file_entry(name: object, what: str, fail) -> None:

@@ -59,7 +59,7 @@ def capped_strength(photo: np.ndarray, mask: np.ndarray, reference: np.ndarray, 
 
 def lab_of(x: np.ndarray) -> np.ndarray:
     """float32 HxWx3 RGB in [0, 1] -> Lab (L in 0-100)."""
-    return cv2.cvtColor(np.clip(x, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+    return cv2.cvtColor(np.clip(x, 0, 1).astype(np.float32, copy=False), cv2.COLOR_RGB2LAB)
 
 
 def rgb_of(lab: np.ndarray) -> np.ndarray:

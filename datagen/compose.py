@@ -33,7 +33,7 @@ from rdhcore.imageio import encode, read_mask, read_rgb, within_budget, write_ma
 from datagen.render_config import EXECUTORS, check_ray
 from datagen.styles import K
 from rdhcore.atomic import atomic_path, write_bytes_atomic, write_text_atomic
-from rdhcore.errors import RdhError
+from rdhcore.errors import RdhError, first_line
 from rdhcore.files import check_regular
 from rdhcore.progress import Progress, as_progress
 from rdhcore.resize import fit_max_side
@@ -234,7 +234,7 @@ def read_rows(out: Path, scene_id: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError, MemoryError) as exc:  # pyarrow's errors are OSError or ValueError
-        reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, 100)
         raise RdhError(f"{path}: damaged record of scene {scene_id} ({reason}): delete it and rerun, "
                        "which redoes that scene") from None
 

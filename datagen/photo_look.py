@@ -51,6 +51,7 @@ from manifests.splits import assign_group_split
 SOURCE = "standin-photo-look"          # color-transfer composites (HCOCO-like)
 RELIGHT_SOURCE = "standin-relight"      # same-scene relit composites (Hday2night-like)
 COMPOSITE_KINDS = ("relight", "transfer")
+REC601 = np.array([0.299, 0.587, 0.114])   # luma weights of gamma-encoded RGB
 NOTICE = """STAND-IN REAL DOMAIN - not real photographs.
 
 These "real" pairs are rendered images passed through a photographic look (white balance and
@@ -148,7 +149,7 @@ def tone_curve(x: np.ndarray, look: Look) -> np.ndarray:
 
 
 def saturate(x: np.ndarray, amount: float) -> np.ndarray:
-    gray = x @ np.array([0.299, 0.587, 0.114])
+    gray = x @ REC601
     return gray[..., None] + amount * (x - gray[..., None])
 
 

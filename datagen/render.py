@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from datagen.capture_store import INDEX_NAME, rebuild_index, scene_exists, scenes_dir
+from datagen.capture_store import INDEX_NAME, has_scenes, rebuild_index, scene_exists, scenes_dir
 from datagen.render_config import RenderConfig, RenderSummary, SceneOutcome, check_config, scene_id, shard_indices
 from rdhcore.atomic import TEMP_MARK
 from rdhcore.errors import RdhError
@@ -108,7 +107,7 @@ def check_rerun_options(cfg: RenderConfig, own: Path) -> None:
     the store's: its scenes, or a shard that runs now. Called under the store-wide options lock,
     so two shards started together cannot both record theirs."""
     path, wanted = render_options_path(cfg.out), render_options(cfg)
-    rendered = any(scenes_dir(cfg.out).glob("*/scene.json"))
+    rendered = has_scenes(cfg.out)
     previous = read_options(path)
     if previous is not None:
         changed = changed_options(previous, wanted)
@@ -130,7 +129,7 @@ def check_rerun_options(cfg: RenderConfig, own: Path) -> None:
 
 def forget_options_of_nothing(out: Path, own: Path) -> None:
     """After a failed run: a store with no scene and no other live render keeps no options record."""
-    if any(scenes_dir(out).glob("*/scene.json")) or other_renders(out, own):
+    if has_scenes(out) or other_renders(out, own):
         return
     render_options_path(out).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
@@ -192,15 +191,17 @@ def _render(cfg: RenderConfig, engine: Engine, variant: str, progress: Progress 
         outcomes = run_tasks(engine.task(), todo, cfg.ray, cfg.workers * cfg.ray.cpus_per_scene, progress, scene_id)
     else:
         outcomes = engine.render(todo, progress)
+    stopping = True       # until collect returns: an error of the index is then not the run's first
     try:
         collect(outcomes, summary)
+        stopping = False
     finally:
         getattr(outcomes, "close", lambda: None)()  # stopped early: workers start no other scene
-        if any(Path(cfg.out).joinpath("scenes").glob("*/scene.json")):
+        if has_scenes(cfg.out):
             try:
                 rebuild_index(cfg.out)
             except OSError:
-                if sys.exc_info()[0] is None:
+                if not stopping:
                     raise  # a run that stops already says why (a full disk fails the index too)
     if summary.failed and not summary.rendered:
         more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""

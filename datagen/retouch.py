@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from datagen.photo_look import linear_to_srgb, srgb_to_linear
+from datagen.photo_look import REC601, linear_to_srgb, srgb_to_linear
 
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+LUMA = REC601.astype(np.float32)
 HUE_BANDS = 6                      # red, yellow, green, cyan, blue, magenta: a band every 60 degrees
 
 

@@ -219,9 +219,9 @@ def make_pair(cfg: StandInConfig, photo: Photo, fg_id, category: str, mask: np.n
         process = str(rng.choice(PROCESSES, p=[shares[p] for p in PROCESSES]))
         comp_clean, target_clean, target_edit, info = draw_composite(process, photo, mask, pool, siblings, rng)
         key = f"{photo.name}_{fg_id}_{variant}"
-        target_rel = f"real_images/{photo.name}.jpg" if target_edit is None or target_edit.is_identity \
-            else f"real_images/{key}_target.jpg"
-        target_bytes = photo.jpeg(target_clean) if target_rel.endswith("_target.jpg") else None
+        own_target = target_edit is not None and not target_edit.is_identity   # a retouched target of its own
+        target_rel = f"real_images/{key}_target.jpg" if own_target else f"real_images/{photo.name}.jpg"
+        target_bytes = photo.jpeg(target_clean) if own_target else None
         target = decode_rgb(target_bytes) if target_bytes is not None else photo.decoded
         fg = decode_rgb(photo.jpeg(comp_clean))
         composite = np.where(mask[..., None], fg, target)

@@ -32,7 +32,7 @@ import torch
 from harmonize.models import MODEL_NAMES, generator_from_config
 from harmonize.normalization import MEAN, STD
 from rdhcore.atomic import atomic_path
-from rdhcore.errors import RdhError
+from rdhcore.errors import RdhError, first_line, short_repr
 from rdhcore.files import check_regular
 
 FORMAT = "rdh.checkpoint/1"
@@ -48,7 +48,7 @@ def save_checkpoint(payload: dict, path: str | Path) -> Path:
             with open(tmp, "wb") as f:  # a file object: the records are named "archive/...", not after tmp
                 torch.save(payload, f)
         except RuntimeError as exc:  # torch reports ENOSPC and EFBIG as "file write failed"
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             raise RdhError(f"{path}: could not write the checkpoint ({reason[:120]}): the disk may be full or the file "
                            f"too large for its filesystem; free space, then rerun (the previous {path.name} is kept)") from None
         damaged = damaged_record(tmp)
@@ -132,7 +132,7 @@ def load_checkpoint(path: str | Path, map_location="cpu", model: str | None = No
         raise RdhError(f"{path}: holds objects other than tensors and plain values, so it was not written by "
                        "`rdh train` (it loads only with weights_only=True): pass an rdh checkpoint") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise RdhError(f"{path}: corrupt checkpoint ({reason[:120]}): "
                        "use the run's other checkpoint (last.pt/best.pt) or retrain") from None
     if not isinstance(ckpt, dict) or "format" not in ckpt:
@@ -163,14 +163,14 @@ def check_model_fields(ckpt: dict, path: str | Path) -> None:
     norm = ckpt.get("normalization")
     if norm is not None:
         if not isinstance(norm, dict) or not all(_three_numbers(norm.get(k)) for k in ("mean", "std")):
-            refuse(f"normalization {_short(norm)} needs mean and std, three finite numbers each")
+            refuse(f"normalization {short_repr(norm)} needs mean and std, three finite numbers each")
         if min(norm["std"]) <= 0:
             refuse(f"normalization std {norm['std']!r} holds a value <= 0")
     config = ckpt.get("model_config")
     spec = config.get("spec") if isinstance(config, dict) else None
     if not isinstance(spec, dict) or not all(_whole(spec.get(k), lo, hi) for k, (lo, hi) in SPEC_RANGES.items()
                                               if k in spec or k in ("depth", "width")):
-        refuse(f"model_config {_short(config)} is not a U-Net's settings (depth 2..16, width 1..4096)")
+        refuse(f"model_config {short_repr(config)} is not a U-Net's settings (depth 2..16, width 1..4096)")
     if not isinstance(ckpt.get("generator"), dict) or not ckpt["generator"]:
         refuse("it holds no generator weights")
     step = ckpt.get("step", 0)
@@ -190,18 +190,13 @@ def _three_numbers(value) -> bool:
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def build_generator_from(ckpt: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
     """The generator of a loaded checkpoint, weights restored (CPU, train mode)."""
     try:
         gen = generator_from_config(ckpt["model_name"], ckpt["model_config"])
         gen.load_state_dict(ckpt["generator"])
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise RdhError(f"{path}: checkpoint's generator does not load ({reason[:160]}): "
                        "the file is damaged or from an incompatible rdh") from None
     reason = gen.spec.check_image_size(int(ckpt["image_size"])) if hasattr(gen, "spec") else None

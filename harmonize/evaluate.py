@@ -177,12 +177,13 @@ def _raw_from_model(rows: pd.DataFrame, cfg: EvalConfig, harmonizer) -> Iterator
             yield row, pred, composite, target, mask
 
 
-def check_outputs(cfg: EvalConfig, rows: pd.DataFrame) -> None:
+def check_outputs(cfg: EvalConfig, rows: pd.DataFrame) -> list[Path]:
     """RdhError before the first write when --save-outputs or a report would write over an input:
     the manifest, the checkpoint, the predictions folder, or an image of a scored pair (iHarmony4-style
-    pair ids equal the composites' stems, so --save-outputs PAIRS/composite_images would replace them)."""
+    pair ids equal the composites' stems, so --save-outputs PAIRS/composite_images would replace them).
+    Returns the --save-outputs files of the rows (none without it), every pair id a safe name."""
     if cfg.save_outputs is None and not any(path is not None for _, path in cfg.reports):
-        return
+        return []
     inputs = Inputs().add_file(manifest_file(cfg.manifest), "--manifest").add_folder(cfg.predictions, "--predictions")
     if cfg.checkpoint is not None:
         inputs.add_file(cfg.checkpoint if not Path(cfg.checkpoint).is_dir()
@@ -190,9 +191,12 @@ def check_outputs(cfg: EvalConfig, rows: pd.DataFrame) -> None:
     for col in ("composite_path", "target_path", "mask_path"):
         inputs.add_files(rows[col], f"{col.split('_')[0]} image")
     inputs.refuse(cfg.reports)
-    if cfg.save_outputs is not None:
-        inputs.refuse([("--save-outputs", cfg.save_outputs)])
-        inputs.refuse(("--save-outputs", prediction_path(cfg.save_outputs, pid)) for pid in rows["pair_id"])
+    if cfg.save_outputs is None:
+        return []
+    inputs.refuse([("--save-outputs", cfg.save_outputs)])
+    outputs = [prediction_path(cfg.save_outputs, pid) for pid in rows["pair_id"]]
+    inputs.refuse(("--save-outputs", path) for path in outputs)
+    return outputs
 
 
 # ---- scoring and grouping ----
@@ -248,7 +252,7 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     manifest = read_manifest(cfg.manifest)
     validate_manifest(manifest, name=str(cfg.manifest))
     rows = select_rows(resolve_paths(manifest, cfg.manifest), cfg)
-    check_outputs(cfg, rows)
+    outputs = check_outputs(cfg, rows)
     if cfg.predictions is not None:
         if protocol.raw_output and protocol.size is None:
             raise RdhError("--raw-output with --predictions scores files at the network's size: "
@@ -274,11 +278,10 @@ def evaluate(cfg: EvalConfig, progress: Progress | None = None) -> EvalResult:
     records = []
     with contextlib.ExitStack() as stack:
         if cfg.save_outputs is not None:
-            for row in rows.itertuples(index=False):  # every id a safe name, every pair readable, before the first output
-                prediction_path(cfg.save_outputs, row.pair_id)
+            for row in rows.itertuples(index=False):  # every pair readable before the first output
                 read_pair(row)
             lock = stack.enter_context(output_lock(cfg.save_outputs, "rdh evaluate --save-outputs"))
-            sweep_beside((prediction_path(cfg.save_outputs, pid) for pid in rows["pair_id"]), cfg.save_outputs, lock.path)
+            sweep_beside(outputs, cfg.save_outputs, lock.path)
         for row, pred, composite, target, mask in stream:
             records.append({k: getattr(row, k) for k in keys}
                            | score_row(pred, composite, target, mask, protocol, name=f"prediction {row.pair_id}"))

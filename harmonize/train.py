@@ -126,11 +126,11 @@ class Run:
         if not self.info.is_main:
             return self._execute()
         inputs = Inputs().add_file(manifest_file(self.cfg.manifest), "--manifest").add_file(self.cfg.init_from, "--init-from")
-        inputs.refuse(("--out", p) for p in (self.out, self.last_path, self.best_path, self.log_path, self.curves_path))
+        files = (self.last_path, self.best_path, self.log_path, self.curves_path)   # what a run writes in its folder
+        inputs.refuse(("--out", p) for p in (self.out, *files))
         with output_lock(self.out, "rdh train") as lock:
-            # what a run writes: these files in its folder and the sample grids, nothing deeper
-            sweep(self.out, {"": named(*(p.name for p in (self.last_path, self.best_path, self.log_path,
-                                                          self.curves_path))),
+            # these files and the sample grids, nothing deeper
+            sweep(self.out, {"": named(*(p.name for p in files)),
                              "samples": lambda name: name.startswith("step_") and name.endswith(".png")}, lock.path)
             fresh = not self.cfg.resume
             before = {p for p in (self.log_path, self.curves_path, self.out / "samples") if p.exists()}

@@ -155,18 +155,13 @@ class ImageInfo:
     width: int
     gray: bool       # one channel, or three equal ones
     binary: float    # the fraction of pixels close to black or white (after 0/1 is read as 0/255)
-    fg_ratio: float = 0.0  # as a mask: pixels > 127 / all pixels (whole image, one channel)
+    fg_ratio: float = 0.0  # as a mask: pixels > 127 / all pixels (whole image, one channel); 0 for a colour image
 
 
 def image_info(path: str) -> ImageInfo | str:
     """Decode an image whole; its ImageInfo, or why it cannot be used (truncated, undecodable)."""
     try:
-        data = read_image_bytes(path)
-    except RdhError as exc:
-        text = str(exc)
-        return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
-    try:
-        img = decode(data, cv2.IMREAD_UNCHANGED, path)  # within the pixel budget, shared by the threads
+        img = decode(read_image_bytes(path), cv2.IMREAD_UNCHANGED, path)  # within the pixel budget, shared by the threads
     except RdhError as exc:
         text = str(exc)
         return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
@@ -179,8 +174,6 @@ def image_info(path: str) -> ImageInfo | str:
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     h, w = img.shape[:2]
-    plane = mask_levels(img if img.ndim == 2 else img[..., 1])
-    fg_ratio = cv2.countNonZero((plane > MASK_THRESHOLD).astype(np.uint8)) / float(h * w)
     step = max(1, int(np.sqrt(h * w / 65536)))  # a subsample is enough to tell a photo from a mask
     sample = img[::step, ::step]
     if sample.ndim == 3:
@@ -191,6 +184,10 @@ def image_info(path: str) -> ImageInfo | str:
         gray = True
     sample = mask_levels(sample)
     binary = float(((sample <= BINARY_TOLERANCE) | (sample >= 255 - BINARY_TOLERANCE)).mean())
+    fg_ratio = 0.0     # read only for a mask, and a colour image is refused as a mask before (manifests.build.wrong_kind)
+    if gray:
+        plane = mask_levels(img if img.ndim == 2 else img[..., 1])
+        fg_ratio = cv2.countNonZero((plane > MASK_THRESHOLD).astype(np.uint8)) / float(h * w)
     return ImageInfo(int(h), int(w), gray, binary, fg_ratio)
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rdhcore.atomic import atomic_path
-from rdhcore.errors import RdhError
+from rdhcore.errors import RdhError, first_line, is_utf8
 from rdhcore.files import check_regular
 
 SCHEMA_VERSION = "rdh.manifest/1"
@@ -108,7 +108,7 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
     try:
         meta = pq.read_schema(path).metadata or {}
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise RdhError(f"{path}: not a Parquet file ({_first_line(exc)}): pass a manifest written by rdh") from None
+        raise RdhError(f"{path}: not a Parquet file ({first_line(exc, 120)}): pass a manifest written by rdh") from None
     version = meta.get(b"rdh.schema", b"").decode(errors="replace") or None
     if version != SCHEMA_VERSION:
         raise RdhError(
@@ -119,7 +119,7 @@ def read_manifest(path: str | Path, columns: list[str] | None = None) -> pd.Data
         check_column_types(table, path)
         df = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # a damaged page, a bad length
-        raise RdhError(f"{path}: damaged Parquet data ({_first_line(exc)}): restore the file or rebuild it with "
+        raise RdhError(f"{path}: damaged Parquet data ({first_line(exc, 120)}): restore the file or rebuild it with "
                        "`rdh build-manifest` (or `rdh make-composites`)") from None
     df.attrs[PATHS_KEY.decode()] = meta.get(PATHS_KEY, b"").decode(errors="replace") or None
     return df
@@ -148,11 +148,6 @@ def check_column_types(table: pa.Table, path: str | Path) -> None:
             if top is not None and top > INT32_MAX:
                 raise RdhError(f"{path}: column {f.name} holds {top}, more than the schema's int32 allows "
                                f"({INT32_MAX}): fix the value or rebuild the manifest")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0][:120] if text else type(exc).__name__)
 
 
 def manifest_file(path: str | Path) -> Path:
@@ -245,18 +240,10 @@ def _check_text(df: pd.DataFrame, col: str, name: str) -> None:
     try:
         "".join(values).encode("utf-8")
     except UnicodeEncodeError:
-        bad = values.map(lambda v: not _encodes(v))
+        bad = values.map(lambda v: not is_utf8(v))
         i = bad[bad].index[0]
         raise RdhError(f"{name}: {col} {values[i]!r} (row {i}) is not text UTF-8 can hold (a lone surrogate, e.g. "
                        "a file name in another encoding): rename the file or fix the value") from None
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def _check_style_ids(df: pd.DataFrame, col: str, name: str) -> None:

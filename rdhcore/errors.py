@@ -44,3 +44,26 @@ def os_error_message(exc: OSError, where: str | None = None) -> str | None:
     place = exc.filename if exc.filename is not None else (f"writing into {where}" if where else "a path")
     other = f" -> {exc.filename2}" if getattr(exc, "filename2", None) else ""
     return f"{place}{other}: {hint}"
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """An exception told in one line for a user's message: its first line (cut at `limit` characters),
+    else the exception's type name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters with "..." (a bad value quoted in a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def is_utf8(text: str) -> bool:
+    """Whether text can be written as UTF-8 (JSON's \\udc80 escapes and undecodable file names give lone
+    surrogates that cannot)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

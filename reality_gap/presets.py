@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from datagen.render_config import CATEGORIES
-from datagen.standin import GAP_LEVELS
+from datagen.standin import GAP_LEVELS, SECOND_GENERATOR_GAP
 from rdhcore.options import opt
 
 
@@ -129,6 +129,11 @@ class DemoConfig:
             self.size = QUICK
         if self.steps is not None:
             self.size = replace(self.size, steps=self.steps)
+
+    @property
+    def standin_generator(self) -> str:
+        """The scene generator of the stand-in's scenes: the second one from gap 3 on (datagen.builtin.second)."""
+        return "second" if self.gap >= SECOND_GENERATOR_GAP else "main"
 
     @property
     def base_categories(self) -> tuple[str, ...]:

@@ -3,8 +3,8 @@
   1. render       novel-category scenes (rendered domain, held-out test, the upper bound's own) and
                   base-category scenes
   2. composites   rendered novel pairs, all ordered style pairs (D_tr,n^rd)
-  3. stand-in     the STAND-IN real domain at --gap (0: datagen.photo_look, relit composites; 1-2:
-                  datagen.standin, iHarmony4-like composites): base pairs for training, validation
+  3. stand-in     the STAND-IN real domain at --gap (0: datagen.photo_look, relit composites; 1-3:
+                  datagen.standin, iHarmony4-like composites; 3 on scenes of datagen.builtin.second): base pairs for training, validation
                   and testing (D_tr,b^rl, D_te,b^rl), held-out novel test pairs (D_te,n^rl) and, for
                   the upper bound only, novel training pairs (D_tr,n^rl) from novel scenes that are
                   never rendered for the rendered domain
@@ -71,9 +71,7 @@ def check_options(cfg: DemoConfig, paths: Layout) -> None:
 
 def layout_of(cfg: DemoConfig) -> Layout:
     """Where the demo of `cfg` writes (from gap 3 on, the stand-in's scenes have folders of their own)."""
-    from datagen.standin import SECOND_GENERATOR_GAP
-
-    return Layout(cfg.out, cfg.novel_category, second_generator=cfg.gap >= SECOND_GENERATOR_GAP)
+    return Layout(cfg.out, cfg.novel_category, second_generator=cfg.standin_generator == "second")
 
 
 def run_demo(cfg: DemoConfig, reporter: Reporter | None = None) -> Path:
@@ -128,14 +126,11 @@ def _run_stages(cfg: DemoConfig, paths: Layout, reporter: Reporter, write_report
 
 def stage_render(cfg: DemoConfig, paths: Layout, reporter: Reporter) -> None:
     from datagen.render import render
-    from datagen.render_config import RenderConfig
-
-    from datagen.render_config import BuiltinOptions
-    from datagen.standin import SECOND_GENERATOR_GAP
+    from datagen.render_config import BuiltinOptions, RenderConfig
 
     s = cfg.size
     novel = (cfg.novel_category,)
-    standin = "second" if cfg.gap >= SECOND_GENERATOR_GAP else "main"   # the stand-in's scene generator
+    standin = cfg.standin_generator
     jobs = ((paths.captures_novel_train, s.novel_train_scenes, novel, 1, "main", f"{cfg.novel_category} (rendered domain)"),
             (paths.captures_novel_test, s.novel_test_scenes, novel, 2, standin, f"{cfg.novel_category} (stand-in test)"),
             (paths.captures_novel_upper, s.novel_upper_scenes, novel, 4, standin, f"{cfg.novel_category} (upper bound's own)"),

@@ -27,7 +27,7 @@ import torch
 from tests import test_bad_inputs as corpus
 from tests.cli import assert_refused
 from tests.synth import make_store
-from tests.test_bad_inputs import World, snapshot, train_args
+from tests.test_bad_inputs import World, copy_pairs, snapshot, train_args
 
 world = corpus.world  # the same module-scoped inputs: a store, pair datasets, a weights-only checkpoint
 
@@ -57,10 +57,6 @@ CTX: dict[str, Path] = {}
 @pytest.fixture(autouse=True)
 def _context(run_folder):
     CTX["run"] = run_folder
-
-
-def copy_pairs(w: World, tmp: Path, jpg: bool = False) -> Path:
-    return corpus.copy_pairs(w, tmp, jpg)
 
 
 def copy_run(tmp: Path) -> Path:
@@ -176,22 +172,23 @@ def d1_model_config_huge(w, tmp):
     return harmonize_args(w, ckpt, tmp / "out.png"), "model_config"
 
 
-@case
-def d1_resume_with_a_saved_setting_as_text(w, tmp):
+def resume_with_saved(w, tmp, key: str, value) -> list:
+    """`rdh train --resume` of a copied run whose last.pt saved `value` for the setting `key`."""
     run = copy_run(tmp)
     ckpt = torch.load(run / "last.pt", weights_only=True)
-    ckpt["config"]["image_size"] = "sixty-four"
+    ckpt["config"][key] = value
     torch.save(ckpt, run / "last.pt")
-    return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "saved setting image_size 'sixty-four'"
+    return train_args(w.pairs, run, "--resume", "--max-steps", "2")
+
+
+@case
+def d1_resume_with_a_saved_setting_as_text(w, tmp):
+    return resume_with_saved(w, tmp, "image_size", "sixty-four"), "saved setting image_size 'sixty-four'"
 
 
 @case
 def d1_resume_with_a_saved_setting_out_of_range(w, tmp):
-    run = copy_run(tmp)
-    ckpt = torch.load(run / "last.pt", weights_only=True)
-    ckpt["config"]["lr"] = -1.0
-    torch.save(ckpt, run / "last.pt")
-    return train_args(w.pairs, run, "--resume", "--max-steps", "2"), "last.pt: the run's saved settings do not check out"
+    return resume_with_saved(w, tmp, "lr", -1.0), "last.pt: the run's saved settings do not check out"
 
 
 # ---------------------------------------------------------------- 2. outputs over inputs

@@ -132,9 +132,9 @@ def test_every_file_and_folder_has_a_meta_with_its_recorded_unique_guid():
         meta = PACKAGE_ROOT / f"{rel}.meta"
         assert meta.is_file(), f"{rel} has no .meta: run python -m unity_bridge.package_meta"
         text = meta.read_text()
-        m = re.search(r"^guid: ([0-9a-f]{32})$", text, re.M)
-        assert m, f"{rel}.meta has no 32-hex guid"
-        assert m.group(1) == guids[rel], f"{rel}.meta: its GUID is not the one package_guids.json records"
+        guid = meta_guid(meta)
+        assert guid, f"{rel}.meta has no 32-hex guid"
+        assert guid == guids[rel], f"{rel}.meta: its GUID is not the one package_guids.json records"
         assert text == meta_text(rel, is_folder, guids[rel])
     assert len(set(guids.values())) == len(guids)
     orphans = [p for p in PACKAGE_ROOT.rglob("*.meta") if not p.with_suffix("").exists()]

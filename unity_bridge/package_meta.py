@@ -125,6 +125,7 @@ def update(root: Path = PACKAGE_ROOT, map_path: Path = GUID_MAP) -> dict[str, li
             del guids[by_guid[guid]]          # the file moved, and its GUID with it
             guids[rel] = guid
             out["renamed"].append(f"{by_guid[guid]} -> {rel}")
+            by_guid[guid] = rel               # a further copy of that .meta is then a clash, not a second move
         elif guid is not None and guid not in by_guid:
             guids[rel] = guid                 # a .meta made elsewhere (by Unity): its GUID is kept
             out["recorded"].append(rel)

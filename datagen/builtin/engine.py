@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from datagen.builtin import assets
 from datagen.builtin.plan import PlanOptions
+from datagen.builtin.second import GENERATORS
 from datagen.builtin.variant import VariantChoice, activate, choose_variant
 from datagen.render_config import BuiltinOptions, RenderConfig, SceneOutcome, scene_id
 from datagen.styles import StyleConfig, load_style_config
@@ -41,8 +42,6 @@ class Job:
 
 def plan_options(cfg: RenderConfig) -> PlanOptions:
     """Check the categories, styles file and user meshes of a run; RdhError naming the fault."""
-    from datagen.builtin.second import GENERATORS
-
     if cfg.builtin.generator not in GENERATORS:
         raise RdhError(f"--generator {cfg.builtin.generator!r}: use one of {', '.join(GENERATORS)}")
     style_config = load_style_config(cfg.styles_file) if cfg.styles_file else StyleConfig()
@@ -203,12 +202,9 @@ def _run_in_pool(job: Job, todo: list[int], workers: int, progress: Progress):
                 except Exception as exc:  # a worker that died (out of memory, a crash in native code)
                     yield SceneOutcome(scene_id(index_of[future]), kind="crash",
                                        error=f"worker failed: {type(exc).__name__}: {exc}")
-    except BaseException:                                  # interrupted: no scene may be written after the run
-        close_workers()
+    except BaseException:  # interrupted or stopped early (a full disk, GeneratorExit): close_workers cancels
+        close_workers()    # every scene not started, and no scene may be written after the run
         raise
-    finally:  # a run stopped early (a full disk): scenes not started are not started
-        for future in pending:
-            future.cancel()
     _drain(reports, progress)
 
 

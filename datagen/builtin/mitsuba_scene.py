@@ -55,10 +55,13 @@ class TextureCache:
     def bsdf(self, material: dict):
         """The loaded BSDF of a plan's material dict (one instance per distinct material)."""
         key = json.dumps(material, sort_keys=True)
-        store = self._cache if "texture" in material else TextureCache.shared
+        if "texture" in material:
+            store = self._cache
+        else:   # a process may switch variants (--variant auto: scalar below 192 px, llvm above): one set each
+            store, key = TextureCache.shared, f"{_mi().variant()}:{key}"
+            if key not in store and len(store) > 4096:
+                store.clear()
         if key not in store:
-            if len(TextureCache.shared) > 4096:
-                TextureCache.shared.clear()
             store[key] = _mi().load_dict(bsdf_dict(material, self))
         return store[key]
 

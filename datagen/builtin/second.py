@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from datagen.builtin.lighting import CLOUD_HEIGHT, CLOUD_TILE, StyleLight, draw_style_light
+from datagen.builtin.lighting import CLOUD_HEIGHT, CLOUD_TILE, StyleLight, SunPath, draw_style_light
 from datagen.builtin.meshes import Part
-from datagen.styles import Style
+from datagen.styles import Style, format_time
 
 GENERATORS = ("main", "second")
 MAX_SUBDIVIDED_VERTICES = 24000      # per part: a pattern's period spans a few vertices, within this
@@ -134,12 +134,10 @@ def draw_continuous_light(style: Style, minutes: int, rng: np.random.Generator) 
     """A day style's light from continuous ranges (any sun position, any cloud cover); the night
     style is drawn as the main generator draws it."""
     if style.phase == "night":
-        from datagen.builtin.lighting import SunPath
-
         return draw_style_light(style, minutes, SunPath.draw(rng), rng)
     cover = float(rng.beta(0.9, 1.1)) * 0.97
     weather = "Clear" if cover < 0.15 else "Partly Cloudy" if cover < 0.7 else "Cloudy"
-    light = StyleLight(id=style.id, name=style.name, weather=weather, time=f"{minutes // 60:02d}:{minutes % 60:02d}",
+    light = StyleLight(id=style.id, name=style.name, weather=weather, time=format_time(minutes),
                        minutes=minutes, model="sunsky", render_seed=int(rng.integers(1 << 31)),
                        cloud_coverage=cover if cover >= 0.05 else 0.0, cloud_height=_u(rng, *CLOUD_HEIGHT),
                        cloud_tile=_u(rng, *CLOUD_TILE), cloud_seed=int(rng.integers(1 << 30)),

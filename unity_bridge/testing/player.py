@@ -160,7 +160,7 @@ class StandInPlayer:
     def _fault_fires(self, mode: str) -> bool:
         if self.fault != mode:
             return False
-        if mode not in ("no-connect", "bad-version", "old-player", "mask-check", "unseeded-sky") and \
+        if mode not in ("no-connect", "bad-version", "mask-check") and \
                 self.captures <= self.fault_after:
             return False
         if self.fault_once is not None:

@@ -33,15 +33,14 @@ def coverage_range(weather: str) -> tuple[float, float]:
 
 
 class StandInSky:
-    def __init__(self, controller: str, layout: str = "bootstrap", ready_frames: int = 0, reseeds: bool = False,
-                 seeded: bool = True) -> None:
+    def __init__(self, controller: str, layout: str = "bootstrap", ready_frames: int = 0, reseeds: bool = False) -> None:
         if layout not in LAYOUTS:
             raise ValueError(f"sky layout {layout!r} is not one of {', '.join(LAYOUTS)}")
         self.controller = controller
         self.layout = layout
         self.ready_frames = ready_frames
         self.reseeds = reseeds
-        self.seeded = seeded
+        self.seeded = True                      # the player sets False for its unseeded-sky fault
         self.ready_at: int | None = ready_frames if layout == "bootstrap" else None   # None: no sky yet
         self.coverage: float | None = None      # None: the weather's nominal cloud cover
         self.moon = 5                           # UniStorm's default MoonPhaseIndex

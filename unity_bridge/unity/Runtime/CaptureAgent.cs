@@ -77,7 +77,6 @@ namespace Rdh.Capture
         bool m_Paused;
         bool m_MaskChecked;
         RenderPipelineAsset m_CheckedPipeline;   // the pipeline the last passed self-check ran in
-        string m_MaskCheck = "";
 
         // -- lifetime ---------------------------------------------------------------------------
         public override void Initialize()
@@ -312,10 +311,10 @@ namespace Rdh.Capture
         string CheckMask()
         {
             m_MaskChecked = false;
-            m_MaskCheck = MaskProbe.Run(mask, MaskShader());
+            var diagnosis = MaskProbe.Run(mask, MaskShader());
             m_CheckedPipeline = GraphicsSettings.currentRenderPipeline;
             m_MaskChecked = true;
-            return m_MaskCheck;
+            return diagnosis;
         }
 
         /// <summary>Check again when the render pipeline changed since the last check (a quality level with another asset).</summary>
@@ -555,8 +554,8 @@ namespace Rdh.Capture
             {
                 throw new CaptureException("no foreground chosen: send set_foreground first");
             }
-            var camera = FindCaptureCamera();
             var sky = FindSky();
+            var camera = FindCaptureCamera(sky);
             if (sky != null)
             {
                 sky.Reassert();   // the same frame as the render: nothing of the sky's own can slip in between
@@ -589,8 +588,9 @@ namespace Rdh.Capture
 
         // -- helpers ----------------------------------------------------------------------------
         /// <summary>The capture camera: the agent's own (a camera of the bootstrap scene), else the loaded
-        /// scene's Capture Camera component, else the sky's camera (UniStorm's Player Camera), else Camera.main.</summary>
-        Camera FindCaptureCamera()
+        /// scene's Capture Camera component, else the sky's camera (UniStorm's Player Camera), else Camera.main.
+        /// `sky`: the sky controller when the caller has found it already (else it is looked up only if needed).</summary>
+        Camera FindCaptureCamera(SkyController sky = null)
         {
             if (captureCamera != null)
             {
@@ -601,7 +601,10 @@ namespace Rdh.Capture
             {
                 return marked.Camera;
             }
-            var sky = FindSky();
+            if (sky == null)
+            {
+                sky = FindSky();
+            }
             var camera = sky != null && sky.SkyCamera != null ? sky.SkyCamera : Camera.main;
             if (camera == null)
             {

@@ -404,11 +404,8 @@ namespace Rdh.Capture
 
             static void SetId(SwappedRenderer s, int id)
             {
+                FrameCapture.SetId(s.renderer, id);
                 var colour = IdColour(id);
-                var block = new MaterialPropertyBlock();
-                s.renderer.GetPropertyBlock(block);
-                block.SetVector(IdProperty, colour);
-                s.renderer.SetPropertyBlock(block);
                 for (var i = 0; i < s.materialBlocks.Length; i++)
                 {
                     if (s.materialBlocks[i] != null)
@@ -440,12 +437,8 @@ namespace Rdh.Capture
 
             int CullOf(Material source, bool sprite)
             {
-                if (source == null)
-                {
-                    return sprite ? MaskRules.CullOff : MaskRules.CullBack;
-                }
-                return MaskRules.Cull(name => source.HasProperty(name) ? source.GetFloat(name) : (float?)null, sprite,
-                    ListedTwoSided(source));
+                return MaskRules.Cull(name => source != null && source.HasProperty(name) ? source.GetFloat(name) : (float?)null,
+                    sprite, ListedTwoSided(source));
             }
 
             Material IdMaterialFor(Material source, bool isForeground, bool alphaOccludes, bool sprite)
